@@ -1,0 +1,54 @@
+# Личный кабинет ТП — every day-to-day command. See README.md.
+PY ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+export LK_VAR_DIR ?= $(CURDIR)/var
+
+.PHONY: setup run run-stack test test-fast lint infra-up infra-down infra-status bench clean
+
+$(BIN)/python:
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+## setup: .venv with every pinned dependency (requirements.lock) and the `lk` command
+setup: $(BIN)/python
+	$(BIN)/pip install --quiet --require-hashes -r requirements.lock
+	$(BIN)/pip install --quiet --no-deps --no-build-isolation -e .
+	@echo "Готово. Запуск: make run"
+
+## run: the whole system on the embedded default, cabinet at http://127.0.0.1:8000
+run:
+	$(BIN)/lk run
+
+## infra-up / infra-down: real Kafka, PostgreSQL, S3 server and Mailpit on 127.0.0.1
+infra-up:
+	bash deploy/infra.sh up
+
+infra-down:
+	bash deploy/infra.sh down
+
+infra-status:
+	bash deploy/infra.sh status
+
+## run-stack: every service as its own process on the real servers
+run-stack: infra-up
+	eval "$$(bash deploy/infra.sh env)" && $(BIN)/lk run-stack
+
+lint:
+	$(BIN)/ruff check shared services tests bench
+	$(BIN)/ruff format --check shared services tests bench
+	$(BIN)/mypy
+
+## test: lint, type checks, then every test (unit, both modes, browser) on real servers
+test: infra-up
+	bash deploy/chromium.sh
+	$(MAKE) lint
+	eval "$$(bash deploy/infra.sh env)" && $(BIN)/pytest
+
+## bench: benchmarks that print figures (no pass/fail on timing)
+bench: infra-up
+	bash deploy/tools.sh
+	eval "$$(bash deploy/infra.sh env)" && $(BIN)/python -m bench
+
+clean:
+	rm -rf var .pytest_cache .mypy_cache .ruff_cache

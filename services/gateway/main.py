@@ -1,0 +1,103 @@
+"""The gateway: the one public entry point (web client + ``/api/v1`` routing)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+from fastapi import FastAPI, Request, Response
+from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
+
+from services.gateway.pages import router as pages_router
+from services.gateway.proxy import ROUTES, ServiceClient, service_for
+from shared.http import error_body
+from shared.runtime import service_app
+from shared.settings import Settings
+
+SERVICE = "gateway"
+BACKENDS = ("identity", "applications", "chat", "files", "notifier")
+
+SECURITY_HEADERS = {
+    "content-security-policy": "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; "
+    "form-action 'self'; base-uri 'none'",
+    "x-frame-options": "DENY",
+    "x-content-type-options": "nosniff",
+    "referrer-policy": "same-origin",
+}
+
+
+def create_app(settings: Settings) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.client = ServiceClient(settings)
+        try:
+            yield
+        finally:
+            await app.state.client.close()
+
+    app = service_app(SERVICE, settings, lifespan)
+
+    @app.middleware("http")
+    async def security_headers(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        response = await call_next(request)
+        if not request.url.path.startswith("/api/"):
+            for key, value in SECURITY_HEADERS.items():
+                response.headers.setdefault(key, value)
+        return response
+
+    @app.get("/health", include_in_schema=False)
+    async def health() -> JSONResponse:
+        client: ServiceClient = app.state.client
+
+        async def one(service: str) -> tuple[str, str]:
+            try:
+                answer = await client.call("GET", service, "/health", timeout=2.0)
+                return service, "ok" if answer.status_code == 200 else "unavailable"
+            except httpx.TransportError:
+                return service, "unavailable"
+
+        states = dict(await asyncio.gather(*(one(s) for s in BACKENDS)))
+        ok = all(v == "ok" for v in states.values())
+        return JSONResponse(
+            {"service": SERVICE, "status": "ok" if ok else "degraded", "services": states}, 200 if ok else 503
+        )
+
+    @app.get("/api/v1/openapi.json", include_in_schema=False)
+    async def openapi() -> JSONResponse:
+        """The public contract: every service's ``/api/v1`` paths in one document."""
+        client: ServiceClient = app.state.client
+        merged: dict[str, Any] = {
+            "openapi": "3.1.0",
+            "info": {"title": "Личный кабинет ТП — публичный API", "version": "1"},
+            "paths": {},
+            "components": {"schemas": {}},
+        }
+        for service in sorted(set(ROUTES.values())):
+            try:
+                doc = (await client.call("GET", service, "/api/v1/openapi.json", timeout=5.0)).json()
+            except (httpx.TransportError, ValueError):
+                continue
+            merged["paths"].update(doc.get("paths", {}))
+            merged["components"]["schemas"].update(doc.get("components", {}).get("schemas", {}))
+        return JSONResponse(merged)
+
+    @app.api_route(
+        "/api/v1/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"], include_in_schema=False
+    )
+    async def api(request: Request, path: str) -> Response:
+        service = service_for(request.url.path)
+        if service is None:
+            return JSONResponse(error_body("not_found", "Не найдено."), 404)
+        client: ServiceClient = app.state.client
+        return await client.forward(request, service)
+
+    app.include_router(pages_router)
+    app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
+    return app

@@ -1,0 +1,93 @@
+"""Routes ``/api/v1/*`` to the owning service over HTTP, streaming both ways."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+from fastapi import Request, Response
+from fastapi.responses import JSONResponse, StreamingResponse
+from starlette.background import BackgroundTask
+
+from shared.http import error_body
+from shared.settings import Settings
+
+# First path segment after /api/v1 → service. Later issues add their resources here.
+ROUTES: dict[str, str] = {
+    "accounts": "identity",
+    "sessions": "identity",
+    "me": "identity",
+    "password-reset": "identity",
+    "application-types": "applications",
+    "applications": "applications",
+    "files": "files",
+    "forms": "files",
+}
+
+_HOP_BY_HOP = {
+    "connection",
+    "keep-alive",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "te",
+    "trailers",
+    "transfer-encoding",
+    "upgrade",
+    "host",
+    "content-length",
+}
+
+UNAVAILABLE = error_body("service_unavailable", "Сервис временно недоступен, попробуйте через минуту.")
+
+
+def service_for(path: str) -> str | None:
+    """The service that owns ``/api/v1/<segment>/…``."""
+    segment = path.removeprefix("/api/v1/").split("/", 1)[0]
+    return ROUTES.get(segment)
+
+
+class ServiceClient:
+    """One pooled HTTP client for every internal call of the gateway."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.http = httpx.AsyncClient(
+            timeout=httpx.Timeout(30.0, connect=2.0),
+            limits=httpx.Limits(max_connections=200, max_keepalive_connections=100),
+        )
+
+    async def close(self) -> None:
+        await self.http.aclose()
+
+    def url(self, service: str, path: str) -> str:
+        return self.settings.url_of(service) + path
+
+    async def call(self, method: str, service: str, path: str, **kwargs: Any) -> httpx.Response:
+        """A buffered internal call (pages use it); raises httpx.TransportError when down."""
+        return await self.http.request(method, self.url(service, path), **kwargs)
+
+    async def forward(self, request: Request, service: str) -> Response:
+        """Forward ``request`` as it is to ``service`` and stream the answer back."""
+        headers = [(k, v) for k, v in request.headers.items() if k.lower() not in _HOP_BY_HOP]
+        if request.client:
+            headers.append(("x-forwarded-for", request.client.host))
+        url = self.url(service, request.url.path)
+        if request.url.query:
+            url += "?" + request.url.query
+        outgoing = self.http.build_request(request.method, url, headers=headers, content=request.stream())
+        try:
+            upstream = await self.http.send(outgoing, stream=True)
+        except httpx.TransportError:
+            return JSONResponse(UNAVAILABLE, 503)
+        response = StreamingResponse(
+            upstream.aiter_raw(),
+            status_code=upstream.status_code,
+            background=BackgroundTask(upstream.aclose),
+        )
+        # Keep every upstream header (several Set-Cookie included), minus hop-by-hop ones.
+        response.raw_headers = [
+            (k.encode("latin-1"), v.encode("latin-1"))
+            for k, v in upstream.headers.multi_items()
+            if k.lower() not in _HOP_BY_HOP
+        ]
+        return response

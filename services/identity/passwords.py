@@ -1,0 +1,46 @@
+"""Password hashing (argon2id via argon2-cffi) and the password policy."""
+
+from __future__ import annotations
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from zxcvbn import zxcvbn
+
+from shared.http import ApiError
+
+# argon2-cffi's defaults are RFC 9106's "low memory" profile: argon2id, t=3, m=64 MiB, p=4.
+_hasher = PasswordHasher()
+_DUMMY_HASH = _hasher.hash("timing-equaliser-not-a-password")
+
+MIN_LENGTH = 10
+MAX_LENGTH = 128
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def verify_password(password_hash: str | None, password: str) -> bool:
+    """Constant work whether or not the account exists (pass None for a missing one)."""
+    try:
+        return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def check_policy(password: str, login: str, email: str) -> None:
+    """Refuse short, common or guessable passwords with a clear Russian message."""
+    if len(password) < MIN_LENGTH:
+        raise ApiError(422, "weak_password", f"Пароль должен содержать не менее {MIN_LENGTH} символов.")
+    if len(password) > MAX_LENGTH:
+        raise ApiError(422, "weak_password", f"Пароль должен быть не длиннее {MAX_LENGTH} символов.")
+    lowered = password.casefold()
+    local_part = email.split("@", 1)[0].casefold()
+    if login.casefold() in lowered or (len(local_part) >= 3 and local_part in lowered):
+        raise ApiError(422, "weak_password", "Пароль не должен содержать логин или адрес e-mail.")
+    if zxcvbn(password[:64], user_inputs=[login, email])["score"] < 3:
+        raise ApiError(
+            422,
+            "weak_password",
+            "Пароль слишком простой или часто используется: добавьте слова, цифры и знаки.",
+        )

@@ -1,0 +1,154 @@
+"""The notifier's mail outbox: a projection that turns events into e-mails to send,
+and the sender loop that delivers them.
+
+Consuming and sending are split. The projection writes one outbox row per event in the
+consumer's transaction (row key = event id), so a redelivered event never makes a
+second e-mail. The sender delivers due rows and marks them sent; while SMTP is down it
+backs off and tries again, so mail is delayed, never lost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import structlog
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from services.notifier.mailer import Mail, Mailer, MailerUnavailable
+from shared.consumer import Projection
+from shared.events import AccountRegisteredV1, EmailConfirmationRequestedV1, Envelope
+from shared.readstore import ReadStore, Tx
+
+log = structlog.get_logger(__name__)
+
+_templates = Environment(
+    loader=FileSystemLoader(Path(__file__).parent / "templates"),
+    autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=False),
+    keep_trailing_newline=True,
+)
+
+OUTBOX_DDL = (
+    "CREATE TABLE IF NOT EXISTS notifier_outbox (event_id TEXT PRIMARY KEY, created_at TEXT NOT NULL,"
+    " recipient TEXT NOT NULL, subject TEXT NOT NULL, body_text TEXT NOT NULL, body_html TEXT NOT NULL,"
+    " message_id TEXT NOT NULL, kind TEXT NOT NULL, status TEXT NOT NULL DEFAULT 'pending',"
+    " attempts INTEGER NOT NULL DEFAULT 0, next_attempt_at DOUBLE PRECISION NOT NULL DEFAULT 0,"
+    " sent_at TEXT, last_error TEXT)",
+    "CREATE INDEX IF NOT EXISTS notifier_outbox_due ON notifier_outbox (status, next_attempt_at)",
+)
+
+
+def render(name: str, **context: object) -> tuple[str, str]:
+    """(text, html) of template ``name``; HTML is autoescaped."""
+    text = _templates.get_template(f"{name}.txt").render(**context)
+    html = _templates.get_template(f"{name}.html").render(**context)
+    return text, html
+
+
+class MailOutbox(Projection):
+    """identity.events → confirmation e-mails (later issues add more topics)."""
+
+    name = "notifier.outbox"
+    ddl = OUTBOX_DDL
+
+    def __init__(self, topics: tuple[str, ...], public_url: str) -> None:
+        self.topics = topics
+        self.public_url = public_url.rstrip("/")
+
+    async def handle(self, tx: Tx, event: Envelope) -> None:
+        payload = event.parse()
+        if isinstance(payload, AccountRegisteredV1 | EmailConfirmationRequestedV1):
+            login = payload.login if isinstance(payload, AccountRegisteredV1) else ""
+            link = f"{self.public_url}/confirm?token={payload.confirmation_token}"
+            expires = payload.confirmation_expires_at.astimezone(UTC).strftime("%d.%m.%Y %H:%M")
+            text, html = render("confirm_email", login=login, link=link, expires=expires)
+            await self._enqueue(
+                tx,
+                event,
+                payload.email,
+                "Подтвердите адрес электронной почты — Личный кабинет ТП",
+                text,
+                html,
+            )
+
+    async def _enqueue(self, tx: Tx, event: Envelope, to: str, subject: str, text: str, html: str) -> None:
+        await tx.execute(
+            "INSERT INTO notifier_outbox (event_id, created_at, recipient, subject, body_text, body_html,"
+            " message_id, kind) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (event_id) DO NOTHING",
+            event.id,
+            datetime.now(UTC).isoformat(),
+            to,
+            subject,
+            text,
+            html,
+            f"<{event.id}@lk-tp.local>",
+            event.type,
+        )
+
+
+class Sender:
+    """Delivers due outbox rows; exponential backoff per row while SMTP fails."""
+
+    def __init__(
+        self, store: ReadStore, mailer: Mailer, retry_initial: float = 1.0, retry_max: float = 60.0
+    ) -> None:
+        self.store = store
+        self.mailer = mailer
+        self.retry_initial = retry_initial
+        self.retry_max = retry_max
+        self._wake = asyncio.Event()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def send_due(self, limit: int = 50) -> int:
+        """Send what is due now; returns how many were sent."""
+        rows = await self.store.fetch(
+            "SELECT event_id, recipient, subject, body_text, body_html, message_id, attempts"
+            " FROM notifier_outbox WHERE status = 'pending' AND next_attempt_at <= $1"
+            " ORDER BY created_at LIMIT $2",
+            time.time(),
+            limit,
+        )
+        sent = 0
+        for row in rows:
+            mail = Mail(
+                row["recipient"], row["subject"], row["body_text"], row["body_html"], row["message_id"]
+            )
+            try:
+                await self.mailer.send(mail)
+            except MailerUnavailable as exc:
+                attempts = int(row["attempts"]) + 1
+                delay = min(self.retry_initial * 2 ** (attempts - 1), self.retry_max)
+                log.warning(
+                    "mail.retry", event_id=row["event_id"], attempts=attempts, retry_in=delay, error=str(exc)
+                )
+                await self.store.execute(
+                    "UPDATE notifier_outbox SET attempts = $2, next_attempt_at = $3, last_error = $4"
+                    " WHERE event_id = $1",
+                    row["event_id"],
+                    attempts,
+                    time.time() + delay,
+                    str(exc)[:500],
+                )
+                break  # the server is down: the rest would fail too
+            await self.store.execute(
+                "UPDATE notifier_outbox SET status = 'sent', sent_at = $2, attempts = attempts + 1"
+                " WHERE event_id = $1",
+                row["event_id"],
+                datetime.now(UTC).isoformat(),
+            )
+            sent += 1
+            log.info("mail.sent", event_id=row["event_id"], to=row["recipient"])
+        return sent
+
+    async def run(self, idle: float = 0.5) -> None:
+        while True:
+            self._wake.clear()
+            sent = await self.send_due()
+            if sent == 0:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), idle)

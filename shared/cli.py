@@ -1,0 +1,173 @@
+"""``lk``: the one command behind the Makefile (run modes, single services, mail)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from importlib import import_module
+
+import typer
+import uvicorn
+from fastapi import FastAPI
+
+from shared.logs import configure_logging
+from shared.settings import SERVICE_PORTS, Settings
+
+cli = typer.Typer(
+    help="Личный кабинет ТП: запуск и обслуживание.", no_args_is_help=True, add_completion=False
+)
+mail_cli = typer.Typer(help="Письма встроенного почтового ящика (var/mail).", no_args_is_help=True)
+cli.add_typer(mail_cli, name="mail")
+
+SERVICES = tuple(SERVICE_PORTS)  # gateway first in the table; started last below
+START_ORDER = ("identity", "applications", "chat", "files", "notifier", "gateway")
+
+
+def build_app(service: str, settings: Settings) -> FastAPI:
+    module = import_module(f"services.{service}.main")
+    app: FastAPI = module.create_app(settings)
+    return app
+
+
+class _Server(uvicorn.Server):
+    """Several servers share one loop in ``lk run``: the CLI handles the signals."""
+
+    @contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+async def _serve_all(settings: Settings, services: tuple[str, ...]) -> None:
+    servers = [
+        _Server(
+            uvicorn.Config(
+                build_app(name, settings),
+                host=settings.host,
+                port=settings.port_of(name),
+                log_level="warning",
+                access_log=False,
+                lifespan="on",
+                timeout_graceful_shutdown=5,
+            )
+        )
+        for name in services
+    ]
+    loop = asyncio.get_running_loop()
+
+    def stop() -> None:
+        for server in servers:
+            server.should_exit = True
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop)
+    await asyncio.gather(*(server.serve() for server in servers))
+
+
+@cli.command()
+def run() -> None:
+    """Запустить всю систему во встроенном режиме (SQLite, встроенная шина, почта в var/mail)."""
+    settings = Settings()
+    if not settings.embedded:
+        typer.echo("lk run — встроенный режим; для реального стека: lk run-stack", err=True)
+        raise typer.Exit(2)
+    configure_logging(settings.log_level, settings.log_json, "lk")
+    from shared.smtp_sink import MaildirSink
+
+    settings.var_dir.mkdir(parents=True, exist_ok=True)
+    sink = MaildirSink(settings.mail_dir, settings.smtp_host, settings.smtp_port)
+    sink.start()
+    typer.echo(
+        f"Личный кабинет ТП: {settings.public_url}\n"
+        f"Данные: {settings.var_dir.resolve()}\n"
+        f"Письма (Maildir): {settings.mail_dir.resolve()}/new — последнее письмо: lk mail last\n"
+        "Остановить: Ctrl-C"
+    )
+    try:
+        asyncio.run(_serve_all(settings, START_ORDER))
+    finally:
+        sink.stop()
+
+
+@cli.command()
+def serve(
+    service: str = typer.Argument(..., help="identity | applications | chat | files | notifier | gateway"),
+) -> None:
+    """Запустить один сервис как отдельный процесс (режим задаётся LK_MODE)."""
+    if service not in SERVICES:
+        typer.echo(f"Неизвестный сервис: {service}", err=True)
+        raise typer.Exit(2)
+    settings = Settings()
+    configure_logging(settings.log_level, settings.log_json, service)
+    uvicorn.run(
+        build_app(service, settings),
+        host=settings.host,
+        port=settings.port_of(service),
+        log_level="warning",
+        access_log=False,
+        timeout_graceful_shutdown=5,
+    )
+
+
+@cli.command("run-stack")
+def run_stack() -> None:
+    """Запустить каждый сервис отдельным процессом на реальном стеке (make infra-up)."""
+    env = {**os.environ, "LK_MODE": "stack"}
+    procs: dict[str, subprocess.Popen[bytes]] = {}
+
+    def spawn(name: str) -> None:
+        procs[name] = subprocess.Popen([sys.executable, "-m", "shared.cli", "serve", name], env=env)
+
+    for name in START_ORDER:
+        spawn(name)
+    settings = Settings(mode="stack")
+    typer.echo(f"Личный кабинет ТП (реальный стек): {settings.public_url}\nОстановить: Ctrl-C")
+    stopping = False
+
+    def stop(*_: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    while not stopping:
+        time.sleep(0.5)
+        for name, proc in list(procs.items()):
+            if proc.poll() is not None and not stopping:
+                typer.echo(f"{name}: процесс завершился (код {proc.returncode}), перезапуск", err=True)
+                time.sleep(1)
+                spawn(name)
+    for proc in procs.values():
+        proc.terminate()
+    for proc in procs.values():
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+@mail_cli.command("last")
+def mail_last(count: int = typer.Option(1, help="Сколько последних писем показать")) -> None:
+    """Показать последние письма встроенного почтового ящика."""
+    from shared.smtp_sink import read_maildir
+
+    settings = Settings()
+    for message in read_maildir(settings.mail_dir)[-count:]:
+        body = message.get_body(preferencelist=("plain",))
+        typer.echo(
+            f"Кому: {message['To']}\nТема: {message['Subject']}\n\n{body.get_content() if body else ''}"
+        )
+        typer.echo("-" * 60)
+
+
+def main() -> None:
+    cli()
+
+
+if __name__ == "__main__":
+    main()

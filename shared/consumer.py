@@ -1,0 +1,150 @@
+"""The consumer runner: applies public events to a read model exactly once in effect.
+
+For each batch, in ONE read-store transaction: skip events already applied (per
+subject, by sequence: a relay may republish), let the projection write its rows, and
+store the next offsets. A crash rolls everything back together, so a restart neither
+loses nor doubles an effect.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Sequence
+
+import structlog
+
+from shared.events import Envelope
+from shared.readstore import ReadStore, Tx
+from shared.transport import Message, Transport
+
+log = structlog.get_logger(__name__)
+
+CONSUMER_DDL = [
+    "CREATE TABLE IF NOT EXISTS lk_consumer_offsets (consumer TEXT NOT NULL, topic TEXT NOT NULL,"
+    " part INTEGER NOT NULL, next_offset BIGINT NOT NULL, PRIMARY KEY (consumer, topic, part))",
+    "CREATE TABLE IF NOT EXISTS lk_consumer_seen (consumer TEXT NOT NULL, subject TEXT NOT NULL,"
+    " sequence BIGINT NOT NULL, PRIMARY KEY (consumer, subject))",
+]
+
+
+class Projection(ABC):
+    """A read model fed by public events."""
+
+    name: str
+    topics: Sequence[str]
+    ddl: Sequence[str] = ()
+
+    @abstractmethod
+    async def handle(self, tx: Tx, event: Envelope) -> None:
+        """Apply one event inside the runner's transaction."""
+
+
+class ConsumerRunner:
+    """Feeds ``projection`` from ``transport``, keeping its position in ``store``."""
+
+    def __init__(
+        self,
+        projection: Projection,
+        transport: Transport,
+        store: ReadStore,
+        on_applied: Callable[[], None] | None = None,
+    ) -> None:
+        self.projection = projection
+        self.on_applied = on_applied
+        self.transport = transport
+        self.store = store
+        self.applied: dict[str, int] = {}  # source -> highest applied position
+        self._progress = asyncio.Condition()
+
+    async def setup(self) -> None:
+        await self.store.migrate([*CONSUMER_DDL, *self.projection.ddl])
+
+    async def load_offsets(self) -> dict[tuple[str, int], int]:
+        rows = await self.store.fetch(
+            "SELECT topic, part, next_offset FROM lk_consumer_offsets WHERE consumer = $1",
+            self.projection.name,
+        )
+        return {(r["topic"], int(r["part"])): int(r["next_offset"]) for r in rows}
+
+    async def apply_batch(self, batch: Sequence[Message]) -> int:
+        """Apply a batch in one transaction; returns how many events took effect."""
+        name = self.projection.name
+        applied = 0
+        next_offsets: dict[tuple[str, int], int] = {}
+        high: dict[str, int] = {}
+        async with self.store.transaction() as tx:
+            for msg in batch:
+                next_offsets[(msg.topic, msg.partition)] = msg.offset + 1
+                try:
+                    event = Envelope.from_bytes(msg.value)
+                except ValueError:
+                    log.error("consumer.bad_record", consumer=name, topic=msg.topic, offset=msg.offset)
+                    continue
+                high[event.source] = max(high.get(event.source, 0), event.position)
+                seen = await tx.fetchval(
+                    "SELECT sequence FROM lk_consumer_seen WHERE consumer = $1 AND subject = $2",
+                    name,
+                    event.subject,
+                )
+                if seen is not None and event.sequence <= seen:
+                    continue
+                await self.projection.handle(tx, event)
+                await tx.execute(
+                    "INSERT INTO lk_consumer_seen (consumer, subject, sequence) VALUES ($1, $2, $3)"
+                    " ON CONFLICT (consumer, subject) DO UPDATE SET sequence = excluded.sequence",
+                    name,
+                    event.subject,
+                    event.sequence,
+                )
+                applied += 1
+            for (topic, part), offset in next_offsets.items():
+                await tx.execute(
+                    "INSERT INTO lk_consumer_offsets (consumer, topic, part, next_offset)"
+                    " VALUES ($1, $2, $3, $4) ON CONFLICT (consumer, topic, part)"
+                    " DO UPDATE SET next_offset = excluded.next_offset",
+                    name,
+                    topic,
+                    part,
+                    offset,
+                )
+        async with self._progress:
+            for source, position in high.items():
+                self.applied[source] = max(self.applied.get(source, 0), position)
+            self._progress.notify_all()
+        if applied and self.on_applied is not None:
+            self.on_applied()
+        return applied
+
+    async def wait_for(self, source: str, position: int, timeout: float = 5.0) -> bool:
+        """Read-your-writes: wait until ``source``'s ``position`` is applied."""
+
+        async def reached() -> None:
+            async with self._progress:
+                await self._progress.wait_for(lambda: self.applied.get(source, 0) >= position)
+
+        try:
+            await asyncio.wait_for(reached(), timeout)
+        except TimeoutError:
+            return False
+        return True
+
+    async def run(self) -> None:
+        """Consume forever; a failing batch is retried with backoff, never skipped."""
+        await self.setup()
+        topics = list(self.projection.topics)
+        delay = 0.5
+        while True:
+            offsets = await self.load_offsets()
+            log.info("consumer.started", consumer=self.projection.name, topics=topics)
+            try:
+                async for batch in self.transport.consume(topics, offsets):
+                    if batch:
+                        await self.apply_batch(batch)
+                        delay = 0.5
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("consumer.failed", consumer=self.projection.name, retry_in=delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 30.0)

@@ -1,0 +1,128 @@
+"""Public events: the versioned contract between services.
+
+Internal domain events of a service never leave it; its relay maps them to these
+models. Consumers parse only these. The envelope follows CloudEvents attribute names.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+_EVENT_NS = uuid.UUID("6f1f8f3e-2f4c-4b7e-9a57-1c0e4d1c2a10")
+
+
+class Envelope(BaseModel):
+    """One public event as it travels on a topic."""
+
+    model_config = ConfigDict(frozen=True)
+
+    specversion: str = "1.0"
+    id: str
+    type: str
+    source: str
+    subject: str
+    time: datetime
+    sequence: int
+    position: int
+    actor: str | None = None
+    data: dict[str, Any] = Field(default_factory=dict)
+
+    @staticmethod
+    def event_id(source: str, subject: str, sequence: int) -> str:
+        """Deterministic id: a republished event keeps its id, so consumers can dedupe."""
+        return str(uuid.uuid5(_EVENT_NS, f"{source}/{subject}/{sequence}"))
+
+    def to_bytes(self) -> bytes:
+        return self.model_dump_json().encode()
+
+    @classmethod
+    def from_bytes(cls, raw: bytes) -> Envelope:
+        return cls.model_validate_json(raw)
+
+    def parse(self) -> PublicEvent | None:
+        """The typed payload, or None for a type this build does not know."""
+        model = EVENT_TYPES.get(self.type)
+        return model.model_validate(self.data) if model else None
+
+
+class PublicEvent(BaseModel):
+    """Base of every public event payload; ``TYPE`` is its versioned name."""
+
+    TYPE: ClassVar[str]
+
+    def envelope(
+        self,
+        *,
+        source: str,
+        subject: str,
+        sequence: int,
+        position: int,
+        time: datetime | None = None,
+        actor: str | None = None,
+    ) -> Envelope:
+        return Envelope(
+            id=Envelope.event_id(source, subject, sequence),
+            type=self.TYPE,
+            source=source,
+            subject=subject,
+            time=time or datetime.now(UTC),
+            sequence=sequence,
+            position=position,
+            actor=actor,
+            data=self.model_dump(mode="json"),
+        )
+
+
+# identity.events ---------------------------------------------------------------
+class AccountRegisteredV1(PublicEvent):
+    TYPE = "lk.identity.AccountRegistered.v1"
+    account_id: str
+    login: str
+    email: str
+    account_type: str
+    # Single-use, short-lived link secret for the notifier (see docs/decisions.md).
+    confirmation_token: str
+    confirmation_expires_at: datetime
+
+
+class EmailConfirmationRequestedV1(PublicEvent):
+    TYPE = "lk.identity.EmailConfirmationRequested.v1"
+    account_id: str
+    email: str
+    confirmation_token: str
+    confirmation_expires_at: datetime
+
+
+class EmailConfirmedV1(PublicEvent):
+    TYPE = "lk.identity.EmailConfirmed.v1"
+    account_id: str
+    email: str
+
+
+class SessionStartedV1(PublicEvent):
+    TYPE = "lk.identity.SessionStarted.v1"
+    account_id: str
+    session_id: str
+    expires_at: datetime
+
+
+class SessionEndedV1(PublicEvent):
+    TYPE = "lk.identity.SessionEnded.v1"
+    account_id: str
+    session_id: str
+
+
+EVENT_TYPES: dict[str, type[PublicEvent]] = {
+    cls.TYPE: cls
+    for cls in (
+        AccountRegisteredV1,
+        EmailConfirmationRequestedV1,
+        EmailConfirmedV1,
+        SessionStartedV1,
+        SessionEndedV1,
+    )
+}

@@ -1,0 +1,167 @@
+"""HTTP conventions shared by every service: JSON errors with a stable ``code`` and a
+Russian ``message``, a request-size limit, and ``/health``."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+log = structlog.get_logger(__name__)
+
+
+class ApiError(Exception):
+    """An expected failure that the client can act on."""
+
+    def __init__(self, status: int, code: str, message: str, headers: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.headers = headers
+
+
+def error_body(code: str, message: str, **extra: Any) -> dict[str, Any]:
+    return {"code": code, "message": message, **extra}
+
+
+_STATUS_TEXT = {
+    400: ("bad_request", "Некорректный запрос."),
+    401: ("not_authenticated", "Требуется вход в личный кабинет."),
+    403: ("forbidden", "Недостаточно прав."),
+    404: ("not_found", "Не найдено."),
+    405: ("method_not_allowed", "Метод не поддерживается."),
+    413: ("payload_too_large", "Слишком большой запрос."),
+    415: ("unsupported_media_type", "Неподдерживаемый тип содержимого."),
+    429: ("too_many_requests", "Слишком много запросов, повторите позже."),
+}
+
+_FIELD_MESSAGES = {
+    "missing": "обязательное поле",
+    "string_type": "ожидается строка",
+    "string_too_long": "слишком длинное значение",
+    "string_too_short": "слишком короткое значение",
+    "string_pattern_mismatch": "недопустимые символы",
+    "value_error": "недопустимое значение",
+    "literal_error": "недопустимое значение",
+    "extra_forbidden": "неизвестное поле",
+    "dict_type": "ожидается объект",
+    "model_attributes_type": "ожидается объект",
+}
+
+
+def _field_errors(exc: RequestValidationError) -> list[dict[str, str]]:
+    out = []
+    for err in exc.errors():
+        loc = [str(p) for p in err.get("loc", ()) if p != "body"]
+        out.append(
+            {
+                "field": ".".join(loc),
+                "code": str(err.get("type", "invalid")),
+                "message": _FIELD_MESSAGES.get(str(err.get("type")), "недопустимое значение"),
+            }
+        )
+    return out
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Every error leaves as JSON ``{code, message}``; never an HTML page, never a 500 body."""
+
+    @app.exception_handler(ApiError)
+    async def _api_error(_: Request, exc: ApiError) -> JSONResponse:
+        return JSONResponse(error_body(exc.code, exc.message), exc.status, headers=exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = exc.errors()
+        if any(e.get("type") == "json_invalid" for e in errors):
+            return JSONResponse(
+                error_body("malformed_json", "Тело запроса не является корректным JSON."), 400
+            )
+        return JSONResponse(
+            error_body("validation_error", "Проверьте заполнение полей.", errors=_field_errors(exc)),
+            422,
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code, message = _STATUS_TEXT.get(exc.status_code, ("error", "Ошибка запроса."))
+        return JSONResponse(error_body(code, message), exc.status_code, headers=exc.headers)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("http.unhandled", path=request.url.path)
+        return JSONResponse(error_body("internal_error", "Внутренняя ошибка сервиса, попробуйте позже."), 500)
+
+
+class BodyLimit:
+    """Refuses request bodies over ``max_bytes`` with 413, counting streamed bytes too."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int, skip_prefixes: tuple[str, ...] = ()) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+        self.skip_prefixes = skip_prefixes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or str(scope["path"]).startswith(self.skip_prefixes):
+            await self.app(scope, receive, send)
+            return
+        for name, value in scope.get("headers", ()):
+            if name == b"content-length" and value.isdigit() and int(value) > self.max_bytes:
+                await _too_large(send)
+                return
+        seen = 0
+        started = False
+
+        async def limited_receive() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.max_bytes:
+                    raise _TooLarge
+            return message
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, tracking_send)
+        except _TooLarge:
+            if not started:
+                await _too_large(send)
+
+
+class _TooLarge(Exception):
+    pass
+
+
+async def _too_large(send: Send) -> None:
+    body = JSONResponse(error_body(*_STATUS_TEXT[413]), 413)
+    await send({"type": "http.response.start", "status": 413, "headers": body.raw_headers})
+    await send({"type": "http.response.body", "body": body.body})
+
+
+HealthCheck = Callable[[], Awaitable[dict[str, Any]]]
+
+
+def add_health(app: FastAPI, service: str, check: HealthCheck | None = None) -> None:
+    """``GET /health`` → 200 ``{"service", "status": "ok", ...}`` or 503 when a check fails."""
+
+    @app.get("/health", include_in_schema=False)
+    async def health() -> JSONResponse:
+        details: dict[str, Any] = {}
+        if check is not None:
+            try:
+                details = await check()
+            except Exception as exc:  # noqa: BLE001 - reported, not raised
+                return JSONResponse({"service": service, "status": "unavailable", "error": str(exc)}, 503)
+        return JSONResponse({"service": service, "status": "ok", **details})

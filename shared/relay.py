@@ -1,0 +1,127 @@
+"""The outbox relay: tails a service's event store and publishes public events.
+
+No dual writes: a command writes only to the event store. The relay reads the
+notification log from its last recorded position, maps each domain event to a public
+envelope, publishes the batch, waits for every acknowledgement and only then records
+the new position. A crash repeats at most one batch; consumers dedupe by
+(subject, sequence). Notification ids may have gaps (rolled-back inserts): the relay
+asks for "everything after N", so gaps are simply skipped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+from typing import Any
+
+import structlog
+from eventsourcing.application import Application
+from eventsourcing.persistence import Notification
+
+from shared.events import Envelope, PublicEvent
+from shared.readstore import ReadStore
+from shared.transport import Transport, TransportUnavailable
+
+log = structlog.get_logger(__name__)
+
+RELAY_DDL = [
+    "CREATE TABLE IF NOT EXISTS lk_relay_positions (name TEXT PRIMARY KEY, position BIGINT NOT NULL)"
+]
+
+Mapper = Callable[[Any], PublicEvent | None]
+"""Maps one internal domain event to its public event, or None to keep it internal."""
+
+
+class Relay:
+    """Publishes ``app``'s events to ``topic`` through ``transport``."""
+
+    def __init__(
+        self,
+        *,
+        name: str,
+        app: Application[Any],
+        mapper: Mapper,
+        transport: Transport,
+        topic: str,
+        store: ReadStore,
+        batch_size: int = 500,
+        poll_interval: float = 0.02,
+        retry_max: float = 10.0,
+    ) -> None:
+        self.name = name
+        self.app = app
+        self.mapper = mapper
+        self.transport = transport
+        self.topic = topic
+        self.store = store
+        self.batch_size = batch_size
+        self.poll_interval = poll_interval
+        self.retry_max = retry_max
+        self.position = 0
+        self._wake = asyncio.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def wake(self) -> None:
+        """Called (from any thread) after a command saved events: publish now."""
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self._wake.set)
+
+    def envelope(self, notification: Notification) -> Envelope | None:
+        domain_event = self.app.mapper.to_domain_event(notification)
+        public = self.mapper(domain_event)
+        if public is None:
+            return None
+        return public.envelope(
+            source=self.app.name.lower(),
+            subject=str(notification.originator_id),
+            sequence=notification.originator_version,
+            position=notification.id,
+            time=getattr(domain_event, "timestamp", None),
+            actor=getattr(domain_event, "actor", None),
+        )
+
+    async def publish_pending(self) -> int:
+        """Publish one batch after the recorded position; returns how many were read."""
+        notifications = await asyncio.to_thread(
+            self.app.recorder.select_notifications,
+            self.position + 1,
+            self.batch_size,
+        )
+        if not notifications:
+            return 0
+        envelopes = [e for e in map(self.envelope, notifications) if e is not None]
+        await self.transport.publish(self.topic, [(e.subject, e.to_bytes()) for e in envelopes])
+        last = notifications[-1].id
+        await self.store.execute(
+            "INSERT INTO lk_relay_positions (name, position) VALUES ($1, $2)"
+            " ON CONFLICT (name) DO UPDATE SET position = excluded.position",
+            self.name,
+            last,
+        )
+        self.position = last
+        return len(notifications)
+
+    async def run(self) -> None:
+        """Publish forever; back off while the transport is unavailable."""
+        self._loop = asyncio.get_running_loop()
+        await self.store.migrate(RELAY_DDL)
+        self.position = (
+            await self.store.fetchval("SELECT position FROM lk_relay_positions WHERE name = $1", self.name)
+            or 0
+        )
+        log.info("relay.started", relay=self.name, topic=self.topic, position=self.position)
+        delay = 0.5
+        while True:
+            self._wake.clear()
+            try:
+                count = await self.publish_pending()
+                delay = 0.5
+            except TransportUnavailable as exc:
+                log.warning("relay.transport_unavailable", relay=self.name, error=str(exc), retry_in=delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, self.retry_max)
+                continue
+            if count < self.batch_size:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), self.poll_interval)

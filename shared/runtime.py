@@ -1,0 +1,68 @@
+"""Process plumbing shared by the services: supervised background tasks and the app shell."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+
+import structlog
+from fastapi import FastAPI
+
+from shared.http import BodyLimit, install_error_handlers
+from shared.settings import Settings
+
+log = structlog.get_logger(__name__)
+
+
+class Workers:
+    """Background loops of one service; a loop that crashes is restarted with backoff."""
+
+    def __init__(self) -> None:
+        self._tasks: list[asyncio.Task[None]] = []
+
+    def start(self, name: str, factory: Callable[[], Awaitable[None]]) -> None:
+        async def supervised() -> None:
+            delay = 0.5
+            while True:
+                try:
+                    await factory()
+                    return
+                except asyncio.CancelledError:
+                    raise
+                except Exception:
+                    log.exception("worker.crashed", worker=name, restart_in=delay)
+                    await asyncio.sleep(delay)
+                    delay = min(delay * 2, 30.0)
+
+        self._tasks.append(asyncio.create_task(supervised(), name=name))
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks.clear()
+
+
+Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
+
+
+def service_app(name: str, settings: Settings, lifespan: Lifespan, *, max_body: int | None = None) -> FastAPI:
+    """A FastAPI app with the platform's conventions (errors, size limit, OpenAPI path)."""
+
+    @asynccontextmanager
+    async def wrapped(app: FastAPI) -> AsyncIterator[None]:
+        app.state.settings = settings
+        async with lifespan(app):
+            yield
+
+    app = FastAPI(
+        title=f"Личный кабинет ТП — {name}",
+        lifespan=wrapped,
+        openapi_url="/api/v1/openapi.json",
+        docs_url="/api/v1/docs",
+        redoc_url=None,
+    )
+    install_error_handlers(app)
+    app.add_middleware(BodyLimit, max_bytes=max_body or settings.max_body_bytes)
+    return app

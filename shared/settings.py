@@ -1,0 +1,148 @@
+"""Typed settings for every process, read from ``LK_*`` environment variables.
+
+One switch, ``LK_MODE``, chooses between the embedded default (SQLite files, the
+embedded transport and the embedded SMTP sink under ``var/``) and the real stack
+(PostgreSQL, Apache Kafka, an S3 server and Mailpit).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+from urllib.parse import urlsplit
+
+from pydantic import model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+Mode = Literal["embedded", "stack"]
+
+SERVICE_PORTS = {
+    "gateway": 8000,
+    "identity": 8101,
+    "applications": 8102,
+    "chat": 8103,
+    "files": 8104,
+    "notifier": 8105,
+}
+
+
+class Settings(BaseSettings):
+    """All configuration of the platform; every field maps to ``LK_<FIELD>``."""
+
+    model_config = SettingsConfigDict(env_prefix="LK_", extra="ignore")
+
+    mode: Mode = "embedded"
+    var_dir: Path = Path("var")
+    host: str = "127.0.0.1"
+    # Ports of the processes; gateway is the only public one.
+    gateway_port: int = SERVICE_PORTS["gateway"]
+    identity_port: int = SERVICE_PORTS["identity"]
+    applications_port: int = SERVICE_PORTS["applications"]
+    chat_port: int = SERVICE_PORTS["chat"]
+    files_port: int = SERVICE_PORTS["files"]
+    notifier_port: int = SERVICE_PORTS["notifier"]
+    # Address a person uses to reach the cabinet; e-mailed links start with it.
+    public_url: str = ""
+    secret_key: str = ""
+
+    # Real stack.
+    kafka_bootstrap: str = "127.0.0.1:9092"
+    topic_prefix: str = ""
+    kafka_partitions: int = 3
+    postgres_dsn: str = "postgresql://lk:lk@127.0.0.1:5432/lk"
+    mailpit_api: str = "http://127.0.0.1:8025"
+
+    # E-mail. Embedded default: a sink started by ``lk run`` on this port.
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 0
+    smtp_timeout: float = 10.0
+    mail_from: str = "Личный кабинет ТП <noreply@lk-tp.local>"
+    mail_retry_initial: float = 1.0
+    mail_retry_max: float = 60.0
+
+    # Identity.
+    access_token_ttl: int = 8 * 3600
+    confirmation_ttl: int = 48 * 3600
+    session_cookie: str = "lk_session"
+    cookie_secure: bool = False
+
+    # Workers.
+    poll_interval: float = 0.02
+    batch_size: int = 500
+    max_body_bytes: int = 64 * 1024
+    log_level: str = "INFO"
+    log_json: bool = False
+
+    @model_validator(mode="after")
+    def _fill_defaults(self) -> Settings:
+        if not self.public_url:
+            self.public_url = f"http://{self.host}:{self.gateway_port}"
+        if not self.smtp_port:
+            self.smtp_port = 2525 if self.mode == "embedded" else 1025
+        return self
+
+    # Derived values -------------------------------------------------------------
+    @property
+    def embedded(self) -> bool:
+        return self.mode == "embedded"
+
+    @property
+    def mail_dir(self) -> Path:
+        return self.var_dir / "mail"
+
+    def service_dir(self, service: str) -> Path:
+        path = self.var_dir / service
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def port_of(self, service: str) -> int:
+        return int(getattr(self, f"{service}_port"))
+
+    def url_of(self, service: str) -> str:
+        return f"http://{self.host}:{self.port_of(service)}"
+
+    def topic(self, service: str) -> str:
+        return f"{self.topic_prefix}{service}.events"
+
+    def secret(self) -> str:
+        """The signing key; on first use a random one is kept in ``var/secret.key``."""
+        if self.secret_key:
+            return self.secret_key
+        path = self.var_dir / "secret.key"
+        if not path.exists():
+            self.var_dir.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as fh:
+                fh.write(secrets.token_urlsafe(48))
+        self.secret_key = path.read_text().strip()
+        return self.secret_key
+
+    def eventstore_env(self, service: str) -> dict[str, str]:
+        """Environment for the service's ``eventsourcing`` Application."""
+        if self.embedded:
+            return {
+                "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+                "SQLITE_DBNAME": str(self.service_dir(service) / "events.sqlite"),
+                "SQLITE_LOCK_TIMEOUT": "10",
+            }
+        dsn = urlsplit(self.postgres_dsn)
+        return {
+            "PERSISTENCE_MODULE": "eventsourcing.postgres",
+            "POSTGRES_DBNAME": dsn.path.lstrip("/"),
+            "POSTGRES_HOST": dsn.hostname or "127.0.0.1",
+            "POSTGRES_PORT": str(dsn.port or 5432),
+            "POSTGRES_USER": dsn.username or "",
+            "POSTGRES_PASSWORD": dsn.password or "",
+            "POSTGRES_POOL_SIZE": "10",
+            "POSTGRES_MAX_OVERFLOW": "10",
+            "POSTGRES_LOCK_TIMEOUT": "5",
+        }
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings (cached; tests build their own ``Settings``)."""
+    return Settings()

@@ -1,0 +1,51 @@
+"""The embedded default's mail server: real SMTP in, one Maildir file per message out.
+
+``lk run`` starts it on ``LK_SMTP_PORT`` (2525); messages land in ``var/mail/new``.
+"""
+
+from __future__ import annotations
+
+import mailbox
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+
+from aiosmtpd.controller import Controller
+
+
+class _MaildirHandler:
+    def __init__(self, folder: Path) -> None:
+        self.box = mailbox.Maildir(folder, create=True)
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 - aiosmtpd's hook name
+        self.box.add(mailbox.MaildirMessage(envelope.original_content or envelope.content))
+        return "250 Message accepted for delivery"
+
+
+class MaildirSink:
+    """A started/stopped SMTP server that keeps every message under ``folder``."""
+
+    def __init__(self, folder: Path, host: str, port: int) -> None:
+        self.folder = folder
+        self.controller = Controller(_MaildirHandler(folder), hostname=host, port=port)
+
+    def start(self) -> None:
+        self.controller.start()
+
+    def stop(self) -> None:
+        self.controller.stop()
+
+
+def read_maildir(folder: Path) -> list[EmailMessage]:
+    """Every message in the Maildir, oldest first (by file time)."""
+    out: list[tuple[float, EmailMessage]] = []
+    for sub in ("new", "cur"):
+        directory = folder / sub
+        if not directory.is_dir():
+            continue
+        for path in directory.iterdir():
+            msg = message_from_bytes(path.read_bytes(), policy=policy.default)
+            assert isinstance(msg, EmailMessage)
+            out.append((path.stat().st_mtime, msg))
+    return [m for _, m in sorted(out, key=lambda pair: pair[0])]

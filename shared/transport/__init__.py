@@ -1,0 +1,65 @@
+"""The event transport port and its factory.
+
+Two adapters pass the same contract tests: :mod:`shared.transport.kafka` (Apache
+Kafka through aiokafka) and :mod:`shared.transport.embedded` (a durable log in one
+SQLite file, for the embedded default).
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+
+from shared.settings import Settings
+
+
+@dataclass(frozen=True)
+class Message:
+    """One record read from a topic."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: str
+    value: bytes
+
+
+class TransportUnavailable(Exception):
+    """The transport could not take or give messages right now; try again later."""
+
+
+class Transport(ABC):
+    """Publish keyed records to topics and read them back from stored offsets."""
+
+    @abstractmethod
+    async def start(self) -> None: ...
+
+    @abstractmethod
+    async def stop(self) -> None: ...
+
+    @abstractmethod
+    async def publish(self, topic: str, records: Sequence[tuple[str, bytes]]) -> None:
+        """Publish all records; returns only when every one is durably acknowledged.
+
+        Records with the same key keep their order. Raises TransportUnavailable.
+        """
+
+    @abstractmethod
+    def consume(
+        self, topics: Sequence[str], next_offsets: dict[tuple[str, int], int]
+    ) -> AsyncIterator[list[Message]]:
+        """Yield batches from every partition of ``topics``, starting at ``next_offsets``
+        (``(topic, partition) -> offset``; missing means from the beginning).
+        Yields an empty batch when idle, so callers can check for shutdown."""
+
+
+def build_transport(settings: Settings) -> Transport:
+    """The transport for the configured mode."""
+    if settings.embedded:
+        from shared.transport.embedded import EmbeddedTransport
+
+        return EmbeddedTransport(settings.var_dir / "bus.sqlite", settings.poll_interval)
+    from shared.transport.kafka import KafkaTransport
+
+    return KafkaTransport(settings.kafka_bootstrap, settings.kafka_partitions)

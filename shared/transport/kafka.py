@@ -1,0 +1,132 @@
+"""Kafka transport over aiokafka: idempotent producer with acks=all, key = aggregate id.
+
+Consumers do not use consumer groups or Kafka's committed offsets: each consumer keeps
+its offsets in its own database, in the same transaction as the rows it writes, and
+seeks to them on start (see :mod:`shared.consumer`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Sequence
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import KafkaError, TopicAlreadyExistsError
+
+from shared.transport import Message, Transport, TransportUnavailable
+
+
+class KafkaTransport(Transport):
+    def __init__(self, bootstrap: str, partitions: int = 3) -> None:
+        self.bootstrap = bootstrap
+        self.partitions = partitions
+        self._producer: AIOKafkaProducer | None = None
+        self._known_topics: set[str] = set()
+
+    async def start(self) -> None:
+        """Nothing to do up front: connections are made lazily, so a service starts
+        (and takes commands) while Kafka is down."""
+
+    async def stop(self) -> None:
+        if self._producer is not None:
+            await self._producer.stop()
+            self._producer = None
+
+    async def _ensure_topic(self, topic: str) -> None:
+        if topic in self._known_topics:
+            return
+        admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap, request_timeout_ms=10000)
+        await admin.start()
+        try:
+            existing = await admin.list_topics()
+            if topic not in existing:
+                with contextlib.suppress(TopicAlreadyExistsError):
+                    await admin.create_topics(
+                        [NewTopic(topic, num_partitions=self.partitions, replication_factor=1)]
+                    )
+        finally:
+            await admin.close()
+        self._known_topics.add(topic)
+
+    async def _get_producer(self) -> AIOKafkaProducer:
+        if self._producer is None:
+            producer = AIOKafkaProducer(
+                bootstrap_servers=self.bootstrap,
+                enable_idempotence=True,
+                acks="all",
+                linger_ms=2,
+                request_timeout_ms=10000,
+                max_batch_size=1024 * 1024,
+            )
+            try:
+                await producer.start()
+            except BaseException:
+                await producer.stop()
+                raise
+            self._producer = producer
+        return self._producer
+
+    async def publish(self, topic: str, records: Sequence[tuple[str, bytes]]) -> None:
+        if not records:
+            return
+        try:
+            await self._ensure_topic(topic)
+            producer = await self._get_producer()
+            futures = [await producer.send(topic, value, key=key.encode()) for key, value in records]
+            await asyncio.gather(*futures)
+        except (KafkaError, OSError, TimeoutError) as exc:
+            # Drop the producer: a fresh one after an outage avoids stale metadata.
+            if self._producer is not None:
+                producer, self._producer = self._producer, None
+                # Already failing: the original cause is what gets reported.
+                with contextlib.suppress(Exception):
+                    await producer.stop()
+            raise TransportUnavailable(f"{type(exc).__name__}: {exc}") from exc
+
+    async def consume(
+        self, topics: Sequence[str], next_offsets: dict[tuple[str, int], int]
+    ) -> AsyncIterator[list[Message]]:
+        while True:
+            try:
+                for topic in topics:
+                    await self._ensure_topic(topic)
+                break
+            except (KafkaError, OSError, TimeoutError):
+                yield []
+                await asyncio.sleep(1.0)
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=self.bootstrap,
+            group_id=None,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            fetch_max_wait_ms=50,
+            max_partition_fetch_bytes=4 * 1024 * 1024,
+        )
+        await consumer.start()
+        try:
+            assignment: list[TopicPartition] = []
+            for topic in topics:
+                parts = consumer.partitions_for_topic(topic)
+                while not parts:
+                    await consumer._client.force_metadata_update()
+                    parts = consumer.partitions_for_topic(topic)
+                assignment.extend(TopicPartition(topic, p) for p in sorted(parts))
+            consumer.assign(assignment)
+            for tp in assignment:
+                offset = next_offsets.get((tp.topic, tp.partition))
+                if offset is None:
+                    await consumer.seek_to_beginning(tp)
+                else:
+                    consumer.seek(tp, offset)
+            while True:
+                got = await consumer.getmany(timeout_ms=200, max_records=2000)
+                batch = [
+                    Message(tp.topic, tp.partition, rec.offset, (rec.key or b"").decode(), rec.value)
+                    for tp, records in got.items()
+                    for rec in records
+                ]
+                yield batch
+        finally:
+            await consumer.stop()
