@@ -1,0 +1,46 @@
+"""Helpers for end-to-end tests: read the public events back from the transport,
+pull the link out of an e-mail."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from urllib.parse import parse_qs, urlsplit
+
+from shared.events import Envelope
+from shared.transport import build_transport
+from tests.harness import Mail, System
+
+LINK = re.compile(r"https?://\S+")
+
+
+def link_in(mail: Mail) -> str:
+    links = [m.group(0) for m in LINK.finditer(mail.text)]
+    assert links, f"no link in: {mail.text!r}"
+    return links[0]
+
+
+def token_in(mail: Mail) -> str:
+    return parse_qs(urlsplit(link_in(mail)).query)["token"][0]
+
+
+def read_events(system: System, service: str, subject: str, expect: int, timeout: float = 30.0) -> list[Envelope]:
+    """The public events of ``subject`` on ``service``'s topic (Kafka on the real stack)."""
+
+    async def collect() -> list[Envelope]:
+        settings = system.settings
+        transport = build_transport(settings)
+        await transport.start()
+        found: list[Envelope] = []
+        deadline = time.monotonic() + timeout
+        try:
+            async for batch in transport.consume([settings.topic(service)], {}):
+                found.extend(e for e in map(lambda m: Envelope.from_bytes(m.value), batch) if e.subject == subject)
+                if len(found) >= expect or time.monotonic() > deadline:
+                    break
+        finally:
+            await transport.stop()
+        return found
+
+    return asyncio.run(collect())

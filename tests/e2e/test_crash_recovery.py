@@ -1,0 +1,35 @@
+"""Kill a process mid-stream with SIGKILL and restart it: every account still gets
+exactly one confirmation e-mail (no loss, no duplicate)."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from tests.conftest import new_person
+from tests.harness import System
+
+ACCOUNTS = 25
+
+
+@pytest.mark.parametrize("victim", ["notifier", "identity"])
+def test_kill_mid_stream_then_restart(fresh_system: System, victim: str) -> None:
+    system = fresh_system
+    people = [new_person() for _ in range(ACCOUNTS)]
+    with system.client() as http:
+        for person in people:
+            assert http.post("/api/v1/accounts", json=person.registration()).status_code == 201
+    # Kill as soon as the stream is flowing: some mail sent, most not yet.
+    deadline = time.monotonic() + 20
+    while not system.mailbox.messages_to(people[0].email) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    system.kill(victim)
+    time.sleep(0.5)
+    system.start(system.host_of(victim))
+
+    for person in people:
+        mails = system.mailbox.wait_for(person.email, timeout=60)
+        assert len(mails) == 1, f"{person.email}: {len(mails)} e-mails"
+    time.sleep(2)  # anything late would be a duplicate
+    assert all(len(system.mailbox.messages_to(p.email)) == 1 for p in people)
