@@ -23,7 +23,9 @@ def system(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
 
 
 @pytest.fixture(params=MODES)
-def fresh_system(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
+def fresh_system(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[System]:
     """A system of its own, for tests that kill processes or stop servers."""
     sys_ = System.create(request.param, tmp_path_factory.mktemp(f"fresh-{request.param}"))
     sys_.start()
@@ -38,7 +40,12 @@ class Person:
     password: str = "Корова-на-луне-2026!"
 
     def registration(self) -> dict[str, str]:
-        return {"login": self.login, "email": self.email, "password": self.password, "account_type": "consumer"}
+        return {
+            "login": self.login,
+            "email": self.email,
+            "password": self.password,
+            "account_type": "consumer",
+        }
 
 
 @pytest.fixture

@@ -54,9 +54,15 @@ class Mailbox:
 
     def messages_to(self, address: str) -> list[Mail]:
         if self.maildir is not None:
-            return [self._from_email(m) for m in read_maildir(self.maildir) if address.lower() in str(m["To"]).lower()]
+            return [
+                self._from_email(m)
+                for m in read_maildir(self.maildir)
+                if address.lower() in str(m["To"]).lower()
+            ]
         assert self.mailpit is not None
-        found = httpx.get(f"{self.mailpit}/api/v1/search", params={"query": f'to:"{address}"', "limit": 500}).json()
+        found = httpx.get(
+            f"{self.mailpit}/api/v1/search", params={"query": f'to:"{address}"', "limit": 500}
+        ).json()
         mails = []
         for summary in found.get("messages") or []:
             full = httpx.get(f"{self.mailpit}/api/v1/message/{summary['ID']}").json()

@@ -25,7 +25,9 @@ def token_in(mail: Mail) -> str:
     return parse_qs(urlsplit(link_in(mail)).query)["token"][0]
 
 
-def read_events(system: System, service: str, subject: str, expect: int, timeout: float = 30.0) -> list[Envelope]:
+def read_events(
+    system: System, service: str, subject: str, expect: int, timeout: float = 30.0
+) -> list[Envelope]:
     """The public events of ``subject`` on ``service``'s topic (Kafka on the real stack)."""
 
     async def collect() -> list[Envelope]:
@@ -36,7 +38,9 @@ def read_events(system: System, service: str, subject: str, expect: int, timeout
         deadline = time.monotonic() + timeout
         try:
             async for batch in transport.consume([settings.topic(service)], {}):
-                found.extend(e for e in map(lambda m: Envelope.from_bytes(m.value), batch) if e.subject == subject)
+                found.extend(
+                    e for e in map(lambda m: Envelope.from_bytes(m.value), batch) if e.subject == subject
+                )
                 if len(found) >= expect or time.monotonic() > deadline:
                     break
         finally:

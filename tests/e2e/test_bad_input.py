@@ -37,7 +37,13 @@ CASES = [
     ("POST", "/api/v1/accounts/confirm-email", {"token": 5}, 422, "validation_error"),
     ("POST", "/api/v1/accounts/confirm-email", b"{", 400, "malformed_json"),
     ("POST", "/api/v1/accounts/resend-confirmation", {"email": "nope"}, 422, "validation_error"),
-    ("POST", "/api/v1/sessions", {"login": "nobody_here", "password": "whatever-123"}, 401, "invalid_credentials"),
+    (
+        "POST",
+        "/api/v1/sessions",
+        {"login": "nobody_here", "password": "whatever-123"},
+        401,
+        "invalid_credentials",
+    ),
     ("POST", "/api/v1/sessions", {"login": "", "password": ""}, 422, "validation_error"),
     ("POST", "/api/v1/sessions", b"login=a&password=b", 400, "malformed_json"),
     ("GET", "/api/v1/me", None, 401, "not_authenticated"),
@@ -73,17 +79,23 @@ def test_forged_tokens_are_refused(system: System, header: str) -> None:
 def test_duplicates_leave_no_half_made_account(system: System, person: Person) -> None:
     with system.client() as http:
         assert http.post("/api/v1/accounts", json=person.registration()).status_code == 201
-        same_login = http.post("/api/v1/accounts", json={**new_person().registration(), "login": person.login.upper()})
+        same_login = http.post(
+            "/api/v1/accounts", json={**new_person().registration(), "login": person.login.upper()}
+        )
         assert same_login.status_code == 409 and same_login.json()["code"] == "login_taken"
 
         other = new_person()
-        same_email = http.post("/api/v1/accounts", json={**other.registration(), "email": person.email.upper()})
+        same_email = http.post(
+            "/api/v1/accounts", json={**other.registration(), "email": person.email.upper()}
+        )
         assert same_email.status_code == 409 and same_email.json()["code"] == "email_taken"
         # The refused registration reserved nothing: its login is still free.
         assert http.post("/api/v1/accounts", json=other.registration()).status_code == 201
 
         wrong = http.post("/api/v1/sessions", json={"login": person.login, "password": "Wrong-password-123"})
-        unknown = http.post("/api/v1/sessions", json={"login": "no_" + person.login, "password": "Wrong-password-123"})
+        unknown = http.post(
+            "/api/v1/sessions", json={"login": "no_" + person.login, "password": "Wrong-password-123"}
+        )
         assert wrong.status_code == unknown.status_code == 401
         assert wrong.json() == unknown.json()
     # Only the accepted registrations were mailed.

@@ -24,7 +24,7 @@ def make_identity(tmp_path: Path) -> Iterator[MakeIdentity]:
     made: list[IdentityApp] = []
 
     def make(**overrides: Any) -> IdentityApp:
-        settings = Settings(secret_key=SECRET, var_dir=tmp_path, **overrides)
+        settings = Settings(**{"mode": "embedded", "secret_key": SECRET, "var_dir": tmp_path, **overrides})
         app = IdentityApp(settings, {"PERSISTENCE_MODULE": "eventsourcing.popo"})
         made.append(app)
         return app

@@ -1,0 +1,103 @@
+"""The journey through the pages in headless Chromium (Debian's package driven by
+Playwright): register as «Потребитель», follow the e-mailed link, confirm, log in,
+see the name, log out."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from tests.conftest import Person
+from tests.e2e.helpers import link_in
+from tests.harness import System
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as pw:
+        instance = pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS, headless=True)
+        yield instance
+        instance.close()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context(locale="ru-RU")
+    yield context.new_page()
+    context.close()
+
+
+def test_journey_through_the_pages(system: System, person: Person, page: Page) -> None:
+    page.goto(system.base_url + "/")
+    expect(page.get_by_role("heading", name="Личный кабинет")).to_be_visible()
+    page.get_by_role("link", name="Регистрация").click()
+    expect(page.get_by_label("Тип аккаунта")).to_have_value("consumer")
+    expect(page.get_by_label("Тип аккаунта").locator("option:checked")).to_have_text("Потребитель")
+
+    page.get_by_label("Логин").fill(person.login)
+    page.get_by_label("E-mail").fill(person.email)
+    page.get_by_label("Пароль", exact=True).fill(person.password)
+    page.get_by_label("Пароль ещё раз").fill("something else entirely")
+    page.get_by_role("button", name="Зарегистрироваться").click()
+    expect(page.get_by_text("Пароли не совпадают")).to_be_visible()
+
+    page.get_by_label("Пароль", exact=True).fill(person.password)
+    page.get_by_label("Пароль ещё раз").fill(person.password)
+    page.get_by_role("button", name="Зарегистрироваться").click()
+    expect(page.get_by_role("status")).to_contain_text(person.email)
+
+    # Logging in before confirming explains what to do.
+    page.goto(system.base_url + "/?tab=login")
+    page.get_by_label("Логин").fill(person.login)
+    page.get_by_label("Пароль").fill(person.password)
+    page.get_by_role("button", name="Вход").click()
+    expect(page.get_by_role("alert")).to_contain_text("не подтверждён")
+
+    link = link_in(system.mailbox.wait_for(person.email)[0])
+    assert "confirm" in link and "token=" in link
+    page.goto(link)
+    page.get_by_role("button", name="Подтвердить адрес e-mail").click()
+    expect(page.get_by_role("status")).to_contain_text("подтверждён")
+
+    page.get_by_role("link", name="Вход").first.click()
+    page.get_by_label("Логин").fill(person.login)
+    page.get_by_label("Пароль").fill(person.password)
+    page.get_by_role("button", name="Вход").click()
+    expect(page).to_have_url(system.base_url + "/cabinet")
+    expect(page.get_by_test_id("display-name")).to_have_text(person.login)
+
+    # The session cookie is HttpOnly: page scripts cannot read it.
+    assert "lk_session" not in page.evaluate("document.cookie")
+    session_cookie = next(c for c in page.context.cookies() if c["name"] == "lk_session")
+    assert session_cookie["httpOnly"] is True
+
+    page.get_by_role("button", name="Выход").click()
+    expect(page.get_by_role("link", name="Регистрация")).to_be_visible()
+    page.goto(system.base_url + "/cabinet")
+    expect(page).to_have_url(system.base_url + "/?tab=login")
+
+
+def test_pages_work_from_the_keyboard(system: System, page: Page) -> None:
+    page.goto(system.base_url + "/")
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("link", name="Перейти к содержанию")).to_be_focused()
+    page.get_by_label("Логин").focus()
+    page.keyboard.type("nobody_at_all")
+    page.keyboard.press("Tab")
+    page.keyboard.type("Wrong-password-123")
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("alert")).to_contain_text("Неверный логин или пароль")
