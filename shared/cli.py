@@ -48,7 +48,7 @@ async def _serve_all(settings: Settings, services: tuple[str, ...]) -> None:
         _Server(
             uvicorn.Config(
                 build_app(name, settings),
-                host=settings.host,
+                host=settings.bind_host,
                 port=settings.port_of(name),
                 log_level="warning",
                 access_log=False,
@@ -106,7 +106,7 @@ def serve(
     configure_logging(settings.log_level, settings.log_json, service)
     uvicorn.run(
         build_app(service, settings),
-        host=settings.host,
+        host=settings.bind_host,
         port=settings.port_of(service),
         log_level="warning",
         access_log=False,

@@ -36,7 +36,11 @@ class Settings(BaseSettings):
 
     mode: Mode = "embedded"
     var_dir: Path = Path("var")
+    # Address the services listen on and reach each other by (one machine).
     host: str = "127.0.0.1"
+    # Containers: listen on every interface, reach others by name (docker-compose.yml).
+    bind_host: str = ""
+    service_urls: dict[str, str] = {}
     # Ports of the processes; gateway is the only public one.
     gateway_port: int = SERVICE_PORTS["gateway"]
     identity_port: int = SERVICE_PORTS["identity"]
@@ -80,6 +84,8 @@ class Settings(BaseSettings):
     def _fill_defaults(self) -> Settings:
         if not self.public_url:
             self.public_url = f"http://{self.host}:{self.gateway_port}"
+        if not self.bind_host:
+            self.bind_host = self.host
         if not self.smtp_port:
             self.smtp_port = 2525 if self.mode == "embedded" else 1025
         return self
@@ -102,7 +108,7 @@ class Settings(BaseSettings):
         return int(getattr(self, f"{service}_port"))
 
     def url_of(self, service: str) -> str:
-        return f"http://{self.host}:{self.port_of(service)}"
+        return self.service_urls.get(service) or f"http://{self.host}:{self.port_of(service)}"
 
     def topic(self, service: str) -> str:
         return f"{self.topic_prefix}{service}.events"

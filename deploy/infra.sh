@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# Local "real stack" for tests and the real-stack run mode, all on 127.0.0.1:
+#   Kafka 9092 (controller 9093), PostgreSQL 5432, S3 (versitygw) 7070,
+#   Mailpit SMTP 1025 / API 8025.
+#
+#   deploy/infra.sh up       install what is missing, start (or reuse) all, wait until they answer
+#   deploy/infra.sh down     stop all
+#   deploy/infra.sh status   print the state of each; exit 0 only if all answer
+#   deploy/infra.sh env      print `export` lines with the connection settings
+#                            (eval "$(deploy/infra.sh env)")
+set -euo pipefail
+LK_COMPONENT=infra
+# shellcheck source=lib.sh
+source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/lib.sh"
+
+COMPONENTS=(kafka postgres s3 mailpit)
+
+print_env() {
+  cat <<'ENV'
+export LK_KAFKA_BOOTSTRAP=127.0.0.1:9092
+export LK_POSTGRES_DSN=postgresql://lk:lk@127.0.0.1:5432/lk
+export LK_S3_ENDPOINT=127.0.0.1:7070
+export LK_S3_ACCESS_KEY=lkaccess
+export LK_S3_SECRET_KEY=lksecretkey123
+export LK_SMTP_HOST=127.0.0.1
+export LK_SMTP_PORT=1025
+export LK_MAILPIT_API=http://127.0.0.1:8025
+ENV
+}
+
+cmd_up() {
+  # share the "apt-get update already ran" flag with the component scripts
+  LK_APT_STAMP="$(mktemp /tmp/lk-apt-stamp.XXXXXX)"
+  export LK_APT_STAMP LK_TOOLS_DIR LK_VAR_DIR
+  trap 'rm -f "$LK_APT_STAMP"' EXIT
+  local c t0 t1
+  t0=$(date +%s)
+  for c in "${COMPONENTS[@]}"; do
+    t1=$(date +%s)
+    if ! bash "$LK_DEPLOY_DIR/$c.sh" start; then
+      die "$c failed to start (see the log lines above); other servers were left as they are"
+    fi
+    say "$c ready ($(($(date +%s) - t1))s)"
+  done
+  say "all servers up in $(($(date +%s) - t0))s; connection settings:"
+  print_env | sed 's/^/  /'
+}
+
+cmd_down() {
+  local i c rc=0
+  export LK_TOOLS_DIR LK_VAR_DIR
+  for ((i = ${#COMPONENTS[@]} - 1; i >= 0; i--)); do
+    c="${COMPONENTS[$i]}"
+    bash "$LK_DEPLOY_DIR/$c.sh" stop || rc=1
+  done
+  return $rc
+}
+
+cmd_status() {
+  local c rc=0
+  export LK_TOOLS_DIR LK_VAR_DIR
+  for c in "${COMPONENTS[@]}"; do
+    bash "$LK_DEPLOY_DIR/$c.sh" status || rc=1
+  done
+  return $rc
+}
+
+case "${1:-}" in
+  up) cmd_up ;;
+  down) cmd_down ;;
+  status) cmd_status ;;
+  env) print_env ;;
+  *)
+    echo "usage: $0 up|down|status|env" >&2
+    exit 2
+    ;;
+esac

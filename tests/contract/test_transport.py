@@ -1,0 +1,74 @@
+"""The transport contract, one body for EmbeddedTransport and KafkaTransport."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from shared.transport import Message, Transport
+from tests.contract.conftest import Reader
+
+KEYS = [f"account-{i}" for i in range(6)]
+
+
+def records(round_: str, per_key: int) -> list[tuple[str, bytes]]:
+    """Interleaved keys; each value names its key and its place in that key's order."""
+    return [(key, f"{round_}|{key}|{i}".encode()) for i in range(per_key) for key in KEYS]
+
+
+def by_key(messages: list[Message]) -> dict[str, list[bytes]]:
+    grouped: dict[str, list[bytes]] = defaultdict(list)
+    for msg in messages:
+        grouped[msg.key].append(msg.value)
+    return dict(grouped)
+
+
+async def test_publish_then_consume_exactly_once_in_key_order(transport: Transport, topic: str) -> None:
+    first = records("first", 10)
+    await transport.publish(topic, first[:25])
+    await transport.publish(topic, first[25:])
+    await transport.publish(topic, [])  # nothing to do, no error
+
+    # Published means readable: a reader that starts only now finds every record.
+    reader = Reader(transport, [topic], {})
+    try:
+        got = await reader.until(lambda ms: len(ms) >= len(first))
+        got = got + await reader.idle_for(1.0)
+    finally:
+        await reader.close()
+    assert sorted(m.value for m in got) == sorted(v for _, v in first)  # each exactly once
+    assert by_key(got) == by_key([Message(topic, 0, 0, k, v) for k, v in first])  # key order kept
+    assert {m.topic for m in got} == {topic}
+    for part in {m.partition for m in got}:
+        offsets = [m.offset for m in got if m.partition == part]
+        assert offsets == sorted(offsets) and len(set(offsets)) == len(offsets)
+
+    # Resuming from the recorded next offsets: nothing old, and new records arrive.
+    resumed = Reader(transport, [topic], reader.next_offsets)
+    try:
+        assert await resumed.idle_for(1.0) == []
+        second = records("second", 3)
+        await transport.publish(topic, second)
+        again = await resumed.until(lambda ms: len(ms) >= len(second))
+        again = again + await resumed.idle_for(1.0)
+    finally:
+        await resumed.close()
+    assert sorted(m.value for m in again) == sorted(v for _, v in second)
+    assert by_key(again) == by_key([Message(topic, 0, 0, k, v) for k, v in second])
+
+
+async def test_consume_from_empty_offsets_reads_from_the_beginning_of_every_topic(
+    transport: Transport, topic: str
+) -> None:
+    other = topic.replace(".identity.", ".other.")
+    await transport.publish(topic, [("a", b"1")])
+    await transport.publish(other, [("b", b"2")])
+    reader = Reader(transport, [topic, other], {})
+    try:
+        got = await reader.until(lambda ms: len(ms) >= 2)
+    finally:
+        await reader.close()
+        if hasattr(transport, "bootstrap"):
+            from tests.contract.conftest import _delete_topics
+
+            await _delete_topics([other])
+    assert sorted((m.topic, m.key, m.value) for m in got) == [(topic, "a", b"1"), (other, "b", b"2")]

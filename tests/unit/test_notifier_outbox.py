@@ -1,0 +1,131 @@
+"""services/notifier/outbox.py: one outbox row per event, and the Sender with FakeMailer."""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import time
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from services.notifier.mailer import FakeMailer
+from services.notifier.outbox import OUTBOX_DDL, MailOutbox, Sender
+from shared.events import AccountRegisteredV1, EmailConfirmationRequestedV1, EmailConfirmedV1, Envelope
+from shared.readstore import SQLiteReadStore
+
+PUBLIC_URL = "https://lk.example.ru"
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> AsyncIterator[SQLiteReadStore]:
+    store = SQLiteReadStore(tmp_path / "notifier.sqlite")
+    await store.open()
+    await store.migrate(OUTBOX_DDL)
+    yield store
+    await store.close()
+
+
+def registered(login: str = "ivan_petrov", token: str | None = None) -> Envelope:
+    account_id = str(uuid.uuid4())
+    return AccountRegisteredV1(
+        account_id=account_id,
+        login=login,
+        email="ivan@example.ru",
+        account_type="consumer",
+        confirmation_token=token or f"tok{uuid.uuid4().hex}.mac",
+        confirmation_expires_at=datetime.now(UTC) + timedelta(days=2),
+    ).envelope(source="identity", subject=account_id, sequence=1, position=1)
+
+
+async def handle(store: SQLiteReadStore, *events: Envelope) -> None:
+    outbox = MailOutbox(("identity.events",), PUBLIC_URL + "/")
+    for event in events:
+        async with store.transaction() as tx:
+            await outbox.handle(tx, event)
+
+
+async def outbox_rows(store: SQLiteReadStore) -> list[dict[str, object]]:
+    return await store.fetch("SELECT * FROM notifier_outbox ORDER BY created_at")
+
+
+async def test_one_row_per_event_even_when_handled_twice(store: SQLiteReadStore) -> None:
+    first, second = registered(), registered()
+    await handle(store, first, first, second, first)
+    rows = await outbox_rows(store)
+    assert sorted(r["event_id"] for r in rows) == sorted([first.id, second.id])
+    assert {r["status"] for r in rows} == {"pending"}
+
+
+async def test_confirmation_requested_is_mailed_and_other_events_are_not(store: SQLiteReadStore) -> None:
+    account_id = str(uuid.uuid4())
+    resend = EmailConfirmationRequestedV1(
+        account_id=account_id,
+        email="ivan@example.ru",
+        confirmation_token="abc.def",
+        confirmation_expires_at=datetime.now(UTC) + timedelta(days=2),
+    ).envelope(source="identity", subject=account_id, sequence=3, position=7)
+    confirmed = EmailConfirmedV1(account_id=account_id, email="ivan@example.ru").envelope(
+        source="identity", subject=account_id, sequence=4, position=8
+    )
+    await handle(store, resend, confirmed)
+    rows = await outbox_rows(store)
+    assert [(r["event_id"], r["recipient"]) for r in rows] == [(resend.id, "ivan@example.ru")]
+    assert f"{PUBLIC_URL}/confirm?token=abc.def" in str(rows[0]["body_text"])
+
+
+async def test_sender_sends_once_and_marks_sent(store: SQLiteReadStore) -> None:
+    event = registered(token="AAAA.BBBB")
+    await handle(store, event)
+    mailer = FakeMailer()
+    sender = Sender(store, mailer)
+    assert await sender.send_due() == 1
+    assert await sender.send_due() == 0
+    assert len(mailer.sent) == 1
+    mail = mailer.sent[0]
+    assert mail.to == "ivan@example.ru"
+    assert mail.message_id == f"<{event.id}@lk-tp.local>"
+    assert f"{PUBLIC_URL}/confirm?token=AAAA.BBBB" in mail.text
+    assert f'href="{PUBLIC_URL}/confirm?token=AAAA.BBBB"' in mail.html
+    (row,) = await outbox_rows(store)
+    assert (row["status"], row["attempts"]) == ("sent", 1)
+    assert row["sent_at"] is not None
+
+
+async def test_html_is_escaped(store: SQLiteReadStore) -> None:
+    login = "<b>x</b>"
+    await handle(store, registered(login=login))
+    mailer = FakeMailer()
+    assert await Sender(store, mailer).send_due() == 1
+    mail = mailer.sent[0]
+    assert login not in mail.html
+    assert html.escape(login) in mail.html
+    assert login in mail.text  # plain text is not HTML: kept as typed
+
+
+async def test_failing_mailer_keeps_the_row_and_retries_later(store: SQLiteReadStore) -> None:
+    await handle(store, registered(), registered())
+    mailer = FakeMailer(failing=True)
+    sender = Sender(store, mailer, retry_initial=0.3, retry_max=5)
+    before = time.time()
+    assert await sender.send_due() == 0
+    rows = await outbox_rows(store)
+    assert {r["status"] for r in rows} == {"pending"}
+    tried = [r for r in rows if r["attempts"] == 1]
+    assert len(tried) == 1  # the server is down: the second row is not even tried
+    assert float(tried[0]["next_attempt_at"]) >= before + 0.3
+    assert "fake outage" in str(tried[0]["last_error"])
+
+    mailer.failing = False
+    sent_now = await sender.send_due()  # only the untried row is due
+    assert sent_now == 1 and len(mailer.sent) == 1
+    await asyncio.sleep(0.35)
+    assert await sender.send_due() == 1
+    assert await sender.send_due() == 0
+    assert sorted(m.message_id for m in mailer.sent) == sorted(r["message_id"] for r in rows)
+    rows = await outbox_rows(store)
+    assert {r["status"] for r in rows} == {"sent"}
+    assert sorted(r["attempts"] for r in rows) == [1, 2]
