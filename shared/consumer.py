@@ -39,6 +39,9 @@ class Projection(ABC):
     async def handle(self, tx: Tx, event: Envelope) -> None:
         """Apply one event inside the runner's transaction."""
 
+    async def load(self, tx: Tx) -> None:  # noqa: B027 - optional hook
+        """Warm in-memory state from the stored rows (called once at start)."""
+
 
 class ConsumerRunner:
     """Feeds ``projection`` from ``transport``, keeping its position in ``store``."""
@@ -59,6 +62,8 @@ class ConsumerRunner:
 
     async def setup(self) -> None:
         await self.store.migrate([*CONSUMER_DDL, *self.projection.ddl])
+        async with self.store.transaction() as tx:
+            await self.projection.load(tx)
 
     async def load_offsets(self) -> dict[tuple[str, int], int]:
         rows = await self.store.fetch(

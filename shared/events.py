@@ -84,9 +84,11 @@ class AccountRegisteredV1(PublicEvent):
     login: str
     email: str
     account_type: str
-    # Single-use, short-lived link secret for the notifier (see docs/decisions.md).
-    confirmation_token: str
-    confirmation_expires_at: datetime
+    roles: list[str] = Field(default_factory=list)
+    # Single-use, short-lived link secret for the notifier (see docs/decisions.md);
+    # empty for accounts created already confirmed (staff).
+    confirmation_token: str = ""
+    confirmation_expires_at: datetime | None = None
 
 
 class EmailConfirmationRequestedV1(PublicEvent):
@@ -108,12 +110,42 @@ class SessionStartedV1(PublicEvent):
     account_id: str
     session_id: str
     expires_at: datetime
+    account_type: str = "consumer"
+    roles: list[str] = Field(default_factory=list)
 
 
 class SessionEndedV1(PublicEvent):
     TYPE = "lk.identity.SessionEnded.v1"
     account_id: str
     session_id: str
+
+
+class ProfileUpdatedV1(PublicEvent):
+    TYPE = "lk.identity.ProfileUpdated.v1"
+    account_id: str
+    first_name: str
+    last_name: str
+    display_name: str
+
+
+class PasswordChangedV1(PublicEvent):
+    """The password was changed by its owner or reset by e-mail."""
+
+    TYPE = "lk.identity.PasswordChanged.v1"
+    account_id: str
+    email: str
+    display_name: str
+    by_reset: bool
+
+
+class PasswordResetRequestedV1(PublicEvent):
+    TYPE = "lk.identity.PasswordResetRequested.v1"
+    account_id: str
+    email: str
+    display_name: str
+    # Single-use link secret, valid for an hour (see docs/decisions.md).
+    reset_token: str
+    reset_expires_at: datetime
 
 
 EVENT_TYPES: dict[str, type[PublicEvent]] = {
@@ -124,5 +156,8 @@ EVENT_TYPES: dict[str, type[PublicEvent]] = {
         EmailConfirmedV1,
         SessionStartedV1,
         SessionEndedV1,
+        ProfileUpdatedV1,
+        PasswordChangedV1,
+        PasswordResetRequestedV1,
     )
 }

@@ -78,7 +78,7 @@ class Relay:
             sequence=notification.originator_version,
             position=notification.id,
             time=getattr(domain_event, "timestamp", None),
-            actor=getattr(domain_event, "actor", None),
+            actor=(getattr(domain_event, "audit", None) or {}).get("actor"),
         )
 
     async def publish_pending(self) -> int:

@@ -70,6 +70,11 @@ class Settings(BaseSettings):
     # Identity.
     access_token_ttl: int = 8 * 3600
     confirmation_ttl: int = 48 * 3600
+    reset_ttl: int = 3600
+    # Login throttling: failures allowed per window, per login and per client address.
+    login_window: int = 15 * 60
+    login_max_failures: int = 5
+    login_max_failures_per_ip: int = 30
     session_cookie: str = "lk_session"
     cookie_secure: bool = False
 

@@ -14,10 +14,13 @@ from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from services.gateway.pages import router as pages_router
-from services.gateway.proxy import ROUTES, ServiceClient, service_for
-from shared.http import error_body
-from shared.runtime import service_app
+from services.gateway.proxy import ROUTES, ServiceClient, is_public, service_for
+from shared.auth import check_csrf, start_auth, token_from_request
+from shared.http import ApiError, error_body
+from shared.readstore import build_readstore
+from shared.runtime import Workers, service_app
 from shared.settings import Settings
+from shared.transport import build_transport
 
 SERVICE = "gateway"
 BACKENDS = ("identity", "applications", "chat", "files", "notifier")
@@ -35,9 +38,18 @@ def create_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.client = ServiceClient(settings)
+        store = build_readstore(settings, SERVICE)
+        await store.open()
+        transport = build_transport(settings)
+        await transport.start()
+        workers = Workers()
+        app.state.auth = start_auth(settings, SERVICE, store, transport, workers)
         try:
             yield
         finally:
+            await workers.stop()
+            await transport.stop()
+            await store.close()
             await app.state.client.close()
 
     app = service_app(SERVICE, settings, lifespan)
@@ -95,6 +107,17 @@ def create_app(settings: Settings) -> FastAPI:
         service = service_for(request.url.path)
         if service is None:
             return JSONResponse(error_body("not_found", "Не найдено."), 404)
+        if not is_public(request.method, request.url.path):
+            # Refuse bad, expired and revoked tokens here, before any service is bothered.
+            found = token_from_request(request, settings.session_cookie)
+            try:
+                if found is None:
+                    raise ApiError(401, "not_authenticated", "Требуется вход в личный кабинет.")
+                if found[1]:
+                    check_csrf(request)
+                await app.state.auth.authenticate(found[0])
+            except ApiError as exc:
+                return JSONResponse(error_body(exc.code, exc.message), exc.status)
         client: ServiceClient = app.state.client
         return await client.forward(request, service)
 

@@ -12,7 +12,7 @@ from starlette.background import BackgroundTask
 from shared.http import error_body
 from shared.settings import Settings
 
-# First path segment after /api/v1 → service. Later issues add their resources here.
+# Path after /api/v1 (two segments, else the first) → service. Issues add their resources here.
 ROUTES: dict[str, str] = {
     "accounts": "identity",
     "sessions": "identity",
@@ -22,6 +22,7 @@ ROUTES: dict[str, str] = {
     "applications": "applications",
     "files": "files",
     "forms": "files",
+    "admin/accounts": "identity",
 }
 
 _HOP_BY_HOP = {
@@ -40,10 +41,30 @@ _HOP_BY_HOP = {
 UNAVAILABLE = error_body("service_unavailable", "Сервис временно недоступен, попробуйте через минуту.")
 
 
+# Reachable without a session: registration, confirmation, login, password reset, the
+# catalog and the standard forms. Everything else needs a valid token at the gateway.
+PUBLIC: set[tuple[str, str]] = {
+    ("POST", "/api/v1/accounts"),
+    ("POST", "/api/v1/accounts/confirm-email"),
+    ("POST", "/api/v1/accounts/resend-confirmation"),
+    ("POST", "/api/v1/sessions"),
+    ("POST", "/api/v1/password-reset"),
+    ("POST", "/api/v1/password-reset/confirm"),
+}
+PUBLIC_READ_PREFIXES = ("/api/v1/application-types", "/api/v1/forms")
+
+
+def is_public(method: str, path: str) -> bool:
+    path = path.rstrip("/")
+    if (method, path) in PUBLIC:
+        return True
+    return method in ("GET", "HEAD") and path.startswith(PUBLIC_READ_PREFIXES)
+
+
 def service_for(path: str) -> str | None:
     """The service that owns ``/api/v1/<segment>/…``."""
-    segment = path.removeprefix("/api/v1/").split("/", 1)[0]
-    return ROUTES.get(segment)
+    parts = path.removeprefix("/api/v1/").split("/")
+    return ROUTES.get("/".join(parts[:2])) or ROUTES.get(parts[0])
 
 
 class ServiceClient:
@@ -68,9 +89,14 @@ class ServiceClient:
 
     async def forward(self, request: Request, service: str) -> Response:
         """Forward ``request`` as it is to ``service`` and stream the answer back."""
-        headers = [(k, v) for k, v in request.headers.items() if k.lower() not in _HOP_BY_HOP]
-        if request.client:
-            headers.append(("x-forwarded-for", request.client.host))
+        headers = [
+            (k, v)
+            for k, v in request.headers.items()
+            if k.lower() not in _HOP_BY_HOP and k.lower() not in ("x-forwarded-for", "x-forwarded-proto")
+        ]
+        # The gateway is the edge: what a client claims about its address is dropped.
+        headers.append(("x-forwarded-for", request.client.host if request.client else ""))
+        headers.append(("x-forwarded-proto", request.url.scheme))
         url = self.url(service, request.url.path)
         if request.url.query:
             url += "?" + request.url.query

@@ -1,24 +1,32 @@
-"""Identity's HTTP API (``/api/v1``): accounts, e-mail confirmation, sessions, ``/me``."""
+"""Identity's HTTP API (``/api/v1``): accounts, e-mail confirmation, sessions, profile,
+password change and reset, and the staff/admin views of accounts."""
 
 from __future__ import annotations
 
-from typing import Annotated
+import secrets
+import uuid
+from collections.abc import Callable
+from typing import Annotated, Any, TypeVar
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
 from services.identity.app import IdentityApp
-from services.identity.domain import Account, public_fields
+from services.identity.domain import ADMIN, STAFF, Account, Audit, public_fields
+from services.identity.throttle import LoginThrottle
+from shared.auth import CSRF_COOKIE, FORBIDDEN, NOT_AUTHENTICATED, check_csrf, token_from_request
 from shared.http import ApiError
 from shared.settings import Settings
 
 router = APIRouter(prefix="/api/v1")
 
 LOGIN_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
+T = TypeVar("T")
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
+    model_config = ConfigDict(extra="forbid")
 
 
 class RegisterIn(_Strict):
@@ -73,6 +81,50 @@ class MeOut(BaseModel):
     email_confirmed: bool
 
 
+class ProfileIn(_Strict):
+    first_name: str = Field(max_length=1000)
+    last_name: str = Field(max_length=1000)
+
+
+class PasswordChangeIn(_Strict):
+    current_password: str = Field(min_length=1, max_length=1024)
+    new_password: str = Field(min_length=1, max_length=1024)
+
+
+class PasswordResetIn(_Strict):
+    token: str = Field(min_length=1, max_length=512)
+    new_password: str = Field(min_length=1, max_length=1024)
+
+
+class DirectoryRow(BaseModel):
+    account_id: str
+    login: str
+    email: str
+    account_type: str
+    roles: list[str]
+    display_name: str
+    email_confirmed: bool
+    registered_at: str
+    last_login_at: str | None
+
+
+class DirectoryPage(BaseModel):
+    items: list[DirectoryRow]
+    total: int
+    limit: int
+    offset: int
+
+
+class HistoryItem(BaseModel):
+    version: int
+    type: str
+    at: str
+    actor: str
+    ip: str
+    user_agent: str
+
+
+# dependencies -----------------------------------------------------------------------
 def get_identity(request: Request) -> IdentityApp:
     identity: IdentityApp = request.app.state.identity
     return identity
@@ -83,33 +135,63 @@ def get_settings(request: Request) -> Settings:
     return settings
 
 
+def client_address(request: Request) -> str:
+    """The caller's address: the gateway's X-Forwarded-For (it overwrites any a client sent)."""
+    forwarded = request.headers.get("x-forwarded-for", "")
+    return forwarded.split(",")[0].strip() or (request.client.host if request.client else "")
+
+
+def get_audit(request: Request) -> Audit:
+    return {"ip": client_address(request), "user_agent": request.headers.get("user-agent", "")[:300]}
+
+
 Identity = Annotated[IdentityApp, Depends(get_identity)]
 Config = Annotated[Settings, Depends(get_settings)]
+AuditInfo = Annotated[Audit, Depends(get_audit)]
 
 
-def bearer_token(request: Request, settings: Config) -> str:
-    header = request.headers.get("authorization", "")
-    scheme, _, value = header.partition(" ")
-    if scheme.lower() == "bearer" and value.strip():
-        return value.strip()
-    cookie = request.cookies.get(settings.session_cookie)
-    if cookie:
-        return cookie
-    raise ApiError(401, "not_authenticated", "Требуется вход в личный кабинет.")
-
-
-def current_session(identity: Identity, token: Annotated[str, Depends(bearer_token)]) -> tuple[Account, str]:
-    return identity.authenticate(token)
+async def current_session(request: Request, identity: Identity, settings: Config) -> tuple[Account, str]:
+    found = token_from_request(request, settings.session_cookie)
+    if found is None:
+        raise NOT_AUTHENTICATED
+    token, from_cookie = found
+    if from_cookie:
+        check_csrf(request)
+    return await run_in_threadpool(identity.authenticate, token)
 
 
 CurrentSession = Annotated[tuple[Account, str], Depends(current_session)]
 
 
+def needs_role(*roles: str) -> Callable[[tuple[Account, str]], Any]:
+    async def checked(session: CurrentSession) -> Account:
+        if not any(role in session[0].roles for role in roles):
+            raise FORBIDDEN
+        return session[0]
+
+    return checked
+
+
+async def call(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Run a synchronous command of the eventsourcing application off the event loop."""
+    return await run_in_threadpool(fn, *args, **kwargs)
+
+
+def secure_cookies(request: Request, settings: Settings) -> bool:
+    return settings.cookie_secure or request.headers.get("x-forwarded-proto") == "https"
+
+
+# accounts -----------------------------------------------------------------------------
 @router.post("/accounts", status_code=201, response_model=AccountOut)
-def register(body: RegisterIn, identity: Identity) -> AccountOut:
+async def register(body: RegisterIn, identity: Identity, audit: AuditInfo) -> AccountOut:
     """Self-registration; only the «Потребитель» account type is accepted."""
-    account = identity.register(
-        login=body.login, email=str(body.email), password=body.password, account_type=body.account_type
+    account = await call(
+        identity.register,
+        login=body.login,
+        email=str(body.email),
+        password=body.password,
+        account_type=body.account_type,
+        audit=audit,
     )
     return AccountOut(
         id=str(account.id),
@@ -121,44 +203,161 @@ def register(body: RegisterIn, identity: Identity) -> AccountOut:
 
 
 @router.post("/accounts/confirm-email", response_model=StatusOut)
-def confirm_email(body: TokenIn, identity: Identity) -> StatusOut:
-    identity.confirm_email(body.token)
+async def confirm_email(body: TokenIn, identity: Identity, audit: AuditInfo) -> StatusOut:
+    await call(identity.confirm_email, body.token, audit)
     return StatusOut(status="confirmed", message="Адрес e-mail подтверждён. Теперь можно войти.")
 
 
 @router.post("/accounts/resend-confirmation", status_code=202, response_model=StatusOut)
-def resend_confirmation(body: EmailIn, identity: Identity) -> StatusOut:
-    identity.resend_confirmation(str(body.email))
+async def resend_confirmation(body: EmailIn, identity: Identity, audit: AuditInfo) -> StatusOut:
+    await call(identity.resend_confirmation, str(body.email), audit)
     return StatusOut(
         status="accepted",
         message="Если адрес зарегистрирован и ещё не подтверждён, мы отправили на него новую ссылку.",
     )
 
 
+# sessions -----------------------------------------------------------------------------
 @router.post("/sessions", status_code=201, response_model=SessionOut)
-def log_in(body: LoginIn, identity: Identity, settings: Config, response: Response) -> SessionOut:
-    """Log in: a bearer token in the body and the same token in an HttpOnly cookie."""
-    token, ttl, _ = identity.log_in(body.login, body.password)
+async def log_in(
+    body: LoginIn,
+    request: Request,
+    identity: Identity,
+    settings: Config,
+    audit: AuditInfo,
+    response: Response,
+) -> SessionOut:
+    """Log in: a bearer token in the body and the same token in an HttpOnly cookie.
+    Repeated failures for a login or from an address are throttled (429)."""
+    throttle: LoginThrottle = request.app.state.throttle
+    login_key = f"login:{body.login.strip().casefold()}"
+    limits = {login_key: settings.login_max_failures, f"ip:{audit['ip']}": settings.login_max_failures_per_ip}
+    wait = await throttle.retry_after(limits)
+    if wait:
+        minutes = max(1, round(wait / 60))
+        raise ApiError(
+            429,
+            "too_many_attempts",
+            f"Слишком много неудачных попыток входа. Повторите через {minutes} мин.",
+            headers={"Retry-After": str(wait)},
+        )
+    try:
+        token, ttl, _ = await call(identity.log_in, body.login, body.password, audit)
+    except ApiError as exc:
+        if exc.code == "invalid_credentials":
+            await throttle.record_failure(list(limits))
+        raise
+    await throttle.clear(login_key)
+    secure = secure_cookies(request, settings)
     response.set_cookie(
-        settings.session_cookie,
-        token,
-        max_age=ttl,
-        httponly=True,
-        samesite="lax",
-        secure=settings.cookie_secure,
-        path="/",
+        settings.session_cookie, token, max_age=ttl, httponly=True, samesite="lax", secure=secure, path="/"
+    )
+    # Double-submit CSRF token for scripts that write with the cookie (not HttpOnly by design).
+    response.set_cookie(
+        CSRF_COOKIE, secrets.token_urlsafe(24), max_age=ttl, samesite="lax", secure=secure, path="/"
     )
     return SessionOut(access_token=token, expires_in=ttl)
 
 
 @router.delete("/sessions/current", status_code=204)
-def log_out(identity: Identity, session: CurrentSession, settings: Config) -> Response:
-    identity.log_out(*session)
+async def log_out(
+    identity: Identity, session: CurrentSession, settings: Config, audit: AuditInfo
+) -> Response:
+    await call(identity.log_out, *session, audit)
     response = Response(status_code=204)
     response.delete_cookie(settings.session_cookie, path="/", httponly=True, samesite="lax")
+    response.delete_cookie(CSRF_COOKIE, path="/", samesite="lax")
     return response
 
 
+# me -------------------------------------------------------------------------------------
 @router.get("/me", response_model=MeOut)
-def me(session: CurrentSession) -> MeOut:
+async def me(session: CurrentSession) -> MeOut:
     return MeOut(**public_fields(session[0]))
+
+
+@router.patch("/me", response_model=MeOut)
+async def update_profile(
+    body: ProfileIn, identity: Identity, session: CurrentSession, audit: AuditInfo
+) -> MeOut:
+    """Фамилия и Имя; once set, «Имя Фамилия» is shown instead of the login."""
+    account = await call(identity.update_profile, session[0], body.first_name, body.last_name, audit)
+    return MeOut(**public_fields(account))
+
+
+@router.post("/me/password", response_model=StatusOut)
+async def change_password(
+    body: PasswordChangeIn, identity: Identity, session: CurrentSession, audit: AuditInfo
+) -> StatusOut:
+    await call(
+        identity.change_password, session[0], session[1], body.current_password, body.new_password, audit
+    )
+    return StatusOut(status="changed", message="Пароль изменён. Другие сеансы входа завершены.")
+
+
+# password reset ---------------------------------------------------------------------------
+@router.post("/password-reset", status_code=202, response_model=StatusOut)
+async def request_password_reset(body: EmailIn, identity: Identity, audit: AuditInfo) -> StatusOut:
+    """Always the same answer: it never tells whether the address is registered."""
+    await call(identity.request_password_reset, str(body.email), audit)
+    return StatusOut(
+        status="accepted",
+        message="Если адрес зарегистрирован, на него отправлена ссылка для смены пароля."
+        " Она действует 1 час.",
+    )
+
+
+@router.post("/password-reset/confirm", response_model=StatusOut)
+async def confirm_password_reset(body: PasswordResetIn, identity: Identity, audit: AuditInfo) -> StatusOut:
+    await call(identity.reset_password, body.token, body.new_password, audit)
+    return StatusOut(status="changed", message="Пароль изменён. Войдите с новым паролем.")
+
+
+# staff and admin ---------------------------------------------------------------------------
+@router.get("/admin/accounts", response_model=DirectoryPage)
+async def list_accounts(
+    request: Request,
+    _: Annotated[Account, Depends(needs_role(STAFF, ADMIN))],
+    q: Annotated[str, Query(max_length=100)] = "",
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> DirectoryPage:
+    """The account directory for staff: search by login, e-mail or name; paginated."""
+    store = request.app.state.store
+    pattern = f"%{q.casefold()}%"
+    where = "WHERE lower(login) LIKE $1 OR lower(email) LIKE $1 OR lower(display_name) LIKE $1"
+    total = await store.fetchval(f"SELECT COUNT(*) FROM identity_accounts {where}", pattern)  # noqa: S608
+    rows = await store.fetch(
+        f"SELECT * FROM identity_accounts {where} ORDER BY registered_at DESC LIMIT $2 OFFSET $3",  # noqa: S608
+        pattern,
+        limit,
+        offset,
+    )
+    items = [
+        DirectoryRow(
+            **{
+                k: row[k]
+                for k in ("account_id", "login", "email", "account_type", "display_name", "registered_at")
+            },
+            roles=[r for r in str(row["roles"]).split(",") if r],
+            email_confirmed=bool(row["email_confirmed"]),
+            last_login_at=row["last_login_at"],
+        )
+        for row in rows
+    ]
+    return DirectoryPage(items=items, total=int(total or 0), limit=limit, offset=offset)
+
+
+@router.get("/admin/accounts/{account_id}/history", response_model=list[HistoryItem])
+async def account_history(
+    account_id: str, identity: Identity, _: Annotated[Account, Depends(needs_role(ADMIN))]
+) -> list[HistoryItem]:
+    """Who did what to an account, when and from where (admins only)."""
+    try:
+        key = uuid.UUID(account_id)
+    except ValueError:
+        raise ApiError(404, "not_found", "Учётная запись не найдена.") from None
+    items = await call(identity.history, key)
+    if not items:
+        raise ApiError(404, "not_found", "Учётная запись не найдена.")
+    return [HistoryItem(**item) for item in items]

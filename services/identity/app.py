@@ -7,6 +7,7 @@ Every rule is checked here, before an event is triggered: events are facts.
 from __future__ import annotations
 
 import secrets
+import unicodedata
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -15,24 +16,32 @@ from typing import Any
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError
 
-from services.identity.domain import CONSUMER, Account, EmailOwner, normalise_email
+from services.identity.domain import ADMIN, CONSUMER, STAFF, Account, Audit, EmailOwner, normalise_email
 from services.identity.passwords import check_policy, hash_password, verify_password
-from services.identity.tokens import (
-    confirmation_token,
-    issue_access_token,
-    parse_confirmation_token,
-    read_access_token,
-)
+from services.identity.tokens import CONFIRM, RESET, issue_access_token, link_token, parse_link_token
+from shared.auth import read_token
 from shared.http import ApiError
 from shared.settings import Settings
 
-_BAD_TOKEN = ApiError(400, "invalid_token", "Ссылка недействительна или устарела. Запросите новую.")
+_BAD_LINK = ApiError(400, "invalid_token", "Ссылка недействительна или устарела. Запросите новую.")
 _BAD_CREDENTIALS = ApiError(401, "invalid_credentials", "Неверный логин или пароль.")
 _NOT_AUTHENTICATED = ApiError(401, "not_authenticated", "Требуется вход в личный кабинет.")
+NAME_MAX = 100
 
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+def clean_name(value: str, field: str) -> str:
+    """A person's name as data: trimmed, bounded, no control characters (markup is kept
+    verbatim and escaped wherever it is shown)."""
+    value = value.strip()
+    if len(value) > NAME_MAX:
+        raise ApiError(422, "invalid_name", f"{field}: не длиннее {NAME_MAX} символов.")
+    if any(unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Co", "Zl", "Zp") for ch in value):
+        raise ApiError(422, "invalid_name", f"{field}: недопустимые символы.")
+    return value
 
 
 class IdentityApp(Application[uuid.UUID]):
@@ -48,6 +57,7 @@ class IdentityApp(Application[uuid.UUID]):
 
     # helpers ------------------------------------------------------------------
     def _commit(self, *aggregates: Any) -> int:
+        """Save and wake the relay; returns the last notification id written."""
         recordings = self.save(*aggregates)
         self.on_saved()
         return max((r.notification.id for r in recordings), default=0)
@@ -59,18 +69,66 @@ class IdentityApp(Application[uuid.UUID]):
             return None
         return account if isinstance(account, Account) else None
 
-    def token_for(self, account_id: uuid.UUID, nonce: str) -> str:
-        return confirmation_token(self.settings.secret(), account_id, nonce)
+    def account(self, account_id: uuid.UUID) -> Account | None:
+        return self._get(account_id)
 
-    # commands -----------------------------------------------------------------
-    def register(self, *, login: str, email: str, password: str, account_type: str) -> Account:
-        """Create a consumer account and ask for e-mail confirmation."""
+    def _by_email(self, email: str) -> Account | None:
+        try:
+            owner: Any = self.repository.get(EmailOwner.create_id(email))
+        except AggregateNotFoundError:
+            return None
+        return self._get(owner.account_id)
+
+    def token_for(self, account_id: uuid.UUID, nonce: str, purpose: str = CONFIRM) -> str:
+        return link_token(self.settings.secret(), purpose, account_id, nonce)
+
+    def _expiry(self, seconds: int) -> datetime:
+        return _now() + timedelta(seconds=seconds)
+
+    # registration ---------------------------------------------------------------
+    def register(
+        self, *, login: str, email: str, password: str, account_type: str, audit: Audit | None = None
+    ) -> Account:
+        """Self-registration: a consumer account that must confirm its e-mail."""
         if account_type != CONSUMER:
             raise ApiError(
                 422,
                 "account_type_not_allowed",
                 "Самостоятельно можно зарегистрироваться только как «Потребитель».",
             )
+        return self._create(
+            login=login,
+            email=email,
+            password=password,
+            account_type=CONSUMER,
+            roles=[CONSUMER],
+            confirmed=False,
+            audit={"actor": "self", **(audit or {})},
+        )
+
+    def create_staff(self, *, login: str, email: str, password: str, admin: bool, audit: Audit) -> Account:
+        """A confirmed staff account (never self-registered; ``lk admin create-staff``)."""
+        return self._create(
+            login=login,
+            email=email,
+            password=password,
+            account_type=STAFF,
+            roles=[STAFF, ADMIN] if admin else [STAFF],
+            confirmed=True,
+            audit=audit,
+        )
+
+    def _create(
+        self,
+        *,
+        login: str,
+        email: str,
+        password: str,
+        account_type: str,
+        roles: list[str],
+        confirmed: bool,
+        audit: Audit,
+    ) -> Account:
         check_policy(password, login, email)
         account_id = Account.create_id(login)
         if self._get(account_id) is not None:
@@ -83,9 +141,13 @@ class IdentityApp(Application[uuid.UUID]):
             email=email,
             password_hash=hash_password(password),
             account_type=account_type,
-            confirmation_nonce=secrets.token_hex(16),
-            confirmation_expires_at=_now() + timedelta(seconds=self.settings.confirmation_ttl),
+            roles=roles,
+            confirmation_nonce=None if confirmed else secrets.token_hex(16),
+            confirmation_expires_at=None if confirmed else self._expiry(self.settings.confirmation_ttl),
+            audit=audit,
         )
+        if confirmed:
+            account.confirm_email(email=email, audit=audit)
         owner = EmailOwner(email=normalise_email(email), account_id=account.id)
         try:
             self._commit(account, owner)
@@ -96,42 +158,38 @@ class IdentityApp(Application[uuid.UUID]):
             raise ApiError(409, "email_taken", "Этот адрес e-mail уже зарегистрирован.") from None
         return account
 
-    def confirm_email(self, token: str) -> Account:
-        parsed = parse_confirmation_token(self.settings.secret(), token)
-        if parsed is None:
-            raise _BAD_TOKEN
-        account = self._get(parsed[0])
-        if account is None:
-            raise _BAD_TOKEN
+    def confirm_email(self, token: str, audit: Audit | None = None) -> Account:
+        parsed = parse_link_token(self.settings.secret(), CONFIRM, token)
+        account = self._get(parsed[0]) if parsed else None
+        if parsed is None or account is None:
+            raise _BAD_LINK
         if account.email_confirmed:
             raise ApiError(
                 409, "already_confirmed", "Адрес e-mail уже подтверждён. Войдите в личный кабинет."
             )
-        if account.confirmation_nonce != parsed[1] or account.confirmation_expires_at <= _now():
-            raise _BAD_TOKEN
-        account.confirm_email(email=account.email)
+        expires = account.confirmation_expires_at
+        if account.confirmation_nonce != parsed[1] or expires is None or expires <= _now():
+            raise _BAD_LINK
+        account.confirm_email(email=account.email, audit={"actor": "self", **(audit or {})})
         self._commit(account)
         return account
 
-    def resend_confirmation(self, email: str) -> None:
+    def resend_confirmation(self, email: str, audit: Audit | None = None) -> None:
         """Send a new link; silently does nothing for unknown or confirmed addresses,
         so the answer never tells whether an address is registered."""
-        email_id = EmailOwner.create_id(email)
-        try:
-            owner: Any = self.repository.get(email_id)
-        except AggregateNotFoundError:
-            return
-        account = self._get(owner.account_id)
+        account = self._by_email(email)
         if account is None or account.email_confirmed:
             return
         account.request_confirmation(
             nonce=secrets.token_hex(16),
-            expires_at=_now() + timedelta(seconds=self.settings.confirmation_ttl),
+            expires_at=self._expiry(self.settings.confirmation_ttl),
             email=account.email,
+            audit={"actor": "self", **(audit or {})},
         )
         self._commit(account)
 
-    def log_in(self, login: str, password: str) -> tuple[str, int, Account]:
+    # sessions -----------------------------------------------------------------------
+    def log_in(self, login: str, password: str, audit: Audit | None = None) -> tuple[str, int, Account]:
         """Check the credentials and open a session; returns (token, ttl, account)."""
         account = self._get(Account.create_id(login)) if login.strip() else None
         ok = verify_password(account.password_hash if account else None, password)
@@ -143,25 +201,127 @@ class IdentityApp(Application[uuid.UUID]):
                 "email_not_confirmed",
                 "Адрес e-mail не подтверждён. Перейдите по ссылке из письма или запросите новую.",
             )
+        audit = {"actor": str(account.id), **(audit or {})}
         for stale in account.expired_sessions(_now()):
-            account.end_session(session_id=stale)
+            account.end_session(session_id=stale, reason="expired", audit=audit)
         session_id = secrets.token_hex(16)
         ttl = self.settings.access_token_ttl
-        token, expires_at = issue_access_token(self.settings.secret(), account.id, session_id, ttl)
-        account.start_session(session_id=session_id, expires_at=expires_at)
-        self._commit(account)
+        expires_at = self._expiry(ttl)
+        account.start_session(
+            session_id=session_id,
+            expires_at=expires_at,
+            account_type=account.account_type,
+            roles=list(account.roles),
+            audit=audit,
+        )
+        position = self._commit(account)
+        token = issue_access_token(self.settings.secret(), account.id, session_id, expires_at, position)
         return token, ttl, account
 
     def authenticate(self, token: str) -> tuple[Account, str]:
-        """The account and session of a valid bearer token; 401 otherwise."""
-        claims = read_access_token(self.settings.secret(), token)
-        if claims is None:
+        """The account and session of a valid bearer token; 401 otherwise. Identity
+        checks against the aggregate itself (the source of truth)."""
+        claims = read_token(self.settings.secret(), token)
+        account = self._get(uuid.UUID(claims.account_id)) if claims else None
+        if claims is None or account is None or not account.has_session(claims.session_id, _now()):
             raise _NOT_AUTHENTICATED
-        account = self._get(claims[0])
-        if account is None or not account.has_session(claims[1], _now()):
-            raise _NOT_AUTHENTICATED
-        return account, claims[1]
+        return account, claims.session_id
 
-    def log_out(self, account: Account, session_id: str) -> None:
-        account.end_session(session_id=session_id)
+    def log_out(self, account: Account, session_id: str, audit: Audit | None = None) -> None:
+        account.end_session(
+            session_id=session_id, reason="logout", audit={"actor": str(account.id), **(audit or {})}
+        )
         self._commit(account)
+
+    # profile and password -------------------------------------------------------------
+    def update_profile(
+        self, account: Account, first_name: str, last_name: str, audit: Audit | None = None
+    ) -> Account:
+        first = clean_name(first_name, "Имя")
+        last = clean_name(last_name, "Фамилия")
+        if (first, last) != (account.first_name, account.last_name):
+            account.update_profile(
+                first_name=first,
+                last_name=last,
+                display_name=account.display_name_for(first, last),
+                audit={"actor": str(account.id), **(audit or {})},
+            )
+            self._commit(account)
+        return account
+
+    def change_password(
+        self, account: Account, session_id: str, current: str, new: str, audit: Audit | None = None
+    ) -> None:
+        """Change the password; every other session of the account ends, this one stays."""
+        if not verify_password(account.password_hash, current):
+            raise ApiError(400, "wrong_password", "Текущий пароль указан неверно.")
+        if verify_password(account.password_hash, new):
+            raise ApiError(422, "same_password", "Новый пароль должен отличаться от текущего.")
+        check_policy(new, account.login, account.email)
+        audit = {"actor": str(account.id), **(audit or {})}
+        account.change_password(
+            password_hash=hash_password(new),
+            by_reset=False,
+            email=account.email,
+            display_name=account.display_name,
+            audit=audit,
+        )
+        account.end_sessions("password_changed", audit, keep=session_id)
+        self._commit(account)
+
+    def request_password_reset(self, email: str, audit: Audit | None = None) -> None:
+        """E-mail a single-use reset link valid for an hour. Unknown addresses: nothing
+        happens and nothing tells the caller so."""
+        account = self._by_email(email)
+        if account is None:
+            return
+        account.request_password_reset(
+            nonce=secrets.token_hex(16),
+            expires_at=self._expiry(self.settings.reset_ttl),
+            email=account.email,
+            display_name=account.display_name,
+            audit={"actor": "self", **(audit or {})},
+        )
+        self._commit(account)
+
+    def reset_password(self, token: str, new: str, audit: Audit | None = None) -> None:
+        """Set a new password from an e-mailed link; every session of the account ends."""
+        parsed = parse_link_token(self.settings.secret(), RESET, token)
+        account = self._get(parsed[0]) if parsed else None
+        if parsed is None or account is None or account.reset_nonce != parsed[1]:
+            raise _BAD_LINK
+        if account.reset_expires_at is None or account.reset_expires_at <= _now():
+            raise _BAD_LINK
+        check_policy(new, account.login, account.email)
+        audit = {"actor": "self", **(audit or {})}
+        account.change_password(
+            password_hash=hash_password(new),
+            by_reset=True,
+            email=account.email,
+            display_name=account.display_name,
+            audit=audit,
+        )
+        account.end_sessions("password_reset", audit)
+        self._commit(account)
+
+    # audit ------------------------------------------------------------------------------
+    def history(self, account_id: uuid.UUID) -> list[dict[str, Any]]:
+        """Every event of an account, oldest first, with who and from where."""
+        out = []
+        domain_event: Any
+        for domain_event in self.repository.event_store.get(account_id):
+            name = type(domain_event).__qualname__.split(".")[-1]
+            if name == "Snapshot":
+                continue
+            audit = getattr(domain_event, "audit", {}) or {}
+            out.append(
+                {
+                    "version": domain_event.originator_version,
+                    "type": name,
+                    "at": domain_event.timestamp.isoformat(),
+                    "actor": audit.get("actor", ""),
+                    "ip": audit.get("ip", ""),
+                    "user_agent": audit.get("user_agent", ""),
+                }
+            )
+        return out

@@ -12,6 +12,7 @@ from services.identity.api import router
 from services.identity.app import IdentityApp
 from services.identity.projections import AccountDirectory
 from services.identity.public import make_mapper
+from services.identity.throttle import LoginThrottle
 from shared.consumer import ConsumerRunner
 from shared.http import add_health
 from shared.readstore import build_readstore
@@ -44,6 +45,9 @@ def create_app(settings: Settings) -> FastAPI:
         )
         identity.on_saved = relay.wake
         directory = ConsumerRunner(AccountDirectory(settings.topic(SERVICE)), transport, store)
+        await directory.setup()
+        throttle = LoginThrottle(store, settings.login_window)
+        await throttle.setup()
         workers = Workers()
         workers.start("identity.relay", relay.run)
         workers.start("identity.directory", directory.run)
@@ -51,6 +55,7 @@ def create_app(settings: Settings) -> FastAPI:
         app.state.relay = relay
         app.state.directory = directory
         app.state.store = store
+        app.state.throttle = throttle
         try:
             yield
         finally:

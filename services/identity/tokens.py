@@ -1,9 +1,10 @@
-"""Access tokens (JWT, HS256) and e-mail confirmation tokens (HMAC-signed, single use).
+"""Link tokens for e-mails (HMAC-signed, single use) and access tokens (JWT, HS256).
 
-A confirmation token is ``base64url(account id + nonce) . base64url(mac)``. Only the
-nonce is stored in the account's events; the token is derived from it with the
-service's secret, so the relay can put it in the public event for the notifier while
-the event store never holds a usable link on its own.
+A link token is ``base64url(account id + nonce) . base64url(mac)``, the MAC bound to a
+purpose ("confirm-email" or "reset-password"), so a confirmation link can never reset a
+password. Only the nonce is stored in the account's events; the token is derived from it
+with the service's secret, so identity's relay can put it in the public event for the
+notifier while the event store alone never holds a usable link.
 """
 
 from __future__ import annotations
@@ -13,11 +14,14 @@ import binascii
 import hashlib
 import hmac
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import jwt
 
-_ALGORITHM = "HS256"
+from shared.auth import ALGORITHM
+
+CONFIRM = "confirm-email"
+RESET = "reset-password"
 
 
 def _b64(raw: bytes) -> str:
@@ -28,43 +32,48 @@ def _unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
-def confirmation_token(secret: str, account_id: uuid.UUID, nonce: str) -> str:
+def _mac(secret: str, purpose: str, payload: bytes) -> bytes:
+    return hmac.new(secret.encode(), purpose.encode() + b":" + payload, hashlib.sha256).digest()[:18]
+
+
+def link_token(secret: str, purpose: str, account_id: uuid.UUID, nonce: str) -> str:
     payload = account_id.bytes + bytes.fromhex(nonce)
-    mac = hmac.new(secret.encode(), b"confirm-email:" + payload, hashlib.sha256).digest()[:18]
-    return f"{_b64(payload)}.{_b64(mac)}"
+    return f"{_b64(payload)}.{_b64(_mac(secret, purpose, payload))}"
 
 
-def parse_confirmation_token(secret: str, token: str) -> tuple[uuid.UUID, str] | None:
-    """(account id, nonce) of a well-formed, genuine token; None otherwise."""
+def parse_link_token(secret: str, purpose: str, token: str) -> tuple[uuid.UUID, str] | None:
+    """(account id, nonce) of a well-formed, genuine token for ``purpose``; None otherwise."""
     try:
         payload_text, mac_text = token.split(".", 1)
         payload, mac = _unb64(payload_text), _unb64(mac_text)
     except (ValueError, binascii.Error):
         return None
-    if len(payload) != 32:
-        return None
-    expected = hmac.new(secret.encode(), b"confirm-email:" + payload, hashlib.sha256).digest()[:18]
-    if not hmac.compare_digest(mac, expected):
+    if len(payload) != 32 or not hmac.compare_digest(mac, _mac(secret, purpose, payload)):
         return None
     return uuid.UUID(bytes=payload[:16]), payload[16:].hex()
 
 
-def issue_access_token(secret: str, account_id: uuid.UUID, session_id: str, ttl: int) -> tuple[str, datetime]:
-    expires_at = datetime.now(UTC) + timedelta(seconds=ttl)
-    token = jwt.encode(
-        {"sub": str(account_id), "sid": session_id, "exp": expires_at, "iat": datetime.now(UTC)},
+def confirmation_token(secret: str, account_id: uuid.UUID, nonce: str) -> str:
+    return link_token(secret, CONFIRM, account_id, nonce)
+
+
+def parse_confirmation_token(secret: str, token: str) -> tuple[uuid.UUID, str] | None:
+    return parse_link_token(secret, CONFIRM, token)
+
+
+def issue_access_token(
+    secret: str, account_id: uuid.UUID, session_id: str, expires_at: datetime, position: int
+) -> str:
+    """A bearer token for an open session; ``pos`` is where its SessionStarted event
+    stands in identity's log, so other services can wait for it (read-your-writes)."""
+    return jwt.encode(
+        {
+            "sub": str(account_id),
+            "sid": session_id,
+            "exp": expires_at,
+            "iat": datetime.now(UTC),
+            "pos": position,
+        },
         secret,
-        algorithm=_ALGORITHM,
+        algorithm=ALGORITHM,
     )
-    return token, expires_at
-
-
-def read_access_token(secret: str, token: str) -> tuple[uuid.UUID, str] | None:
-    """(account id, session id) of a genuine, unexpired token; None otherwise."""
-    try:
-        claims = jwt.decode(
-            token, secret, algorithms=[_ALGORITHM], options={"require": ["sub", "sid", "exp"]}
-        )
-        return uuid.UUID(claims["sub"]), str(claims["sid"])
-    except (jwt.PyJWTError, ValueError):
-        return None

@@ -20,7 +20,13 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from services.notifier.mailer import Mail, Mailer, MailerUnavailable
 from shared.consumer import Projection
-from shared.events import AccountRegisteredV1, EmailConfirmationRequestedV1, Envelope
+from shared.events import (
+    AccountRegisteredV1,
+    EmailConfirmationRequestedV1,
+    Envelope,
+    PasswordChangedV1,
+    PasswordResetRequestedV1,
+)
 from shared.readstore import ReadStore, Tx
 
 log = structlog.get_logger(__name__)
@@ -41,10 +47,10 @@ OUTBOX_DDL = (
 )
 
 
-def render(name: str, **context: object) -> tuple[str, str]:
-    """(text, html) of template ``name``; HTML is autoescaped."""
-    text = _templates.get_template(f"{name}.txt").render(**context)
-    html = _templates.get_template(f"{name}.html").render(**context)
+def render(template: str, **context: object) -> tuple[str, str]:
+    """(text, html) of ``template``; HTML is autoescaped."""
+    text = _templates.get_template(f"{template}.txt").render(**context)
+    html = _templates.get_template(f"{template}.html").render(**context)
     return text, html
 
 
@@ -61,18 +67,32 @@ class MailOutbox(Projection):
     async def handle(self, tx: Tx, event: Envelope) -> None:
         payload = event.parse()
         if isinstance(payload, AccountRegisteredV1 | EmailConfirmationRequestedV1):
+            if not payload.confirmation_token or payload.confirmation_expires_at is None:
+                return  # created already confirmed (staff): nothing to confirm
             login = payload.login if isinstance(payload, AccountRegisteredV1) else ""
             link = f"{self.public_url}/confirm?token={payload.confirmation_token}"
-            expires = payload.confirmation_expires_at.astimezone(UTC).strftime("%d.%m.%Y %H:%M")
-            text, html = render("confirm_email", login=login, link=link, expires=expires)
-            await self._enqueue(
-                tx,
-                event,
-                payload.email,
-                "Подтвердите адрес электронной почты — Личный кабинет ТП",
-                text,
-                html,
+            text, html = render(
+                "confirm_email", login=login, link=link, expires=_when(payload.confirmation_expires_at)
             )
+            subject = "Подтвердите адрес электронной почты — Личный кабинет ТП"
+            await self._enqueue(tx, event, payload.email, subject, text, html)
+        elif isinstance(payload, PasswordResetRequestedV1):
+            link = f"{self.public_url}/reset?token={payload.reset_token}"
+            text, html = render(
+                "reset_password",
+                name=payload.display_name,
+                link=link,
+                expires=_when(payload.reset_expires_at),
+            )
+            await self._enqueue(tx, event, payload.email, "Смена пароля — Личный кабинет ТП", text, html)
+        elif isinstance(payload, PasswordChangedV1):
+            text, html = render(
+                "password_changed",
+                name=payload.display_name,
+                by_reset=payload.by_reset,
+                reset_link=f"{self.public_url}/forgot",
+            )
+            await self._enqueue(tx, event, payload.email, "Пароль изменён — Личный кабинет ТП", text, html)
 
     async def _enqueue(self, tx: Tx, event: Envelope, to: str, subject: str, text: str, html: str) -> None:
         await tx.execute(
@@ -87,6 +107,10 @@ class MailOutbox(Projection):
             f"<{event.id}@lk-tp.local>",
             event.type,
         )
+
+
+def _when(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%d.%m.%Y %H:%M")
 
 
 class Sender:

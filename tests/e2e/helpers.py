@@ -8,8 +8,11 @@ import re
 import time
 from urllib.parse import parse_qs, urlsplit
 
+import httpx
+
 from shared.events import Envelope
 from shared.transport import build_transport
+from tests.conftest import Person
 from tests.harness import Mail, System
 
 LINK = re.compile(r"https?://\S+")
@@ -23,6 +26,29 @@ def link_in(mail: Mail) -> str:
 
 def token_in(mail: Mail) -> str:
     return parse_qs(urlsplit(link_in(mail)).query)["token"][0]
+
+
+def register_and_confirm(system: System, http: httpx.Client, person: Person) -> None:
+    """A confirmed consumer account, through the public API and the real e-mail."""
+    assert http.post("/api/v1/accounts", json=person.registration()).status_code == 201
+    mail = system.mailbox.wait_for(person.email)[0]
+    assert http.post("/api/v1/accounts/confirm-email", json={"token": token_in(mail)}).status_code == 200
+
+
+def log_in(http: httpx.Client, login: str, password: str) -> dict[str, str]:
+    """Bearer headers of a new session (the client also keeps the cookies)."""
+    answer = http.post("/api/v1/sessions", json={"login": login, "password": password})
+    assert answer.status_code == 201, answer.text
+    return {"Authorization": f"Bearer {answer.json()['access_token']}"}
+
+
+def mails_with(system: System, address: str, subject_part: str, count: int = 1) -> list[Mail]:
+    deadline = time.monotonic() + 30
+    while True:
+        found = [m for m in system.mailbox.messages_to(address) if subject_part in m.subject]
+        if len(found) >= count or time.monotonic() > deadline:
+            return found
+        time.sleep(0.2)
 
 
 def read_events(

@@ -1,0 +1,214 @@
+"""Authentication for every service except identity: verify the bearer token locally.
+
+A token is a JWT signed by identity (HS256, shared secret) that names the account, the
+session and the position of its ``SessionStarted`` event. Each service keeps a
+:class:`SessionRegistry` (a projection of ``identity.events``): a token is accepted only
+while its session is open there, so a logout or a password change reaches every service
+as fast as the events do (milliseconds), and a check costs one signature verification
+and one dictionary look-up. A token minted a moment ago may be ahead of the registry; the
+check then waits (up to ``catch_up``) for the registry to reach the token's position:
+read-your-writes across services.
+"""
+
+from __future__ import annotations
+
+import hmac
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Annotated
+
+import jwt
+from fastapi import Depends, Request
+
+from shared.consumer import ConsumerRunner, Projection
+from shared.events import Envelope, SessionEndedV1, SessionStartedV1
+from shared.http import ApiError
+from shared.readstore import ReadStore, Tx
+from shared.runtime import Workers
+from shared.settings import Settings
+from shared.transport import Transport
+
+ALGORITHM = "HS256"
+UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+CSRF_COOKIE = "lk_csrf"
+CSRF_HEADER = "x-csrf-token"
+
+NOT_AUTHENTICATED = ApiError(401, "not_authenticated", "Требуется вход в личный кабинет.")
+FORBIDDEN = ApiError(403, "forbidden", "Недостаточно прав для этого действия.")
+CSRF_FAILED = ApiError(403, "csrf_failed", "Запрос отклонён: обновите страницу и повторите действие.")
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: the account, its session and roles."""
+
+    account_id: str
+    session_id: str
+    account_type: str
+    roles: tuple[str, ...]
+
+    def has(self, role: str) -> bool:
+        return role in self.roles
+
+
+@dataclass(frozen=True)
+class TokenClaims:
+    account_id: str
+    session_id: str
+    position: int
+
+
+def read_token(secret: str, token: str) -> TokenClaims | None:
+    """Claims of a genuine, unexpired token; None otherwise."""
+    try:
+        claims = jwt.decode(token, secret, algorithms=[ALGORITHM], options={"require": ["sub", "sid", "exp"]})
+        return TokenClaims(str(uuid.UUID(str(claims["sub"]))), str(claims["sid"]), int(claims.get("pos", 0)))
+    except (jwt.PyJWTError, ValueError, TypeError):
+        return None
+
+
+@dataclass
+class _Session:
+    account_id: str
+    account_type: str
+    roles: tuple[str, ...]
+    expires_at: datetime
+
+
+class SessionRegistry(Projection):
+    """Open sessions, as seen from one service; kept in memory and in its read store."""
+
+    def __init__(self, service: str, identity_topic: str) -> None:
+        self.name = f"{service}.sessions"
+        self.topics = (identity_topic,)
+        self.table = f"{service}_sessions"
+        self.ddl = (
+            f"CREATE TABLE IF NOT EXISTS {self.table} (session_id TEXT PRIMARY KEY, account_id TEXT NOT NULL,"
+            " account_type TEXT NOT NULL, roles TEXT NOT NULL, expires_at TEXT NOT NULL)",
+        )
+        self.sessions: dict[str, _Session] = {}
+
+    async def load(self, tx: Tx) -> None:
+        now = datetime.now(UTC)
+        for row in await tx.fetch(f"SELECT * FROM {self.table}"):  # noqa: S608 - table name is ours
+            expires_at = datetime.fromisoformat(row["expires_at"])
+            if expires_at > now:
+                self.sessions[row["session_id"]] = _Session(
+                    row["account_id"], row["account_type"], tuple(row["roles"].split(",")), expires_at
+                )
+
+    async def handle(self, tx: Tx, event: Envelope) -> None:
+        payload = event.parse()
+        if isinstance(payload, SessionStartedV1):
+            roles = ",".join(payload.roles)
+            await tx.execute(
+                f"INSERT INTO {self.table} (session_id, account_id, account_type, roles, expires_at)"  # noqa: S608
+                " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (session_id) DO NOTHING",
+                payload.session_id,
+                payload.account_id,
+                payload.account_type,
+                roles,
+                payload.expires_at.isoformat(),
+            )
+            self.sessions[payload.session_id] = _Session(
+                payload.account_id, payload.account_type, tuple(payload.roles), payload.expires_at
+            )
+        elif isinstance(payload, SessionEndedV1):
+            await tx.execute(f"DELETE FROM {self.table} WHERE session_id = $1", payload.session_id)  # noqa: S608
+            self.sessions.pop(payload.session_id, None)
+
+
+class Authenticator:
+    """Turns a bearer token into a :class:`Principal` using the local registry."""
+
+    def __init__(
+        self,
+        secret: str,
+        registry: SessionRegistry,
+        runner: ConsumerRunner,
+        identity_source: str = "identity",
+        catch_up: float = 2.0,
+    ) -> None:
+        self.secret = secret
+        self.registry = registry
+        self.runner = runner
+        self.identity_source = identity_source
+        self.catch_up = catch_up
+
+    def _lookup(self, claims: TokenClaims) -> Principal | None:
+        session = self.registry.sessions.get(claims.session_id)
+        if session is None or session.account_id != claims.account_id:
+            return None
+        if session.expires_at <= datetime.now(UTC):
+            return None
+        return Principal(claims.account_id, claims.session_id, session.account_type, session.roles)
+
+    async def authenticate(self, token: str) -> Principal:
+        claims = read_token(self.secret, token)
+        if claims is None:
+            raise NOT_AUTHENTICATED
+        principal = self._lookup(claims)
+        if principal is None and self.runner.applied.get(self.identity_source, 0) < claims.position:
+            # Freshly minted token: let the registry catch up with the login.
+            await self.runner.wait_for(self.identity_source, claims.position, self.catch_up)
+            principal = self._lookup(claims)
+        if principal is None:
+            raise NOT_AUTHENTICATED
+        return principal
+
+
+def token_from_request(request: Request, cookie_name: str) -> tuple[str, bool] | None:
+    """(token, came_from_cookie) from ``Authorization: Bearer`` or the session cookie."""
+    scheme, _, value = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and value.strip():
+        return value.strip(), False
+    cookie = request.cookies.get(cookie_name)
+    return (cookie, True) if cookie else None
+
+
+def check_csrf(request: Request) -> None:
+    """Cookie-authenticated writes must echo the ``lk_csrf`` cookie in ``X-CSRF-Token``."""
+    if request.method not in UNSAFE_METHODS:
+        return
+    cookie = request.cookies.get(CSRF_COOKIE, "")
+    header = request.headers.get(CSRF_HEADER, "")
+    if not cookie or not header or not hmac.compare_digest(cookie.encode(), header.encode()):
+        raise CSRF_FAILED
+
+
+async def current_principal(request: Request) -> Principal:
+    """FastAPI dependency: the caller, authenticated by ``request.app.state.auth``."""
+    found = token_from_request(request, request.app.state.settings.session_cookie)
+    if found is None:
+        raise NOT_AUTHENTICATED
+    token, from_cookie = found
+    if from_cookie:
+        check_csrf(request)
+    auth: Authenticator = request.app.state.auth
+    return await auth.authenticate(token)
+
+
+CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
+
+
+def require_role(*roles: str) -> Callable[[Principal], Awaitable[Principal]]:
+    """A dependency that also demands one of ``roles`` (403 otherwise)."""
+
+    async def checked(principal: CurrentPrincipal) -> Principal:
+        if not any(principal.has(role) for role in roles):
+            raise FORBIDDEN
+        return principal
+
+    return checked
+
+
+def start_auth(
+    settings: Settings, service: str, store: ReadStore, transport: Transport, workers: Workers
+) -> Authenticator:
+    """Wire a session registry fed by ``identity.events`` and return its authenticator."""
+    registry = SessionRegistry(service, settings.topic("identity"))
+    runner = ConsumerRunner(registry, transport, store)
+    workers.start(f"{service}.sessions", runner.run)
+    return Authenticator(settings.secret(), registry, runner)
