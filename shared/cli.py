@@ -179,10 +179,10 @@ def create_staff(
     Works against the running system in either mode: it writes to identity's event store,
     whose relay publishes the new account like any other.
     """
+    from email_validator import EmailNotValidError, validate_email
+
     from services.identity.app import IdentityApp
     from shared.http import ApiError
-
-    from email_validator import EmailNotValidError, validate_email
 
     try:
         email = validate_email(email, check_deliverability=False).normalized

@@ -161,3 +161,118 @@ EVENT_TYPES: dict[str, type[PublicEvent]] = {
         PasswordResetRequestedV1,
     )
 }
+
+
+# files.events ------------------------------------------------------------------------
+class FileUploadedV1(PublicEvent):
+    TYPE = "lk.files.FileUploaded.v1"
+    file_id: str
+    owner_id: str
+    name: str
+    size: int
+    content_type: str
+    sha256: str
+    # For a ZIP: the names and sizes inside, checked safe; None for other files.
+    archive_entries: list[dict[str, Any]] | None = None
+
+
+class FilePartiesGrantedV1(PublicEvent):
+    """More accounts may read a file (it was attached to an application or a chat)."""
+
+    TYPE = "lk.files.FilePartiesGranted.v1"
+    file_id: str
+    account_ids: list[str]
+
+
+class FormPublishedV1(PublicEvent):
+    TYPE = "lk.files.FormPublished.v1"
+    form_id: str
+    code: str
+    title: str
+    kind: str  # application | act | contract
+    application_type_code: str | None
+    version: int
+    format: str
+    file_id: str
+
+
+# applications.events ---------------------------------------------------------------------
+class DocumentRef(BaseModel):
+    slot: str
+    file_id: str
+
+
+class ApplicationSubmittedV1(PublicEvent):
+    TYPE = "lk.applications.ApplicationSubmitted.v1"
+    application_id: str
+    number: str
+    applicant_id: str
+    applicant_email: str
+    applicant_name: str
+    type_code: str
+    type_title: str
+    power_kw: float
+    object_address: str
+    documents: list[DocumentRef]
+
+
+class StatusChangedV1(PublicEvent):
+    TYPE = "lk.applications.StatusChanged.v1"
+    application_id: str
+    number: str
+    applicant_id: str
+    applicant_email: str
+    from_status: str
+    to_status: str
+    to_title: str
+    comment: str
+    actor_id: str
+    actor_role: str
+
+
+class DocumentsAddedV1(PublicEvent):
+    TYPE = "lk.applications.DocumentsAdded.v1"
+    application_id: str
+    number: str
+    applicant_id: str
+    documents: list[DocumentRef]
+    actor_id: str
+
+
+# chat.events -----------------------------------------------------------------------------
+class MessagePostedV1(PublicEvent):
+    TYPE = "lk.chat.MessagePosted.v1"
+    message_id: str
+    thread_id: str  # = the application id
+    seq: int  # position of the message in its thread, from 1
+    applicant_id: str
+    author_id: str
+    author_role: str  # consumer | staff
+    author_name: str
+    text: str
+    attachments: list[str]
+
+
+class MessageReadV1(PublicEvent):
+    TYPE = "lk.chat.MessageRead.v1"
+    thread_id: str
+    reader_id: str
+    reader_role: str
+    up_to_seq: int
+
+
+EVENT_TYPES.update(
+    {
+        cls.TYPE: cls
+        for cls in (
+            FileUploadedV1,
+            FilePartiesGrantedV1,
+            FormPublishedV1,
+            ApplicationSubmittedV1,
+            StatusChangedV1,
+            DocumentsAddedV1,
+            MessagePostedV1,
+            MessageReadV1,
+        )
+    }
+)

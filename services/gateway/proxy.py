@@ -41,6 +41,8 @@ _HOP_BY_HOP = {
 UNAVAILABLE = error_body("service_unavailable", "Сервис временно недоступен, попробуйте через минуту.")
 
 
+CHAT_RESOURCES = {"messages", "chat", "presence"}
+
 # Reachable without a session: registration, confirmation, login, password reset, the
 # catalog and the standard forms. Everything else needs a valid token at the gateway.
 PUBLIC: set[tuple[str, str]] = {
@@ -64,6 +66,8 @@ def is_public(method: str, path: str) -> bool:
 def service_for(path: str) -> str | None:
     """The service that owns ``/api/v1/<segment>/…``."""
     parts = path.removeprefix("/api/v1/").split("/")
+    if len(parts) >= 3 and parts[0] == "applications" and parts[2] in CHAT_RESOURCES:
+        return "chat"  # /applications/{id}/messages… belongs to the chat service
     return ROUTES.get("/".join(parts[:2])) or ROUTES.get(parts[0])
 
 
