@@ -64,5 +64,8 @@ def service_app(name: str, settings: Settings, lifespan: Lifespan, *, max_body: 
         redoc_url=None,
     )
     install_error_handlers(app)
-    app.add_middleware(BodyLimit, max_bytes=max_body or settings.max_body_bytes)
+    # Streaming uploads under ``unlimited_prefixes`` enforce their own, larger limit.
+    app.add_middleware(
+        BodyLimit, max_bytes=max_body or settings.max_body_bytes, skip_prefixes=unlimited_prefixes
+    )
     return app

@@ -58,6 +58,14 @@ class Settings(BaseSettings):
     kafka_partitions: int = 3
     postgres_dsn: str = "postgresql://lk:lk@127.0.0.1:5432/lk"
     mailpit_api: str = "http://127.0.0.1:8025"
+    s3_endpoint: str = "127.0.0.1:7070"
+    s3_access_key: str = "lkaccess"
+    s3_secret_key: str = "lksecretkey123"
+    s3_bucket: str = "lk-files"
+    s3_secure: bool = False
+
+    # Files.
+    max_upload_bytes: int = 25 * 1024 * 1024
 
     # E-mail. Embedded default: a sink started by ``lk run`` on this port.
     smtp_host: str = "127.0.0.1"

@@ -52,7 +52,8 @@ def create_app(settings: Settings) -> FastAPI:
             await store.close()
             await app.state.client.close()
 
-    app = service_app(SERVICE, settings, lifespan)
+    # Uploads stream through to the files service, which enforces its own limit.
+    app = service_app(SERVICE, settings, lifespan, unlimited_prefixes=("/api/v1/files",))
 
     @app.middleware("http")
     async def security_headers(
