@@ -47,7 +47,14 @@ class Workers:
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 
 
-def service_app(name: str, settings: Settings, lifespan: Lifespan, *, max_body: int | None = None) -> FastAPI:
+def service_app(
+    name: str,
+    settings: Settings,
+    lifespan: Lifespan,
+    *,
+    max_body: int | None = None,
+    unlimited_prefixes: tuple[str, ...] = (),
+) -> FastAPI:
     """A FastAPI app with the platform's conventions (errors, size limit, OpenAPI path)."""
 
     @asynccontextmanager
