@@ -214,6 +214,7 @@ class ApplicationSubmittedV1(PublicEvent):
     power_kw: float
     object_address: str
     documents: list[DocumentRef]
+    due: str | None = None  # ISO date the current status is due by (deadline rule of the type)
 
 
 class StatusChangedV1(PublicEvent):
@@ -228,6 +229,8 @@ class StatusChangedV1(PublicEvent):
     comment: str
     actor_id: str
     actor_role: str
+    actor_name: str = ""
+    due: str | None = None
 
 
 class DocumentsAddedV1(PublicEvent):

@@ -1,0 +1,370 @@
+"""Applications' HTTP API (``/api/v1``): the catalog, submission, the status workflow,
+the consumer's list and the staff queue."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from pydantic import BaseModel, ConfigDict, EmailStr, Field
+
+from services.applications.app import Actor, ApplicationsApp, today
+from services.applications.workflow import CONSUMER, FINAL, STAFF, STATUS_TITLES, next_steps
+from shared.auth import CurrentPrincipal, Principal, require_role
+from shared.consumer import ConsumerRunner
+from shared.http import ApiError
+from shared.readstore import ReadStore
+
+router = APIRouter(prefix="/api/v1")
+NOT_FOUND = ApiError(404, "not_found", "Заявка не найдена.")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Contact(_Strict):
+    phone: str = Field(min_length=5, max_length=32, pattern=r"^[0-9+()\- ]+$")
+    email: EmailStr = Field(max_length=254)
+
+
+class DocumentIn(_Strict):
+    slot: str = Field(min_length=1, max_length=64)
+    file_id: str = Field(min_length=1, max_length=64)
+
+
+class SubmitIn(_Strict):
+    type_code: str = Field(min_length=1, max_length=64)
+    power_kw: float = Field(gt=0, le=1_000_000)
+    object_address: str = Field(min_length=5, max_length=500)
+    contact: Contact
+    documents: list[DocumentIn] = Field(min_length=1, max_length=30)
+    comment: str = Field(default="", max_length=2000)
+
+
+class TransitionIn(_Strict):
+    to_status: str = Field(min_length=1, max_length=32)
+    comment: str = Field(default="", max_length=2000)
+    expected_version: int | None = Field(default=None, ge=1)
+
+
+class DocumentsIn(_Strict):
+    documents: list[DocumentIn] = Field(min_length=1, max_length=30)
+
+
+class DocumentTypeIn(_Strict):
+    code: str = Field(min_length=1, max_length=64)
+    title: str = Field(min_length=1, max_length=300)
+    required: bool
+
+
+class TypeIn(_Strict):
+    title: str = Field(min_length=3, max_length=300)
+    description: str = Field(max_length=5000)
+    max_power_kw: float = Field(gt=0)
+    terms: str = Field(max_length=5000)
+    procedure: str = Field(max_length=5000)
+    payment: str = Field(max_length=5000)
+    fees: list[dict[str, Any]] = Field(default_factory=list, max_length=100)
+    documents: list[DocumentTypeIn] = Field(min_length=1, max_length=30)
+    deadlines: dict[str, dict[str, int]] = Field(default_factory=dict)
+
+
+def state(request: Request) -> Any:
+    return request.app.state
+
+
+def actor_role(principal: Principal) -> str:
+    return STAFF if principal.has(STAFF) else CONSUMER
+
+
+async def actor_of(request: Request, principal: Principal) -> Actor:
+    """Who acts, with the name and e-mail the references projection knows."""
+    store: ReadStore = state(request).store
+    row = None
+    for _ in range(60):  # a just-registered account may still be on its way
+        row = await store.fetchrow(
+            "SELECT email, display_name FROM applications_accounts WHERE account_id = $1",
+            principal.account_id,
+        )
+        if row:
+            break
+        await asyncio.sleep(0.05)
+    return Actor(
+        principal.account_id,
+        actor_role(principal),
+        row["display_name"] if row else "",
+        row["email"] if row else "",
+    )
+
+
+async def owned_files(request: Request, owner_id: str, file_ids: list[str]) -> dict[str, str]:
+    """file id → content type, for the ids ``owner_id`` uploaded (waits briefly for fresh uploads)."""
+    store: ReadStore = state(request).store
+    found: dict[str, str] = {}
+    for attempt in range(60):
+        found = {}
+        for file_id in file_ids:
+            row = await store.fetchrow(
+                "SELECT owner_id, content_type FROM applications_files WHERE file_id = $1", file_id
+            )
+            if row and row["owner_id"] == owner_id:
+                found[file_id] = row["content_type"]
+        if len(found) == len(set(file_ids)) or attempt == 59:
+            break
+        await asyncio.sleep(0.05)
+    return found
+
+
+def deadline(app: ApplicationsApp, status: str, due: str | None) -> dict[str, Any] | None:
+    if not due or status in FINAL:
+        return None
+    due_date = date.fromisoformat(due)
+    now = today()
+    return {
+        "due": due,
+        "working_days_left": app.calendar.working_days_between(now, due_date),
+        "overdue": now > due_date,
+    }
+
+
+def row_out(app: ApplicationsApp, row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": row["application_id"],
+        "number": row["number"],
+        "type_code": row["type_code"],
+        "type_title": row["type_title"],
+        "status": row["status"],
+        "status_title": STATUS_TITLES[row["status"]],
+        "power_kw": row["power_kw"],
+        "object_address": row["object_address"],
+        "applicant_name": row["applicant_name"],
+        "submitted_at": row["submitted_at"],
+        "updated_at": row["updated_at"],
+        "status_since": row["status_since"],
+        "version": row["version"],
+        "deadline": deadline(app, row["status"], row["due"]),
+    }
+
+
+async def detail(request: Request, application_id: str, principal: Principal) -> dict[str, Any]:
+    s = state(request)
+    row = await s.store.fetchrow("SELECT * FROM applications_rows WHERE application_id = $1", application_id)
+    if row is None or (not principal.has(STAFF) and row["applicant_id"] != principal.account_id):
+        raise NOT_FOUND
+    timeline = await s.store.fetch(
+        "SELECT * FROM applications_timeline WHERE application_id = $1 ORDER BY version", application_id
+    )
+    documents = await s.store.fetch(
+        "SELECT d.file_id, d.slot, d.added_at, f.name, f.size, f.content_type FROM applications_documents d"
+        " LEFT JOIN applications_files f ON f.file_id = d.file_id WHERE d.application_id = $1"
+        " ORDER BY d.added_at, d.file_id",
+        application_id,
+    )
+    kind = s.app.types.get(row["type_code"], {})
+    titles = {d["code"]: d["title"] for d in kind.get("documents", [])} | {
+        "archive": "Архив документов (ZIP)"
+    }
+    return {
+        **row_out(s.app, row),
+        "applicant_id": row["applicant_id"],
+        "timeline": [
+            {
+                "from_status": t["from_status"],
+                "to_status": t["to_status"],
+                "to_title": STATUS_TITLES[t["to_status"]],
+                "actor_role": t["actor_role"],
+                "actor_name": t["actor_name"],
+                "comment": t["comment"],
+                "at": t["at"],
+            }
+            for t in timeline
+        ],
+        "documents": [{**d, "slot_title": titles.get(d["slot"], d["slot"])} for d in documents],
+        "allowed_transitions": next_steps(actor_role(principal), row["status"]),
+    }
+
+
+async def caught_up(request: Request, position: int) -> None:
+    """Read-your-writes: wait until the view has applied this service's own event."""
+    runner: ConsumerRunner = state(request).view
+    await runner.wait_for("applications", position, timeout=5.0)
+
+
+def parse_id(application_id: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(application_id)
+    except ValueError:
+        raise NOT_FOUND from None
+
+
+# catalog ----------------------------------------------------------------------------------
+async def type_out(request: Request, data: dict[str, Any]) -> dict[str, Any]:
+    forms = await state(request).store.fetch(
+        "SELECT form_id FROM applications_forms WHERE type_code = $1", data["code"]
+    )
+    keys = (
+        "code",
+        "title",
+        "description",
+        "max_power_kw",
+        "terms",
+        "procedure",
+        "payment",
+        "fees",
+        "documents",
+        "deadlines",
+    )
+    return {**{k: data.get(k) for k in keys}, "forms": [f["form_id"] for f in forms]}
+
+
+@router.get("/application-types")
+async def list_types(request: Request) -> dict[str, Any]:
+    """The catalog of application types (no login needed)."""
+    return {"items": [await type_out(request, data) for data in state(request).app.types.values()]}
+
+
+@router.get("/application-types/{code}")
+async def get_type(code: str, request: Request) -> dict[str, Any]:
+    data = state(request).app.types.get(code)
+    if data is None:
+        raise ApiError(404, "not_found", "Такого вида заявки нет в каталоге.")
+    return await type_out(request, data)
+
+
+@router.put("/application-types/{code}")
+async def put_type(
+    code: str,
+    body: TypeIn,
+    request: Request,
+    principal: Annotated[Principal, Depends(require_role("admin"))],
+) -> dict[str, Any]:
+    """Create or edit a catalog entry (admins)."""
+    if not code.replace("_", "").isalnum() or len(code) > 64:
+        raise ApiError(422, "invalid_code", "Код вида заявки: латинские буквы, цифры и подчёркивание.")
+    unknown = set(body.deadlines) - set(STATUS_TITLES)
+    if unknown:
+        raise ApiError(422, "unknown_status", "Неизвестный статус в сроках: " + ", ".join(sorted(unknown)))
+    data = await run_in_threadpool(state(request).app.put_type, code, body.model_dump(), principal.account_id)
+    return await type_out(request, data)
+
+
+# applications --------------------------------------------------------------------------------
+@router.post("/applications", status_code=201)
+async def submit(body: SubmitIn, request: Request, principal: CurrentPrincipal) -> dict[str, Any]:
+    """«Отправить заявку на ТП»: a confirmed consumer files an application with documents."""
+    s = state(request)
+    actor = await actor_of(request, principal)
+    if actor.role != CONSUMER:
+        raise ApiError(403, "forbidden", "Заявку на ТП подаёт потребитель.")
+    documents = [d.model_dump() for d in body.documents]
+    owned = await owned_files(request, actor.account_id, [d["file_id"] for d in documents])
+    number = await s.numbers.next()
+    claim, position = await run_in_threadpool(
+        s.app.submit,
+        actor=actor,
+        number=number,
+        type_code=body.type_code,
+        power_kw=body.power_kw,
+        object_address=body.object_address.strip(),
+        contact_phone=body.contact.phone,
+        contact_email=str(body.contact.email),
+        comment=body.comment,
+        documents=documents,
+        owned=owned,
+    )
+    await caught_up(request, position)
+    return {"id": str(claim.id), "number": claim.number, "status": claim.status}
+
+
+@router.get("/applications")
+async def list_applications(
+    request: Request,
+    principal: CurrentPrincipal,
+    status: Annotated[str | None, Query(max_length=32)] = None,
+    type: Annotated[str | None, Query(max_length=64)] = None,
+    overdue: bool | None = None,
+    q: Annotated[str, Query(max_length=100)] = "",
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> dict[str, Any]:
+    """«Заявки на услуги» for a consumer (own only); the queue for staff, overdue first."""
+    s = state(request)
+    where, args = [], []
+    if not principal.has(STAFF):
+        args.append(principal.account_id)
+        where.append(f"applicant_id = ${len(args)}")
+    if status:
+        if status not in STATUS_TITLES:
+            raise ApiError(422, "unknown_status", "Неизвестный статус.")
+        args.append(status)
+        where.append(f"status = ${len(args)}")
+    if type:
+        args.append(type)
+        where.append(f"type_code = ${len(args)}")
+    if q.strip():
+        args.append(f"%{q.strip().casefold()}%")
+        where.append(f"search LIKE ${len(args)}")
+    if overdue is not None:
+        args.append(today().isoformat())
+        late = f"(status NOT IN ('completed', 'annulled') AND due IS NOT NULL AND due < ${len(args)})"
+        where.append(late if overdue else f"NOT {late}")
+    clause = ("WHERE " + " AND ".join(where)) if where else ""
+    order = (
+        "ORDER BY CASE WHEN status IN ('completed', 'annulled') OR due IS NULL THEN 1 ELSE 0 END, due, submitted_at"
+        if principal.has(STAFF)
+        else "ORDER BY submitted_at DESC"
+    )
+    total = await s.store.fetchval(f"SELECT COUNT(*) FROM applications_rows {clause}", *args)  # noqa: S608
+    rows = await s.store.fetch(
+        f"SELECT * FROM applications_rows {clause} {order} LIMIT ${len(args) + 1} OFFSET ${len(args) + 2}",  # noqa: S608
+        *args,
+        limit,
+        offset,
+    )
+    return {
+        "items": [row_out(s.app, r) for r in rows],
+        "total": int(total or 0),
+        "limit": limit,
+        "offset": offset,
+    }
+
+
+@router.get("/applications/{application_id}")
+async def get_application(
+    application_id: str, request: Request, principal: CurrentPrincipal
+) -> dict[str, Any]:
+    parse_id(application_id)
+    return await detail(request, application_id, principal)
+
+
+@router.post("/applications/{application_id}/transitions")
+async def transition(
+    application_id: str, body: TransitionIn, request: Request, principal: CurrentPrincipal
+) -> dict[str, Any]:
+    """Staff move the status one step, request documents or annul; the applicant may withdraw."""
+    key = parse_id(application_id)
+    actor = await actor_of(request, principal)
+    _, position = await run_in_threadpool(
+        state(request).app.transition, key, actor, body.to_status, body.comment, body.expected_version
+    )
+    await caught_up(request, position)
+    return await detail(request, application_id, principal)
+
+
+@router.post("/applications/{application_id}/documents")
+async def add_documents(
+    application_id: str, body: DocumentsIn, request: Request, principal: CurrentPrincipal
+) -> dict[str, Any]:
+    """The applicant adds the documents staff asked for (status «Требуются документы»)."""
+    key = parse_id(application_id)
+    actor = await actor_of(request, principal)
+    documents = [d.model_dump() for d in body.documents]
+    owned = await owned_files(request, actor.account_id, [d["file_id"] for d in documents])
+    _, position = await run_in_threadpool(state(request).app.add_documents, key, actor, documents, owned)
+    await caught_up(request, position)
+    return await detail(request, application_id, principal)
