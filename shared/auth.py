@@ -35,9 +35,19 @@ UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 CSRF_COOKIE = "lk_csrf"
 CSRF_HEADER = "x-csrf-token"
 
-NOT_AUTHENTICATED = ApiError(401, "not_authenticated", "Требуется вход в личный кабинет.")
-FORBIDDEN = ApiError(403, "forbidden", "Недостаточно прав для этого действия.")
-CSRF_FAILED = ApiError(403, "csrf_failed", "Запрос отклонён: обновите страницу и повторите действие.")
+
+# Fresh errors every time: re-raising one shared instance appends each raise's frames
+# (and their locals: tokens) to its __traceback__, forever and across requests.
+def not_authenticated() -> ApiError:
+    return ApiError(401, "not_authenticated", "Требуется вход в личный кабинет.")
+
+
+def forbidden() -> ApiError:
+    return ApiError(403, "forbidden", "Недостаточно прав для этого действия.")
+
+
+def csrf_failed() -> ApiError:
+    return ApiError(403, "csrf_failed", "Запрос отклонён: обновите страницу и повторите действие.")
 
 
 @dataclass(frozen=True)
@@ -148,14 +158,14 @@ class Authenticator:
     async def authenticate(self, token: str) -> Principal:
         claims = read_token(self.secret, token)
         if claims is None:
-            raise NOT_AUTHENTICATED
+            raise not_authenticated()
         principal = self._lookup(claims)
         if principal is None and self.runner.applied.get(self.identity_source, 0) < claims.position:
             # Freshly minted token: let the registry catch up with the login.
             await self.runner.wait_for(self.identity_source, claims.position, self.catch_up)
             principal = self._lookup(claims)
         if principal is None:
-            raise NOT_AUTHENTICATED
+            raise not_authenticated()
         return principal
 
 
@@ -175,14 +185,14 @@ def check_csrf(request: Request) -> None:
     cookie = request.cookies.get(CSRF_COOKIE, "")
     header = request.headers.get(CSRF_HEADER, "")
     if not cookie or not header or not hmac.compare_digest(cookie.encode(), header.encode()):
-        raise CSRF_FAILED
+        raise csrf_failed()
 
 
 async def current_principal(request: Request) -> Principal:
     """FastAPI dependency: the caller, authenticated by ``request.app.state.auth``."""
     found = token_from_request(request, request.app.state.settings.session_cookie)
     if found is None:
-        raise NOT_AUTHENTICATED
+        raise not_authenticated()
     token, from_cookie = found
     if from_cookie:
         check_csrf(request)
@@ -198,7 +208,7 @@ def require_role(*roles: str) -> Callable[[Principal], Awaitable[Principal]]:
 
     async def checked(principal: CurrentPrincipal) -> Principal:
         if not any(principal.has(role) for role in roles):
-            raise FORBIDDEN
+            raise forbidden()
         return principal
 
     return checked

@@ -140,8 +140,12 @@ class BodyLimit:
                 await _too_large(send)
 
 
-class _TooLarge(Exception):
-    pass
+class _TooLarge(StarletteHTTPException):
+    """Raised from ``receive``. An HTTPException, because FastAPI's body parsing turns any
+    other error into 400 and re-raises only these; the 413 handler then answers."""
+
+    def __init__(self) -> None:
+        super().__init__(413)
 
 
 async def _too_large(send: Send) -> None:

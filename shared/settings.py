@@ -127,17 +127,33 @@ class Settings(BaseSettings):
         return f"{self.topic_prefix}{service}.events"
 
     def secret(self) -> str:
-        """The signing key; on first use a random one is kept in ``var/secret.key``."""
+        """The signing key; on first use a random one is kept in ``var/secret.key``.
+
+        Created atomically (temp file, then a hard link that fails if another process won
+        the race), so concurrent starts agree on one key and never read a half-written one.
+        """
         if self.secret_key:
             return self.secret_key
         path = self.var_dir / "secret.key"
         if not path.exists():
             self.var_dir.mkdir(parents=True, exist_ok=True)
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            tmp = self.var_dir / f".secret.{os.getpid()}.{secrets.token_hex(4)}"
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             with os.fdopen(fd, "w") as fh:
                 fh.write(secrets.token_urlsafe(48))
-        self.secret_key = path.read_text().strip()
-        return self.secret_key
+                fh.flush()
+                os.fsync(fh.fileno())
+            try:
+                os.link(tmp, path)
+            except FileExistsError:
+                pass  # another process created it first: use theirs
+            finally:
+                tmp.unlink()
+        key = path.read_text().strip()
+        if len(key) < 32:
+            raise RuntimeError(f"{path} holds no usable key (shorter than 32 characters)")
+        self.secret_key = key
+        return key
 
     def eventstore_env(self, service: str) -> dict[str, str]:
         """Environment for the service's ``eventsourcing`` Application."""

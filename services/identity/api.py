@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, EmailStr, Field
 from services.identity.app import IdentityApp
 from services.identity.domain import ADMIN, STAFF, Account, Audit, public_fields
 from services.identity.throttle import LoginThrottle
-from shared.auth import CSRF_COOKIE, FORBIDDEN, NOT_AUTHENTICATED, check_csrf, token_from_request
+from shared.auth import CSRF_COOKIE, check_csrf, forbidden, not_authenticated, token_from_request
 from shared.http import ApiError
 from shared.settings import Settings
 
@@ -153,7 +153,7 @@ AuditInfo = Annotated[Audit, Depends(get_audit)]
 async def current_session(request: Request, identity: Identity, settings: Config) -> tuple[Account, str]:
     found = token_from_request(request, settings.session_cookie)
     if found is None:
-        raise NOT_AUTHENTICATED
+        raise not_authenticated()
     token, from_cookie = found
     if from_cookie:
         check_csrf(request)
@@ -166,7 +166,7 @@ CurrentSession = Annotated[tuple[Account, str], Depends(current_session)]
 def needs_role(*roles: str) -> Callable[[tuple[Account, str]], Any]:
     async def checked(session: CurrentSession) -> Account:
         if not any(role in session[0].roles for role in roles):
-            raise FORBIDDEN
+            raise forbidden()
         return session[0]
 
     return checked

@@ -23,9 +23,21 @@ from shared.auth import read_token
 from shared.http import ApiError
 from shared.settings import Settings
 
-_BAD_LINK = ApiError(400, "invalid_token", "Ссылка недействительна или устарела. Запросите новую.")
-_BAD_CREDENTIALS = ApiError(401, "invalid_credentials", "Неверный логин или пароль.")
-_NOT_AUTHENTICATED = ApiError(401, "not_authenticated", "Требуется вход в личный кабинет.")
+
+# Fresh errors every time: re-raising one shared instance appends each raise's frames
+# (and their locals: passwords, tokens) to its __traceback__, forever and across threads.
+def _bad_link() -> ApiError:
+    return ApiError(400, "invalid_token", "Ссылка недействительна или устарела. Запросите новую.")
+
+
+def _bad_credentials() -> ApiError:
+    return ApiError(401, "invalid_credentials", "Неверный логин или пароль.")
+
+
+def _not_authenticated() -> ApiError:
+    return ApiError(401, "not_authenticated", "Требуется вход в личный кабинет.")
+
+
 NAME_MAX = 100
 
 
@@ -162,14 +174,14 @@ class IdentityApp(Application[uuid.UUID]):
         parsed = parse_link_token(self.settings.secret(), CONFIRM, token)
         account = self._get(parsed[0]) if parsed else None
         if parsed is None or account is None:
-            raise _BAD_LINK
+            raise _bad_link()
         if account.email_confirmed:
             raise ApiError(
                 409, "already_confirmed", "Адрес e-mail уже подтверждён. Войдите в личный кабинет."
             )
         expires = account.confirmation_expires_at
         if account.confirmation_nonce != parsed[1] or expires is None or expires <= _now():
-            raise _BAD_LINK
+            raise _bad_link()
         account.confirm_email(email=account.email, audit={"actor": "self", **(audit or {})})
         self._commit(account)
         return account
@@ -194,7 +206,7 @@ class IdentityApp(Application[uuid.UUID]):
         account = self._get(Account.create_id(login)) if login.strip() else None
         ok = verify_password(account.password_hash if account else None, password)
         if account is None or not ok:
-            raise _BAD_CREDENTIALS
+            raise _bad_credentials()
         if not account.email_confirmed:
             raise ApiError(
                 403,
@@ -224,7 +236,7 @@ class IdentityApp(Application[uuid.UUID]):
         claims = read_token(self.settings.secret(), token)
         account = self._get(uuid.UUID(claims.account_id)) if claims else None
         if claims is None or account is None or not account.has_session(claims.session_id, _now()):
-            raise _NOT_AUTHENTICATED
+            raise _not_authenticated()
         return account, claims.session_id
 
     def log_out(self, account: Account, session_id: str, audit: Audit | None = None) -> None:
@@ -289,9 +301,9 @@ class IdentityApp(Application[uuid.UUID]):
         parsed = parse_link_token(self.settings.secret(), RESET, token)
         account = self._get(parsed[0]) if parsed else None
         if parsed is None or account is None or account.reset_nonce != parsed[1]:
-            raise _BAD_LINK
+            raise _bad_link()
         if account.reset_expires_at is None or account.reset_expires_at <= _now():
-            raise _BAD_LINK
+            raise _bad_link()
         check_policy(new, account.login, account.email)
         audit = {"actor": "self", **(audit or {})}
         account.change_password(

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import structlog
@@ -22,10 +22,12 @@ from services.notifier.mailer import Mail, Mailer, MailerUnavailable
 from shared.consumer import Projection
 from shared.events import (
     AccountRegisteredV1,
+    ApplicationSubmittedV1,
     EmailConfirmationRequestedV1,
     Envelope,
     PasswordChangedV1,
     PasswordResetRequestedV1,
+    StatusChangedV1,
 )
 from shared.readstore import ReadStore, Tx
 
@@ -93,6 +95,29 @@ class MailOutbox(Projection):
                 reset_link=f"{self.public_url}/forgot",
             )
             await self._enqueue(tx, event, payload.email, "Пароль изменён — Личный кабинет ТП", text, html)
+        elif isinstance(payload, ApplicationSubmittedV1):
+            text, html = render(
+                "submitted",
+                name=payload.applicant_name,
+                number=payload.number,
+                type_title=payload.type_title,
+                address=payload.object_address,
+                link=f"{self.public_url}/applications/{payload.application_id}",
+            )
+            subject = f"Заявка {payload.number} принята — Личный кабинет ТП"
+            await self._enqueue(tx, event, payload.applicant_email, subject, text, html)
+        elif isinstance(payload, StatusChangedV1):
+            due = date.fromisoformat(payload.due).strftime("%d.%m.%Y") if payload.due else ""
+            text, html = render(
+                "status_changed",
+                number=payload.number,
+                status=payload.to_title,
+                comment=payload.comment,
+                due=due,
+                link=f"{self.public_url}/applications/{payload.application_id}",
+            )
+            subject = f"Заявка {payload.number}: {payload.to_title} — Личный кабинет ТП"
+            await self._enqueue(tx, event, payload.applicant_email, subject, text, html)
 
     async def _enqueue(self, tx: Tx, event: Envelope, to: str, subject: str, text: str, html: str) -> None:
         await tx.execute(

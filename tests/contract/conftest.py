@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import sqlite3
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -16,6 +17,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 import pytest
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 from shared.readstore import PostgresReadStore, ReadStore, SQLiteReadStore
@@ -27,22 +29,30 @@ KAFKA = os.environ.get("LK_KAFKA_BOOTSTRAP", "127.0.0.1:9092")
 POSTGRES = os.environ.get("LK_POSTGRES_DSN", "postgresql://lk:lk@127.0.0.1:5432/lk")
 
 
-async def _delete_topics(topics: list[str]) -> None:
+async def _delete_topics(prefix: str) -> None:
     admin = AIOKafkaAdminClient(bootstrap_servers=KAFKA, request_timeout_ms=10000)
     await admin.start()
     try:
-        await admin.delete_topics(topics)
+        mine = [t for t in await admin.list_topics() if t.startswith(prefix)]
+        if mine:
+            await admin.delete_topics(mine)
     finally:
         await admin.close()
 
 
 @pytest.fixture
-def topic() -> str:
-    return f"contract-{uuid.uuid4().hex}.identity.events"
+def prefix() -> str:
+    """Unique per test: every topic a test uses starts with it."""
+    return f"contract-{uuid.uuid4().hex}."
+
+
+@pytest.fixture
+def topic(prefix: str) -> str:
+    return f"{prefix}identity.events"
 
 
 @pytest.fixture(params=["embedded", "kafka"])
-async def transport(request: pytest.FixtureRequest, tmp_path: Path, topic: str) -> AsyncIterator[Transport]:
+async def transport(request: pytest.FixtureRequest, tmp_path: Path, prefix: str) -> AsyncIterator[Transport]:
     bus: Transport
     if request.param == "embedded":
         bus = EmbeddedTransport(tmp_path / "bus.sqlite", poll_interval=0.01)
@@ -53,7 +63,24 @@ async def transport(request: pytest.FixtureRequest, tmp_path: Path, topic: str) 
     await bus.stop()
     if request.param == "kafka":
         with contextlib.suppress(Exception):  # cleanup only; the topic name is unique anyway
-            await _delete_topics([topic])
+            await _delete_topics(prefix)
+
+
+async def readable(transport: Transport, topic: str) -> int:
+    """How many records of ``topic`` a reader elsewhere can see right now (not via ``transport``)."""
+    if isinstance(transport, EmbeddedTransport):
+        with contextlib.closing(sqlite3.connect(transport.path)) as conn:
+            return int(conn.execute("SELECT COUNT(*) FROM messages WHERE topic = ?", (topic,)).fetchone()[0])
+    consumer = AIOKafkaConsumer(bootstrap_servers=KAFKA)
+    await consumer.start()
+    try:
+        await consumer._client.force_metadata_update()  # learn this topic's partitions
+        parts = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
+        end = await consumer.end_offsets(parts)  # the high watermark: what consumers may read
+        begin = await consumer.beginning_offsets(parts)
+        return sum(end[tp] - begin[tp] for tp in parts)
+    finally:
+        await consumer.stop()
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

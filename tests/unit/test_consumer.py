@@ -146,7 +146,9 @@ async def test_on_applied_is_called_only_when_something_took_effect(
     assert calls == [1]
 
 
-async def test_run_applies_published_events_once_across_a_restart(store: SQLiteReadStore, tmp_path: Path) -> None:
+async def test_run_applies_published_events_once_across_a_restart(
+    store: SQLiteReadStore, tmp_path: Path
+) -> None:
     bus = EmbeddedTransport(tmp_path / "bus.sqlite", poll_interval=0.01)
     await bus.start()
     a, b = str(uuid.uuid4()), str(uuid.uuid4())

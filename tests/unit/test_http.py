@@ -80,11 +80,6 @@ def test_body_over_limit_with_content_length_is_413(client: TestClient) -> None:
     assert resp.json()["code"] == "payload_too_large"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="product bug: _TooLarge raised from receive() inside FastAPI's body parsing is turned"
-    " into HTTPException(400) before BodyLimit sees it",
-)
 def test_streamed_body_over_limit_is_413(client: TestClient) -> None:
     def chunks() -> Iterator[bytes]:
         yield b'{"count": 1, "name": "'

@@ -170,11 +170,6 @@ def test_expired_sessions_are_ended_at_next_log_in(make_identity: MakeIdentity) 
     assert len(account.sessions) == 1  # the first, expired one was ended
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="product bug: app.py raises module-level ApiError singletons; each raise appends"
-    " the raising frames (with the plaintext password) to the shared __traceback__",
-)
 def test_failed_log_ins_do_not_retain_earlier_attempts(identity: IdentityApp) -> None:
     errors: list[ApiError] = []
     for password in ("first-wrong-password", "second-wrong-password"):

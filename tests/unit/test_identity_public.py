@@ -6,21 +6,30 @@ from typing import Any
 
 from services.identity.app import IdentityApp
 from services.identity.public import make_mapper
+from services.identity.tokens import RESET
 from shared.events import (
     AccountRegisteredV1,
     EmailConfirmationRequestedV1,
     EmailConfirmedV1,
     Envelope,
+    PasswordChangedV1,
+    PasswordResetRequestedV1,
+    ProfileUpdatedV1,
     PublicEvent,
     SessionEndedV1,
     SessionStartedV1,
 )
 from tests.unit.conftest import STRONG, unique_login
 
+NEW = "Зелёный-чайник-на-окне-7"
 
-def _domain_events(app: IdentityApp, after: int = 0) -> list[Any]:
-    notifications = app.recorder.select_notifications(after + 1, 1000)
-    return [app.mapper.to_domain_event(n) for n in notifications]
+
+def mapped(app: IdentityApp, after: int = 0) -> list[tuple[str, PublicEvent | None]]:
+    to_public = make_mapper(app)
+    events: list[Any] = [
+        app.mapper.to_domain_event(n) for n in app.recorder.select_notifications(after + 1, 1000)
+    ]
+    return [(type(e).__qualname__, to_public(e)) for e in events]
 
 
 def test_each_domain_event_maps_to_its_public_type(identity: IdentityApp) -> None:
@@ -31,34 +40,45 @@ def test_each_domain_event_maps_to_its_public_type(identity: IdentityApp) -> Non
     nonce = identity.repository.get(account.id).confirmation_nonce
     identity.confirm_email(identity.token_for(account.id, nonce))
     token, _, _ = identity.log_in(login, STRONG)
+    current, session_id = identity.authenticate(token)
+    identity.update_profile(current, "Иван", "Петров")
+    identity.change_password(current, session_id, STRONG, NEW)
     identity.log_out(*identity.authenticate(token))
+    identity.request_password_reset(email)
+    reset_nonce = identity.repository.get(account.id).reset_nonce
 
-    to_public = make_mapper(identity)
-    mapped: list[tuple[str, PublicEvent | None]] = [
-        (type(e).__qualname__, to_public(e)) for e in _domain_events(identity)
-    ]
-    kinds = [(kind, type(p)) for kind, p in mapped]
-    assert kinds == [
+    events = mapped(identity)
+    assert [(kind, type(p)) for kind, p in events] == [
         ("Account.Registered", AccountRegisteredV1),
         ("EmailOwner.Reserved", type(None)),
         ("Account.ConfirmationRequested", EmailConfirmationRequestedV1),
         ("Account.EmailConfirmed", EmailConfirmedV1),
         ("Account.SessionStarted", SessionStartedV1),
+        ("Account.ProfileUpdated", ProfileUpdatedV1),
+        ("Account.PasswordChanged", PasswordChangedV1),
         ("Account.SessionEnded", SessionEndedV1),
+        ("Account.PasswordResetRequested", PasswordResetRequestedV1),
     ]
-    for _, public in mapped:
-        if public is not None:
-            assert public.account_id == str(account.id)  # type: ignore[attr-defined]
-    registered = mapped[0][1]
+    public = [p for _, p in events if p is not None]
+    assert {p.account_id for p in public} == {str(account.id)}  # type: ignore[attr-defined]
+    registered, requested, _, started, profile, changed, ended, reset = public
     assert isinstance(registered, AccountRegisteredV1)
     assert (registered.login, registered.email, registered.account_type) == (login, email, "consumer")
-    requested = mapped[2][1]
+    assert registered.roles == ["consumer"]
     assert isinstance(requested, EmailConfirmationRequestedV1)
-    assert requested.email == email
-    assert requested.confirmation_token == identity.token_for(account.id, nonce)
-    started, ended = mapped[4][1], mapped[5][1]
+    assert (requested.email, requested.confirmation_token) == (email, identity.token_for(account.id, nonce))
     assert isinstance(started, SessionStartedV1) and isinstance(ended, SessionEndedV1)
-    assert started.session_id == ended.session_id
+    assert started.session_id == ended.session_id == session_id
+    assert (started.account_type, started.roles) == ("consumer", ["consumer"])
+    assert isinstance(profile, ProfileUpdatedV1)
+    assert (profile.first_name, profile.last_name, profile.display_name) == ("Иван", "Петров", "Иван Петров")
+    assert isinstance(changed, PasswordChangedV1)
+    assert (changed.email, changed.display_name, changed.by_reset) == (email, "Иван Петров", False)
+    assert isinstance(reset, PasswordResetRequestedV1)
+    assert reset.reset_token == identity.token_for(account.id, reset_nonce, RESET)
+    # The public events carry no secrets of the event store: no hash, no nonce.
+    wire = b"".join(p.model_dump_json().encode() for p in public)
+    assert b"argon2" not in wire and nonce.encode() not in wire and reset_nonce.encode() not in wire
 
 
 def test_registered_event_token_confirms_the_account(identity: IdentityApp) -> None:
@@ -66,7 +86,7 @@ def test_registered_event_token_confirms_the_account(identity: IdentityApp) -> N
     account = identity.register(
         login=login, email=f"{login}@example.ru", password=STRONG, account_type="consumer"
     )
-    public = make_mapper(identity)(_domain_events(identity)[0])
+    public = mapped(identity)[0][1]
     assert isinstance(public, AccountRegisteredV1)
     assert public.confirmation_expires_at == account.confirmation_expires_at
     # The payload survives the wire, and the token in it confirms the account.
@@ -75,3 +95,20 @@ def test_registered_event_token_confirms_the_account(identity: IdentityApp) -> N
     assert isinstance(wired, AccountRegisteredV1)
     identity.confirm_email(wired.confirmation_token)
     assert identity.repository.get(account.id).email_confirmed
+
+
+def test_staff_registration_carries_no_confirmation_link(identity: IdentityApp) -> None:
+    login = unique_login()
+    staff = identity.create_staff(
+        login=login, email=f"{login}@example.ru", password=STRONG, admin=False, audit={}
+    )
+    public = [p for _, p in mapped(identity) if p is not None]
+    assert [type(p) for p in public] == [AccountRegisteredV1, EmailConfirmedV1]
+    registered = public[0]
+    assert isinstance(registered, AccountRegisteredV1)
+    assert (registered.account_id, registered.account_type, registered.roles) == (
+        str(staff.id),
+        "staff",
+        ["staff"],
+    )
+    assert (registered.confirmation_token, registered.confirmation_expires_at) == ("", None)

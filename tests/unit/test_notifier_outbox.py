@@ -14,7 +14,14 @@ import pytest
 
 from services.notifier.mailer import FakeMailer
 from services.notifier.outbox import OUTBOX_DDL, MailOutbox, Sender
-from shared.events import AccountRegisteredV1, EmailConfirmationRequestedV1, EmailConfirmedV1, Envelope
+from shared.events import (
+    AccountRegisteredV1,
+    EmailConfirmationRequestedV1,
+    EmailConfirmedV1,
+    Envelope,
+    PasswordChangedV1,
+    PasswordResetRequestedV1,
+)
 from shared.readstore import SQLiteReadStore
 
 PUBLIC_URL = "https://lk.example.ru"
@@ -129,3 +136,38 @@ async def test_failing_mailer_keeps_the_row_and_retries_later(store: SQLiteReadS
     rows = await outbox_rows(store)
     assert {r["status"] for r in rows} == {"sent"}
     assert sorted(r["attempts"] for r in rows) == [1, 2]
+
+
+async def test_staff_registration_without_link_is_not_mailed(store: SQLiteReadStore) -> None:
+    account_id = str(uuid.uuid4())
+    staff = AccountRegisteredV1(
+        account_id=account_id, login="staff_1", email="s@example.ru", account_type="staff", roles=["staff"]
+    ).envelope(source="identity", subject=account_id, sequence=1, position=1)
+    await handle(store, staff)
+    assert await outbox_rows(store) == []
+
+
+async def test_password_reset_and_change_are_mailed(store: SQLiteReadStore) -> None:
+    account_id = str(uuid.uuid4())
+    name = "<i>Иван</i>"
+    reset = PasswordResetRequestedV1(
+        account_id=account_id,
+        email="ivan@example.ru",
+        display_name=name,
+        reset_token="RRR.SSS",
+        reset_expires_at=datetime.now(UTC) + timedelta(hours=1),
+    ).envelope(source="identity", subject=account_id, sequence=5, position=9)
+    changed = PasswordChangedV1(
+        account_id=account_id, email="ivan@example.ru", display_name=name, by_reset=True
+    ).envelope(source="identity", subject=account_id, sequence=6, position=10)
+    await handle(store, reset, changed)
+    mailer = FakeMailer()
+    assert await Sender(store, mailer).send_due() == 2
+    by_id = {m.message_id: m for m in mailer.sent}
+    reset_mail, changed_mail = by_id[f"<{reset.id}@lk-tp.local>"], by_id[f"<{changed.id}@lk-tp.local>"]
+    assert f"{PUBLIC_URL}/reset?token=RRR.SSS" in reset_mail.text
+    assert f'href="{PUBLIC_URL}/reset?token=RRR.SSS"' in reset_mail.html
+    assert f"{PUBLIC_URL}/forgot" in changed_mail.text
+    for mail in (reset_mail, changed_mail):
+        assert mail.to == "ivan@example.ru"
+        assert name not in mail.html and html.escape(name) in mail.html

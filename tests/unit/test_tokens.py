@@ -1,4 +1,5 @@
-"""Confirmation tokens (HMAC) and access tokens (JWT) of services/identity/tokens.py."""
+"""Link tokens (HMAC) of services/identity/tokens.py; access tokens (JWT) it issues and
+shared/auth.py reads."""
 
 from __future__ import annotations
 
@@ -7,16 +8,21 @@ import hashlib
 import hmac
 import secrets
 import uuid
+from datetime import UTC, datetime, timedelta
 
 import jwt
 import pytest
 
 from services.identity.tokens import (
+    CONFIRM,
+    RESET,
     confirmation_token,
     issue_access_token,
+    link_token,
     parse_confirmation_token,
-    read_access_token,
+    parse_link_token,
 )
+from shared.auth import TokenClaims, read_token
 
 SECRET = "s" * 32
 OTHER = "o" * 32
@@ -63,6 +69,15 @@ def test_tampered_payload_is_refused(ident: tuple[uuid.UUID, str]) -> None:
     assert parse_confirmation_token(SECRET, f"{_b64(other_account)}.{_b64(mac)}") is None
 
 
+def test_link_token_is_bound_to_its_purpose(ident: tuple[uuid.UUID, str]) -> None:
+    confirm = confirmation_token(SECRET, *ident)
+    reset = link_token(SECRET, RESET, *ident)
+    assert confirm == link_token(SECRET, CONFIRM, *ident)
+    assert parse_link_token(SECRET, RESET, reset) == ident
+    assert parse_link_token(SECRET, RESET, confirm) is None
+    assert parse_confirmation_token(SECRET, reset) is None
+
+
 def test_wrong_secret_is_refused(ident: tuple[uuid.UUID, str]) -> None:
     assert parse_confirmation_token(OTHER, confirmation_token(SECRET, *ident)) is None
 
@@ -83,33 +98,43 @@ def test_wrong_payload_length_is_refused(size: int) -> None:
     assert parse_confirmation_token(SECRET, f"{_b64(payload)}.{_b64(mac)}") is None
 
 
-def test_access_token_round_trip() -> None:
+def _access(secret: str = SECRET, expires_in: float = 3600, position: int = 7) -> tuple[uuid.UUID, str]:
     account_id = uuid.uuid4()
-    token, expires_at = issue_access_token(SECRET, account_id, "sid-1", 3600)
-    assert read_access_token(SECRET, token) == (account_id, "sid-1")
-    assert expires_at.tzinfo is not None
+    expires_at = datetime.now(UTC) + timedelta(seconds=expires_in)
+    return account_id, issue_access_token(secret, account_id, "sid-1", expires_at, position)
+
+
+def test_access_token_round_trip() -> None:
+    account_id, token = _access(position=42)
+    assert read_token(SECRET, token) == TokenClaims(str(account_id), "sid-1", 42)
 
 
 def test_expired_access_token_is_refused() -> None:
-    token, _ = issue_access_token(SECRET, uuid.uuid4(), "sid-1", -10)
-    assert read_access_token(SECRET, token) is None
+    assert read_token(SECRET, _access(expires_in=-10)[1]) is None
 
 
 def test_access_token_with_wrong_secret_is_refused() -> None:
-    token, _ = issue_access_token(SECRET, uuid.uuid4(), "sid-1", 3600)
-    assert read_access_token(OTHER, token) is None
+    assert read_token(OTHER, _access()[1]) is None
 
 
 @pytest.mark.parametrize("garbage", ["", "abc", "a.b.c", "Bearer x"])
 def test_garbage_access_token_is_refused(garbage: str) -> None:
-    assert read_access_token(SECRET, garbage) is None
+    assert read_token(SECRET, garbage) is None
 
 
-def test_access_token_without_session_claim_is_refused() -> None:
-    token = jwt.encode({"sub": str(uuid.uuid4()), "exp": 2**40}, SECRET, algorithm="HS256")
-    assert read_access_token(SECRET, token) is None
+@pytest.mark.parametrize(
+    "claims",
+    [
+        {"sub": str(uuid.uuid4()), "exp": 2**40},  # no session
+        {"sid": "s", "exp": 2**40},  # no account
+        {"sub": str(uuid.uuid4()), "sid": "s"},  # no expiry
+        {"sub": "not-a-uuid", "sid": "s", "exp": 2**40},
+    ],
+)
+def test_access_token_with_bad_claims_is_refused(claims: dict[str, object]) -> None:
+    assert read_token(SECRET, jwt.encode(claims, SECRET, algorithm="HS256")) is None
 
 
 def test_access_token_with_alg_none_is_refused() -> None:
     token = jwt.encode({"sub": str(uuid.uuid4()), "sid": "s", "exp": 2**40}, None, algorithm="none")
-    assert read_access_token(SECRET, token) is None
+    assert read_token(SECRET, token) is None

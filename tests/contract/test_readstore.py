@@ -1,0 +1,84 @@
+"""The read-store contract, one body for SQLiteReadStore and PostgresReadStore."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import asyncpg
+import pytest
+
+from shared.readstore import ReadStore
+
+DDL = [
+    "CREATE TABLE IF NOT EXISTS contract_counts (name TEXT PRIMARY KEY, n BIGINT NOT NULL,"
+    " note TEXT, flag BOOLEAN NOT NULL DEFAULT FALSE)",
+    "CREATE INDEX IF NOT EXISTS contract_counts_n ON contract_counts (n)",
+]
+
+
+async def count(store: ReadStore, name: str) -> int | None:
+    return await store.fetchval("SELECT n FROM contract_counts WHERE name = $1", name)
+
+
+async def test_migrate_twice_is_harmless(store: ReadStore) -> None:
+    await store.migrate(DDL)
+    await store.execute("INSERT INTO contract_counts (name, n) VALUES ($1, $2)", "a", 1)
+    await store.migrate(DDL)
+    assert await count(store, "a") == 1
+
+
+async def test_numbered_placeholders(store: ReadStore) -> None:
+    await store.migrate(DDL)
+    # Out of order and repeated: $n means the n-th argument, as in PostgreSQL.
+    await store.execute("INSERT INTO contract_counts (note, name, n) VALUES ($2, $1, $3)", "b", "заметка", 41)
+    row = await store.fetchrow(
+        "SELECT name, n, note, flag FROM contract_counts WHERE name = $1 AND (n = $2 OR note = $1)", "b", 41
+    )
+    assert row == {"name": "b", "n": 41, "note": "заметка", "flag": False}
+    assert await store.fetchrow("SELECT name FROM contract_counts WHERE name = $1", "missing") is None
+    assert await count(store, "missing") is None
+    many = await store.fetch("SELECT name FROM contract_counts WHERE n > $1 ORDER BY name LIMIT $2", 0, 10)
+    assert many == [{"name": "b"}]
+
+
+async def test_on_conflict_upsert(store: ReadStore) -> None:
+    await store.migrate(DDL)
+    upsert = (
+        "INSERT INTO contract_counts (name, n) VALUES ($1, $2)"
+        " ON CONFLICT (name) DO UPDATE SET n = contract_counts.n + excluded.n"
+    )
+    await store.execute(upsert, "c", 5)
+    await store.execute(upsert, "c", 7)
+    await store.execute(
+        "INSERT INTO contract_counts (name, n) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING", "c", 100
+    )
+    assert await count(store, "c") == 12
+    assert await store.fetchval("SELECT COUNT(*) FROM contract_counts") == 1
+
+
+async def test_transaction_commits_together_or_rolls_back(store: ReadStore) -> None:
+    await store.migrate(DDL)
+    async with store.transaction() as tx:
+        await tx.execute("INSERT INTO contract_counts (name, n) VALUES ($1, $2)", "kept", 1)
+        assert await tx.fetchval("SELECT n FROM contract_counts WHERE name = $1", "kept") == 1
+    with pytest.raises(RuntimeError, match="boom"):
+        async with store.transaction() as tx:
+            await tx.execute("INSERT INTO contract_counts (name, n) VALUES ($1, $2)", "lost", 1)
+            await tx.execute("UPDATE contract_counts SET n = 99 WHERE name = $1", "kept")
+            raise RuntimeError("boom")
+    assert await count(store, "lost") is None
+    assert await count(store, "kept") == 1
+    # The store stays usable after a rollback.
+    await store.execute("INSERT INTO contract_counts (name, n) VALUES ($1, $2)", "after", 2)
+    assert await count(store, "after") == 2
+
+
+async def test_failed_statement_rolls_back_the_transaction(store: ReadStore) -> None:
+    await store.migrate(DDL)
+    await store.execute("INSERT INTO contract_counts (name, n) VALUES ($1, $2)", "dup", 1)
+    with pytest.raises((sqlite3.IntegrityError, asyncpg.UniqueViolationError)):
+        async with store.transaction() as tx:
+            await tx.execute("INSERT INTO contract_counts (name, n) VALUES ($1, $2)", "fresh", 1)
+            await tx.execute("INSERT INTO contract_counts (name, n) VALUES ($1, $2)", "dup", 2)
+    assert await count(store, "fresh") is None
+    assert await count(store, "dup") == 1
