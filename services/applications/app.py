@@ -43,6 +43,11 @@ def today() -> date:
     return datetime.now(UTC).date()
 
 
+def iso(day: date | None) -> str | None:
+    """Dates travel in events as ISO strings."""
+    return day.isoformat() if day else None
+
+
 class ApplicationsApp(Application[uuid.UUID]):
     name = "applications"
 
@@ -163,7 +168,7 @@ class ApplicationsApp(Application[uuid.UUID]):
             contact_email=contact_email,
             comment=comment,
             documents=documents,
-            due=self.due_for(type_code, "submitted", today()),
+            due=iso(self.due_for(type_code, "submitted", today())),
         )
         return claim, self._commit(claim)
 
@@ -216,7 +221,7 @@ class ApplicationsApp(Application[uuid.UUID]):
             actor_id=actor.account_id,
             actor_role=actor.role,
             actor_name=actor.name,
-            due=self.due_for(claim.type_code, to_status, today()),
+            due=iso(self.due_for(claim.type_code, to_status, today())),
         )
         try:
             position = self._commit(claim)

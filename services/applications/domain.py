@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date
 from typing import Any
 
 from eventsourcing.domain import Aggregate, event
@@ -63,7 +62,7 @@ class Application(Aggregate):
         contact_email: str,
         comment: str,
         documents: list[dict[str, str]],
-        due: date | None,
+        due: str | None,
     ) -> None:
         self.number = number
         self.applicant_id = applicant_id
@@ -89,7 +88,7 @@ class Application(Aggregate):
         actor_id: str,
         actor_role: str,
         actor_name: str,
-        due: date | None,
+        due: str | None,
     ) -> None:
         self.status = to_status
         self.due = due

@@ -32,7 +32,7 @@ def make_mapper(app: Any) -> Any:
                 power_kw=event.power_kw,
                 object_address=event.object_address,
                 documents=[DocumentRef(**d) for d in event.documents],
-                due=event.due.isoformat() if event.due else None,
+                due=event.due,
             )
         if kind not in ("Application.StatusChanged", "Application.DocumentsAdded"):
             return None  # catalog events stay internal
@@ -50,7 +50,7 @@ def make_mapper(app: Any) -> Any:
                 actor_id=event.actor_id,
                 actor_role=event.actor_role,
                 actor_name=event.actor_name,
-                due=event.due.isoformat() if event.due else None,
+                due=event.due,
             )
         return DocumentsAddedV1(
             application_id=str(event.originator_id),

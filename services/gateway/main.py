@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from services.gateway.pages import router as pages_router
+from services.gateway.pages_applications import router as applications_pages_router
 from services.gateway.proxy import ROUTES, ServiceClient, is_public, service_for
 from shared.auth import check_csrf, start_auth, token_from_request
 from shared.http import ApiError, error_body
@@ -53,7 +54,7 @@ def create_app(settings: Settings) -> FastAPI:
             await app.state.client.close()
 
     # Uploads stream through to the files service, which enforces its own limit.
-    app = service_app(SERVICE, settings, lifespan, unlimited_prefixes=("/api/v1/files",))
+    app = service_app(SERVICE, settings, lifespan, unlimited_prefixes=("/api/v1/files", "/apply/"))
 
     @app.middleware("http")
     async def security_headers(
@@ -123,5 +124,6 @@ def create_app(settings: Settings) -> FastAPI:
         return await client.forward(request, service)
 
     app.include_router(pages_router)
+    app.include_router(applications_pages_router)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
     return app

@@ -63,9 +63,9 @@ def _finish(request: Request, response: Response) -> Response:
 
 
 async def api(
-    request: Request, method: str, path: str, *, auth: bool = False, **kwargs: Any
+    request: Request, method: str, path: str, *, auth: bool = False, service: str = "identity", **kwargs: Any
 ) -> httpx.Response:
-    """Call identity's API on behalf of the browser (its address and agent go along for the audit)."""
+    """Call a service's API on behalf of the browser (its address and agent go along for the audit)."""
     headers = {
         "x-forwarded-for": request.client.host if request.client else "",
         "user-agent": request.headers.get("user-agent", ""),
@@ -73,7 +73,7 @@ async def api(
     token = request.cookies.get(_settings(request).session_cookie)
     if auth and token:
         headers["authorization"] = f"Bearer {token}"
-    return await _client(request).call(method, "identity", path, headers=headers, **kwargs)
+    return await _client(request).call(method, service, path, headers=headers, **kwargs)
 
 
 async def current_user(request: Request) -> dict[str, Any] | None:

@@ -1,0 +1,199 @@
+"""Every allowed and every forbidden transition for each role, on the real aggregate and
+command (in-memory event store), plus deadlines on the production calendar."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from services.applications.app import Actor, ApplicationsApp
+from services.applications.calendar import WorkCalendar
+from services.applications.workflow import FINAL, FORWARD, STATUS_TITLES
+from shared.http import ApiError
+from shared.settings import Settings
+
+APPLICANT = Actor("applicant-1", "consumer", "Иван Петров", "ivan@example.ru")
+STRANGER = Actor("applicant-2", "consumer", "Пётр Иванов", "petr@example.ru")
+STAFF = Actor("staff-1", "staff", "Сотрудник", "staff@example.ru")
+
+# How to reach each status from «Подана» (staff steps).
+PATHS = {
+    "submitted": [],
+    "in_work": ["in_work"],
+    "contract": ["in_work", "contract"],
+    "activities": ["in_work", "contract", "activities"],
+    "tu_check": ["in_work", "contract", "activities", "tu_check"],
+    "acts": ["in_work", "contract", "activities", "tu_check", "acts"],
+    "completed": ["in_work", "contract", "activities", "tu_check", "acts", "completed"],
+    "needs_documents": ["needs_documents"],
+    "annulled": ["annulled"],
+}
+
+
+def expected(role: str, current: str, target: str) -> int:
+    """The rules of DOMAIN.md and issue 5, stated independently of the code under test."""
+    if current in FINAL:
+        return 409
+    if target == "annulled":
+        return 200
+    if role == "consumer":
+        return 403
+    forward = (
+        current in FORWARD
+        and FORWARD.index(current) + 1 < len(FORWARD)
+        and FORWARD[FORWARD.index(current) + 1] == target
+    )
+    if forward or (target == "needs_documents" and current in ("submitted", "in_work")):
+        return 200
+    if current == "needs_documents" and target == "in_work":
+        return 200
+    return 409
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory: pytest.TempPathFactory) -> ApplicationsApp:
+    settings = Settings(var_dir=Path(tmp_path_factory.mktemp("apps")), secret_key="k" * 40)
+    instance = ApplicationsApp(settings, env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
+    instance.seed_catalog()
+    return instance
+
+
+def submit(app: ApplicationsApp) -> uuid.UUID:
+    claim, _ = app.submit(
+        actor=APPLICANT,
+        number=f"ТП-2026-{uuid.uuid4().int % 1_000_000:06d}",
+        type_code="individual_15kw",
+        power_kw=10,
+        object_address="г. Тверь, ул. Советская, 1",
+        contact_phone="+7 900 000-00-00",
+        contact_email="ivan@example.ru",
+        comment="",
+        documents=[{"slot": "archive", "file_id": "f1"}],
+        owned={"f1": "application/zip"},
+    )
+    return claim.id
+
+
+def reach(app: ApplicationsApp, status: str) -> uuid.UUID:
+    claim_id = submit(app)
+    for step in PATHS[status]:
+        app.transition(claim_id, STAFF, step, "причина")
+    return claim_id
+
+
+CASES = [
+    (role, current, target)
+    for role in ("staff", "consumer")
+    for current in STATUS_TITLES
+    for target in STATUS_TITLES
+    if target != current
+]
+
+
+@pytest.mark.parametrize(("role", "current", "target"), CASES)
+def test_transition_matrix(app: ApplicationsApp, role: str, current: str, target: str) -> None:
+    claim_id = reach(app, current)
+    actor = STAFF if role == "staff" else APPLICANT
+    want = expected(role, current, target)
+    if want == 200:
+        claim, position = app.transition(claim_id, actor, target, "причина")
+        assert claim.status == target and position > 0
+    else:
+        with pytest.raises(ApiError) as caught:
+            app.transition(claim_id, actor, target, "причина")
+        assert caught.value.status == want
+        assert app.repository.get(claim_id).status == current  # nothing changed
+
+
+def test_someone_elses_application_does_not_exist(app: ApplicationsApp) -> None:
+    claim_id = submit(app)
+    with pytest.raises(ApiError) as caught:
+        app.transition(claim_id, STRANGER, "annulled", "")
+    assert caught.value.status == 404
+
+
+def test_staff_must_give_a_reason(app: ApplicationsApp) -> None:
+    claim_id = submit(app)
+    for target in ("annulled", "needs_documents"):
+        with pytest.raises(ApiError) as caught:
+            app.transition(claim_id, STAFF, target, "  ")
+        assert caught.value.code == "reason_required"
+    claim, _ = app.transition(claim_id, APPLICANT, "annulled", "")
+    assert claim.status == "annulled"
+
+
+def test_stale_version_is_a_conflict(app: ApplicationsApp) -> None:
+    claim_id = submit(app)
+    app.transition(claim_id, STAFF, "in_work", "", expected_version=1)
+    with pytest.raises(ApiError) as caught:
+        app.transition(claim_id, STAFF, "needs_documents", "нужен план", expected_version=1)
+    assert caught.value.status == 409 and caught.value.code == "version_conflict"
+
+
+@pytest.mark.parametrize(
+    ("change", "code"),
+    [
+        ({"type_code": "nope"}, "unknown_type"),
+        ({"power_kw": 16}, "power_exceeds_limit"),
+        ({"documents": [{"slot": "site_plan", "file_id": "f1"}]}, "documents_missing"),
+        ({"documents": [{"slot": "archive", "file_id": "other"}]}, "file_not_found"),
+        ({"documents": [{"slot": "archive", "file_id": "pdf"}]}, "archive_expected"),
+        ({"documents": [{"slot": "bogus", "file_id": "f1"}]}, "unknown_slot"),
+    ],
+)
+def test_submission_rules(app: ApplicationsApp, change: dict[str, object], code: str) -> None:
+    args: dict[str, object] = {
+        "actor": APPLICANT,
+        "number": "ТП-2026-999999",
+        "type_code": "individual_15kw",
+        "power_kw": 10,
+        "object_address": "г. Тверь",
+        "contact_phone": "+7 900",
+        "contact_email": "ivan@example.ru",
+        "comment": "",
+        "documents": [{"slot": "archive", "file_id": "f1"}],
+        "owned": {"f1": "application/zip", "pdf": "application/pdf"},
+        **change,
+    }
+    with pytest.raises(ApiError) as caught:
+        app.submit(**args)  # type: ignore[arg-type]
+    assert caught.value.code == code
+
+
+def test_all_required_slots_instead_of_an_archive(app: ApplicationsApp) -> None:
+    required = ["application_form", "site_plan", "title_document", "identity_document"]
+    claim, _ = app.submit(
+        actor=APPLICANT,
+        number="ТП-2026-888888",
+        type_code="individual_15kw",
+        power_kw=15,
+        object_address="г. Тверь",
+        contact_phone="+7 900",
+        contact_email="ivan@example.ru",
+        comment="",
+        documents=[{"slot": slot, "file_id": slot} for slot in required],
+        owned={slot: "application/pdf" for slot in required},
+    )
+    assert claim.status == "submitted" and len(claim.documents) == 4
+
+
+def test_working_days_skip_the_new_year_holidays_and_transfers() -> None:
+    calendar = WorkCalendar()
+    assert calendar.add_working_days(date(2025, 12, 30), 3) == date(2026, 1, 14)  # 31.12 and 1–9.01 are off
+    assert calendar.is_working_day(date(2025, 11, 1))  # a working Saturday (transfer)
+    assert not calendar.is_working_day(date(2025, 11, 3))  # the day off it was moved to
+    assert calendar.working_days_between(date(2026, 1, 1), date(2026, 1, 31)) == 15
+    assert calendar.working_days_between(date(2026, 1, 31), date(2026, 1, 1)) == -15
+    assert WorkCalendar.add_months(date(2026, 1, 31), 1) == date(2026, 2, 28)
+    extra = WorkCalendar(frozenset({date(2026, 1, 12)}))
+    assert extra.add_working_days(date(2025, 12, 30), 3) == date(2026, 1, 15)  # a regional day off
+
+
+def test_deadline_rules_are_data(app: ApplicationsApp) -> None:
+    start = date(2025, 12, 30)
+    assert app.due_for("individual_15kw", "in_work", start) == WorkCalendar().add_working_days(start, 10)
+    assert app.due_for("individual_15kw", "activities", start) == date(2026, 4, 30)
+    assert app.due_for("individual_15kw", "completed", start) is None
