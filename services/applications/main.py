@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from services.applications.api import router
 from services.applications.app import ApplicationsApp
 from services.applications.numbers import NumberSeries
-from services.applications.projections import ApplicationsView, References
+from services.applications.projections import ApplicationsView, ChatCounters, References
 from services.applications.public import make_mapper
 from shared.auth import start_auth
 from shared.consumer import ConsumerRunner
@@ -49,6 +49,8 @@ def create_app(settings: Settings) -> FastAPI:
         references = ConsumerRunner(
             References(settings.topic("identity"), settings.topic("files")), transport, store
         )
+        chat = ConsumerRunner(ChatCounters(settings.topic("chat")), transport, store)
+        await chat.setup()
         numbers = NumberSeries(store)
         await numbers.setup()
         await view.setup()
@@ -57,6 +59,7 @@ def create_app(settings: Settings) -> FastAPI:
         workers.start("applications.relay", relay.run)
         workers.start("applications.view", view.run)
         workers.start("applications.references", references.run)
+        workers.start("applications.chat", chat.run)
         app.state.auth = start_auth(settings, SERVICE, store, transport, workers)
         app.state.app = applications
         app.state.store = store

@@ -17,6 +17,8 @@ from shared.events import (
     Envelope,
     FileUploadedV1,
     FormPublishedV1,
+    MessagePostedV1,
+    MessageReadV1,
     ProfileUpdatedV1,
     StatusChangedV1,
 )
@@ -204,4 +206,42 @@ class References(Projection):
                 payload.form_id,
                 payload.title,
                 payload.version,
+            )
+
+
+CHAT_DDL = (
+    "CREATE TABLE IF NOT EXISTS applications_chat_messages (thread_id TEXT NOT NULL, seq INTEGER NOT NULL,"
+    " author_role TEXT NOT NULL, PRIMARY KEY (thread_id, seq))",
+    "CREATE TABLE IF NOT EXISTS applications_chat_reads (thread_id TEXT NOT NULL, reader_role TEXT NOT NULL,"
+    " up_to_seq INTEGER NOT NULL, PRIMARY KEY (thread_id, reader_role))",
+)
+
+
+class ChatCounters(Projection):
+    """Unread chat messages per application, for the list and the staff queue."""
+
+    name = "applications.chat"
+    ddl = CHAT_DDL
+
+    def __init__(self, chat_topic: str) -> None:
+        self.topics = (chat_topic,)
+
+    async def handle(self, tx: Tx, event: Envelope) -> None:
+        payload = event.parse()
+        if isinstance(payload, MessagePostedV1):
+            await tx.execute(
+                "INSERT INTO applications_chat_messages (thread_id, seq, author_role) VALUES ($1, $2, $3)"
+                " ON CONFLICT (thread_id, seq) DO NOTHING",
+                payload.thread_id,
+                payload.seq,
+                "staff" if payload.author_role == "staff" else "consumer",
+            )
+        elif isinstance(payload, MessageReadV1):
+            await tx.execute(
+                "INSERT INTO applications_chat_reads (thread_id, reader_role, up_to_seq) VALUES ($1, $2, $3)"
+                " ON CONFLICT (thread_id, reader_role) DO UPDATE SET up_to_seq = excluded.up_to_seq"
+                " WHERE excluded.up_to_seq > applications_chat_reads.up_to_seq",
+                payload.thread_id,
+                "staff" if payload.reader_role == "staff" else "consumer",
+                payload.up_to_seq,
             )

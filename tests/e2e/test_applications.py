@@ -1,0 +1,339 @@
+"""Applications, one body per mode: the catalog, submission with documents, the whole
+status workflow with e-mails exactly once, requested documents, withdrawal,
+concurrency, deadlines, IDOR, and a rebuild of the read model from its topic."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import threading
+import time
+import uuid
+from typing import Any
+
+import httpx
+import pytest
+
+from services.applications.projections import ApplicationsView
+from shared.consumer import ConsumerRunner
+from shared.readstore import SQLiteReadStore, build_readstore
+from shared.transport import build_transport
+from tests.conftest import Person, new_person
+from tests.e2e.files_helpers import upload_pdf, upload_zip
+from tests.e2e.helpers import log_in, mails_with, register_and_confirm
+from tests.e2e.test_identity_complete import NEW_PASSWORD, create_staff
+from tests.harness import System
+
+FORWARD = ["in_work", "contract", "activities", "tu_check", "acts", "completed"]
+TITLES = {
+    "in_work": "В работе",
+    "contract": "Заключение договора ТП",
+    "activities": "Выполнение мероприятий по ТП",
+    "tu_check": "Проверка выполнения ТУ",
+    "acts": "Подготовка актов ТП",
+    "completed": "Заявка выполнена",
+}
+
+
+@pytest.fixture
+def staff(system: System) -> dict[str, str]:
+    person = new_person()
+    create_staff(system, person.login, person.email)
+    with system.client() as http:
+        return log_in(http, person.login, NEW_PASSWORD)
+
+
+def consumer(system: System, http: httpx.Client, person: Person) -> dict[str, str]:
+    register_and_confirm(system, http, person)
+    return log_in(http, person.login, person.password)
+
+
+def application_body(documents: list[dict[str, str]], **change: Any) -> dict[str, Any]:
+    return {
+        "type_code": "individual_15kw",
+        "power_kw": 12.5,
+        "object_address": "Тверская обл., г. Тверь, ул. Садовая, д. 7",
+        "contact": {"phone": "+7 (900) 123-45-67", "email": "contact@example.ru"},
+        "documents": documents,
+        "comment": "Прошу рассмотреть",
+        **change,
+    }
+
+
+def submit(http: httpx.Client, auth: dict[str, str]) -> dict[str, Any]:
+    docs = [
+        {"slot": "archive", "file_id": upload_zip(http, auth)},
+        {"slot": "application_form", "file_id": upload_pdf(http, auth)},
+    ]
+    answer = http.post("/api/v1/applications", headers=auth, json=application_body(docs))
+    assert answer.status_code == 201, answer.text
+    return dict(answer.json())
+
+
+def move(http: httpx.Client, auth: dict[str, str], app_id: str, to: str, comment: str = "") -> httpx.Response:
+    return http.post(
+        f"/api/v1/applications/{app_id}/transitions", headers=auth, json={"to_status": to, "comment": comment}
+    )
+
+
+def test_catalog_is_public_and_complete(system: System) -> None:
+    with system.client() as http:
+        items = http.get("/api/v1/application-types").json()["items"]
+        codes = {item["code"] for item in items}
+        assert {
+            "individual_15kw",
+            "legal_150kw",
+            "legal_150_670kw",
+            "over_670kw",
+            "temporary",
+            "microgeneration_150kw",
+        } <= codes
+        one = http.get("/api/v1/application-types/individual_15kw").json()
+        assert one["max_power_kw"] == 15 and one["terms"] and one["procedure"] and one["payment"]
+        assert any(doc["required"] for doc in one["documents"]) and all(
+            doc["title"] for doc in one["documents"]
+        )
+        assert http.get("/api/v1/application-types/nope").status_code == 404
+        page = http.get("/apply/individual_15kw")
+        assert page.status_code == 200 and "Подать заявку на ТП" in page.text and "Срок" in page.text
+
+
+def test_the_whole_workflow_with_one_email_per_change(
+    system: System, person: Person, staff: dict[str, str]
+) -> None:
+    with system.client() as http:
+        auth = consumer(system, http, person)
+        created = submit(http, auth)
+        assert re.fullmatch(r"ТП-\d{4}-\d{6}", created["number"]) and created["status"] == "submitted"
+        app_id = created["id"]
+
+        mine = http.get("/api/v1/applications", headers=auth).json()["items"]
+        assert [row["number"] for row in mine] == [created["number"]]
+        assert mine[0]["status_title"] == "Подана" and mine[0]["deadline"]["working_days_left"] >= 0
+
+        for step in FORWARD:
+            answer = move(http, staff, app_id, step, f"Комментарий: {step}")
+            assert answer.status_code == 200, answer.text
+            assert answer.json()["status"] == step
+        seen = http.get(f"/api/v1/applications/{app_id}", headers=auth).json()
+        assert seen["status_title"] == "Заявка выполнена" and seen["deadline"] is None
+        assert [t["to_status"] for t in seen["timeline"]] == ["submitted", *FORWARD]
+        assert all(t["actor_role"] == "staff" for t in seen["timeline"][1:])
+        assert seen["timeline"][2]["comment"] == "Комментарий: contract"
+        assert len(seen["documents"]) == 2
+        assert move(http, staff, app_id, "annulled", "поздно").status_code == 409
+
+    receipt = mails_with(system, person.email, f"Заявка {created['number']} принята")
+    assert len(receipt) == 1
+    for step in FORWARD:
+        mails = mails_with(system, person.email, TITLES[step])
+        assert len(mails) == 1, step
+        assert f"/applications/{app_id}" in mails[0].text and f"Комментарий: {step}" in mails[0].text
+    time.sleep(1)
+    assert len(system.mailbox.messages_to(person.email)) == 1 + 1 + len(
+        FORWARD
+    )  # confirm + receipt + changes
+
+
+def test_documents_requested_and_supplied(system: System, person: Person, staff: dict[str, str]) -> None:
+    with system.client() as http:
+        auth = consumer(system, http, person)
+        app_id = submit(http, auth)["id"]
+        assert move(http, staff, app_id, "needs_documents", "").status_code == 422  # a reason is required
+        assert move(http, staff, app_id, "needs_documents", "Нужен план участка").status_code == 200
+        new_file = upload_zip(http, auth, "Дополнение.zip")
+        added = http.post(
+            f"/api/v1/applications/{app_id}/documents",
+            headers=auth,
+            json={"documents": [{"slot": "archive", "file_id": new_file}]},
+        )
+        assert added.status_code == 200, added.text
+        assert new_file in {d["file_id"] for d in added.json()["documents"]}
+        assert move(http, staff, app_id, "in_work", "Спасибо").status_code == 200
+        again = http.post(
+            f"/api/v1/applications/{app_id}/documents",
+            headers=auth,
+            json={"documents": [{"slot": "archive", "file_id": new_file}]},
+        )
+        assert again.status_code == 409 and again.json()["code"] == "documents_not_requested"
+
+
+def test_withdrawal_and_role_checks(system: System, person: Person, staff: dict[str, str]) -> None:
+    with system.client() as http:
+        auth = consumer(system, http, person)
+        app_id = submit(http, auth)["id"]
+        forbidden = move(http, auth, app_id, "in_work")
+        assert forbidden.status_code == 403 and forbidden.json()["code"] == "forbidden"
+        skip = move(http, staff, app_id, "contract")
+        assert skip.status_code == 409 and skip.json()["code"] == "transition_not_allowed"
+        withdrawn = move(http, auth, app_id, "annulled")
+        assert withdrawn.status_code == 200 and withdrawn.json()["status_title"] == "Аннулирована"
+        assert move(http, staff, app_id, "in_work").status_code == 409
+        assert http.post("/api/v1/applications", headers=staff, json=application_body([])).status_code in (
+            403,
+            422,
+        )
+
+
+def test_two_staff_at_once_one_wins(system: System, person: Person, staff: dict[str, str]) -> None:
+    other = new_person()
+    create_staff(system, other.login, other.email)
+    with system.client() as http:
+        auth = consumer(system, http, person)
+        app_id = submit(http, auth)["id"]
+        second = log_in(http, other.login, NEW_PASSWORD)
+        version = http.get(f"/api/v1/applications/{app_id}", headers=staff).json()["version"]
+        answers: list[int] = []
+
+        def act(headers: dict[str, str], to: str) -> None:
+            with system.client() as own:
+                answer = own.post(
+                    f"/api/v1/applications/{app_id}/transitions",
+                    headers=headers,
+                    json={"to_status": to, "comment": "причина", "expected_version": version},
+                )
+                answers.append(answer.status_code)
+
+        threads = [
+            threading.Thread(target=act, args=(staff, "in_work")),
+            threading.Thread(target=act, args=(second, "needs_documents")),
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert sorted(answers) == [200, 409]
+        final = http.get(f"/api/v1/applications/{app_id}", headers=auth).json()
+        assert len(final["timeline"]) == 2  # exactly one change recorded
+
+
+def test_someone_elses_application_is_not_found(system: System, person: Person) -> None:
+    with system.client() as http, system.client() as theirs:
+        auth = consumer(system, http, person)
+        app_id = submit(http, auth)["id"]
+        stranger = consumer(system, theirs, new_person())
+        assert theirs.get(f"/api/v1/applications/{app_id}", headers=stranger).status_code == 404
+        assert move(theirs, stranger, app_id, "annulled").status_code == 404
+        docs = theirs.post(
+            f"/api/v1/applications/{app_id}/documents",
+            headers=stranger,
+            json={"documents": [{"slot": "archive", "file_id": "x"}]},
+        )
+        assert docs.status_code == 404
+        assert theirs.get("/api/v1/applications", headers=stranger).json()["items"] == []
+        assert theirs.get(f"/api/v1/applications/{uuid.uuid4()}", headers=stranger).status_code == 404
+        assert theirs.get("/api/v1/applications/not-a-uuid", headers=stranger).status_code == 404
+        # Someone else's file cannot be attached.
+        my_file = upload_zip(http, auth)
+        steal = theirs.post(
+            "/api/v1/applications",
+            headers=stranger,
+            json=application_body([{"slot": "archive", "file_id": my_file}]),
+        )
+        assert steal.status_code == 422 and steal.json()["code"] == "file_not_found"
+
+
+@pytest.mark.parametrize(
+    ("change", "status", "code"),
+    [
+        ({"type_code": "nope"}, 422, "unknown_type"),
+        ({"power_kw": 16}, 422, "power_exceeds_limit"),
+        ({"power_kw": -1}, 422, "validation_error"),
+        ({"power_kw": "много"}, 422, "validation_error"),
+        ({"documents": []}, 422, "validation_error"),
+        ({"contact": {"phone": "<script>", "email": "x@example.ru"}}, 422, "validation_error"),
+        ({"documents": [{"slot": "archive", "file_id": str(uuid.uuid4())}]}, 422, "file_not_found"),
+        ({"object_address": "x" * 600}, 422, "validation_error"),
+    ],
+)
+def test_bad_submissions(
+    system: System, person: Person, change: dict[str, Any], status: int, code: str
+) -> None:
+    with system.client() as http:
+        auth = consumer(system, http, person)
+        pdf = upload_pdf(http, auth)
+        body = application_body([{"slot": "application_form", "file_id": pdf}], **change)
+        answer = http.post("/api/v1/applications", headers=auth, json=body)
+        assert answer.status_code == status, answer.text
+        assert answer.json()["code"] == code
+        assert http.get("/api/v1/applications", headers=auth).json()["items"] == []  # nothing stored
+
+
+def test_missing_required_documents(system: System, person: Person) -> None:
+    with system.client() as http:
+        auth = consumer(system, http, person)
+        pdf = upload_pdf(http, auth)
+        answer = http.post(
+            "/api/v1/applications",
+            headers=auth,
+            json=application_body([{"slot": "application_form", "file_id": pdf}]),
+        )
+        assert answer.status_code == 422 and answer.json()["code"] == "documents_missing"
+        assert "План расположения" in answer.json()["message"]
+        assert http.get("/api/v1/applications", headers=auth).json()["items"] == []  # nothing half-made
+
+
+def test_staff_queue_filters_and_search(system: System, person: Person, staff: dict[str, str]) -> None:
+    with system.client() as http:
+        auth = consumer(system, http, person)
+        created = submit(http, auth)
+        found = http.get("/api/v1/applications", headers=staff, params={"q": created["number"]}).json()
+        assert [row["id"] for row in found["items"]] == [created["id"]]
+        by_address = http.get(
+            "/api/v1/applications", headers=staff, params={"q": "садовая", "status": "submitted"}
+        )
+        assert created["id"] in {row["id"] for row in by_address.json()["items"]}
+        none = http.get(
+            "/api/v1/applications", headers=staff, params={"q": created["number"], "overdue": "true"}
+        )
+        assert none.json()["items"] == []
+        assert http.get("/api/v1/applications", headers=staff, params={"status": "bogus"}).status_code == 422
+        paged = http.get("/api/v1/applications", headers=staff, params={"limit": 1}).json()
+        assert len(paged["items"]) == 1 and paged["total"] >= 1
+
+
+def test_read_model_rebuilds_to_the_same_rows(system: System, person: Person, staff: dict[str, str]) -> None:
+    with system.client() as http:
+        auth = consumer(system, http, person)
+        app_id = submit(http, auth)["id"]
+        move(http, staff, app_id, "in_work", "Принята в работу")
+
+    async def compare() -> None:
+        settings = system.settings
+        live = build_readstore(settings, "applications")
+        await live.open()
+        fresh = SQLiteReadStore(system.root / f"rebuild-{uuid.uuid4().hex}.sqlite")
+        await fresh.open()
+        transport = build_transport(settings)
+        await transport.start()
+        runner = ConsumerRunner(ApplicationsView(settings.topic("applications")), transport, fresh)
+        task = asyncio.create_task(runner.run())
+        try:
+            queries = [
+                ("SELECT * FROM applications_rows WHERE application_id = $1", ()),
+                ("SELECT * FROM applications_timeline WHERE application_id = $1 ORDER BY version", ()),
+                ("SELECT * FROM applications_documents WHERE application_id = $1 ORDER BY file_id", ()),
+            ]
+            expected = [await live.fetch(sql, app_id) for sql, _ in queries]
+            deadline = time.monotonic() + 30
+            while True:
+                rebuilt = (
+                    [await fresh.fetch(sql, app_id) for sql, _ in queries] if await _ready(fresh) else []
+                )
+                if rebuilt == expected or time.monotonic() > deadline:
+                    break
+                await asyncio.sleep(0.2)
+            assert rebuilt == expected
+            assert expected[0] and len(expected[1]) == 2
+        finally:
+            task.cancel()
+            await transport.stop()
+            await fresh.close()
+            await live.close()
+
+    asyncio.run(compare())
+
+
+async def _ready(store: SQLiteReadStore) -> bool:
+    rows = await store.fetch("SELECT name FROM sqlite_master WHERE name = 'applications_rows'")
+    return bool(rows)
