@@ -10,7 +10,8 @@ import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from tests.conftest import Person
-from tests.e2e.helpers import link_in
+from tests.e2e.helpers import link_in, mails_with, register_and_confirm
+from tests.e2e.test_identity_complete import NEW_PASSWORD
 from tests.harness import System
 
 CHROMIUM_ARGS = [
@@ -101,3 +102,62 @@ def test_pages_work_from_the_keyboard(system: System, page: Page) -> None:
     page.keyboard.type("Wrong-password-123")
     page.keyboard.press("Enter")
     expect(page.get_by_role("alert")).to_contain_text("Неверный логин или пароль")
+
+
+def _log_in(page: Page, system: System, login: str, password: str) -> None:
+    page.goto(system.base_url + "/?tab=login")
+    page.get_by_label("Логин").fill(login)
+    page.get_by_label("Пароль").fill(password)
+    page.get_by_role("button", name="Вход").click()
+    expect(page).to_have_url(system.base_url + "/cabinet")
+
+
+def test_profile_and_password_change_through_the_pages(system: System, person: Person, page: Page) -> None:
+    with system.client() as http:
+        register_and_confirm(system, http, person)
+    _log_in(page, system, person.login, person.password)
+    page.get_by_role("link", name="Профиль").click()
+    page.get_by_label("Фамилия", exact=True).fill("Петрова")
+    page.get_by_label("Имя", exact=True).fill("<b>Анна</b>")
+    page.get_by_role("button", name="Обновить профиль").click()
+    expect(page.get_by_role("status")).to_contain_text("Профиль обновлён")
+    expect(page.get_by_test_id("display-name")).to_have_text("<b>Анна</b> Петрова")  # shown as text
+
+    page.get_by_label("Текущий пароль").fill("wrong-password-1")
+    page.get_by_label("Новый пароль", exact=True).fill(NEW_PASSWORD)
+    page.get_by_label("Новый пароль ещё раз").fill(NEW_PASSWORD)
+    page.get_by_role("button", name="Сменить пароль").click()
+    expect(page.get_by_role("alert")).to_contain_text("Текущий пароль указан неверно")
+
+    page.get_by_label("Текущий пароль").fill(person.password)
+    page.get_by_label("Новый пароль", exact=True).fill(NEW_PASSWORD)
+    page.get_by_label("Новый пароль ещё раз").fill(NEW_PASSWORD)
+    page.get_by_role("button", name="Сменить пароль").click()
+    expect(page.get_by_role("status")).to_contain_text("Пароль изменён")
+    page.get_by_role("button", name="Выход").click()
+    _log_in(page, system, person.login, NEW_PASSWORD)
+
+
+def test_password_reset_through_the_pages(system: System, person: Person, page: Page) -> None:
+    with system.client() as http:
+        register_and_confirm(system, http, person)
+    page.goto(system.base_url + "/?tab=login")
+    page.get_by_role("link", name="Забыли пароль?").click()
+    page.get_by_label("E-mail").fill(person.email)
+    page.get_by_role("button", name="Отправить ссылку").click()
+    expect(page.get_by_role("status")).to_contain_text("ссылка для смены пароля")
+
+    link = link_in(mails_with(system, person.email, "Смена пароля")[0])
+    assert "reset" in link and "token=" in link
+    page.goto(link)
+    page.get_by_label("Новый пароль", exact=True).fill(NEW_PASSWORD)
+    page.get_by_label("Новый пароль ещё раз").fill(NEW_PASSWORD)
+    page.get_by_role("button", name="Сохранить пароль").click()
+    expect(page.get_by_role("status")).to_contain_text("Пароль изменён")
+    # The link works once.
+    page.goto(link)
+    page.get_by_label("Новый пароль", exact=True).fill(NEW_PASSWORD + "x")
+    page.get_by_label("Новый пароль ещё раз").fill(NEW_PASSWORD + "x")
+    page.get_by_role("button", name="Сохранить пароль").click()
+    expect(page.get_by_role("alert")).to_contain_text("недействительна")
+    _log_in(page, system, person.login, NEW_PASSWORD)
