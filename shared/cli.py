@@ -17,6 +17,7 @@ import uvicorn
 from fastapi import FastAPI
 
 from shared.logs import configure_logging
+from shared.ops import ops_cli
 from shared.settings import SERVICE_PORTS, Settings
 
 cli = typer.Typer(
@@ -26,6 +27,7 @@ mail_cli = typer.Typer(help="Письма встроенного почтово�
 cli.add_typer(mail_cli, name="mail")
 admin_cli = typer.Typer(help="Администрирование: учётные записи сотрудников.", no_args_is_help=True)
 cli.add_typer(admin_cli, name="admin")
+cli.add_typer(ops_cli, name="ops")
 
 SERVICES = tuple(SERVICE_PORTS)  # gateway first in the table; started last below
 START_ORDER = ("identity", "applications", "chat", "files", "notifier", "gateway")

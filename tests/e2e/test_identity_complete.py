@@ -296,3 +296,37 @@ def test_reset_bad_input(system: System, body: dict[str, object]) -> None:
     with system.client() as http:
         answer = http.post("/api/v1/password-reset/confirm", json=body)
     assert answer.status_code == 422 and answer.json()["code"] == "validation_error"
+
+
+def test_operator_tools_replay_and_audit(system: System, person: Person) -> None:
+    with system.client() as http:
+        register_and_confirm(system, http, person)
+        log_in(http, person.login, person.password)
+        account_id = http.get("/api/v1/me").json()["id"]
+
+    def lk(*args: str) -> list[str]:
+        done = subprocess.run(
+            [sys.executable, "-m", "shared.cli", "ops", *args],
+            env=system.env,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert done.returncode == 0, done.stderr
+        return done.stdout.splitlines()
+
+    replayed = lk("replay", "identity", "--subject", account_id, "--idle", "3")
+    types = [line.split('"type":"')[1].split('"')[0] for line in replayed]
+    assert types == [
+        "lk.identity.AccountRegistered.v1",
+        "lk.identity.EmailConfirmed.v1",
+        "lk.identity.SessionStarted.v1",
+    ]
+    audit = lk("audit", account_id)
+    assert [line.split('"type": "')[1].split('"')[0] for line in audit] == [
+        "Registered",
+        "EmailConfirmed",
+        "SessionStarted",
+    ]
+    assert any("relay" in line or "position" in line for line in lk("positions"))
