@@ -48,13 +48,13 @@ def consumer(system: System, http: httpx.Client, person: Person) -> dict[str, st
     return log_in(http, person.login, person.password)
 
 
-def application_body(documents: list[dict[str, str]], **change: Any) -> dict[str, Any]:
+def application_body(docs: list[dict[str, str]], **change: Any) -> dict[str, Any]:
     return {
         "type_code": "individual_15kw",
         "power_kw": 12.5,
         "object_address": "Тверская обл., г. Тверь, ул. Садовая, д. 7",
         "contact": {"phone": "+7 (900) 123-45-67", "email": "contact@example.ru"},
-        "documents": documents,
+        "documents": docs,
         "comment": "Прошу рассмотреть",
         **change,
     }
