@@ -4,14 +4,17 @@ see the name, log out."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
-from tests.conftest import Person
+from tests.conftest import Person, new_person
+from tests.e2e.files_helpers import zip_bytes
 from tests.e2e.helpers import link_in, mails_with, register_and_confirm
-from tests.e2e.test_identity_complete import NEW_PASSWORD
+from tests.e2e.test_identity_complete import NEW_PASSWORD, create_staff
 from tests.harness import System
 
 CHROMIUM_ARGS = [
@@ -161,3 +164,57 @@ def test_password_reset_through_the_pages(system: System, person: Person, page: 
     page.get_by_role("button", name="Сохранить пароль").click()
     expect(page.get_by_role("alert")).to_contain_text("недействительна")
     _log_in(page, system, person.login, NEW_PASSWORD)
+
+
+def test_the_users_document_end_to_end(
+    system: System, person: Person, browser: Browser, tmp_path: Path
+) -> None:
+    """Register → pick the type → download the form → attach → send → staff move it →
+    the consumer sees the status and has the e-mails."""
+    staff = new_person()
+    create_staff(system, staff.login, staff.email)
+    with system.client() as http:
+        register_and_confirm(system, http, person)
+    archive = tmp_path / "Документы для заявки.zip"
+    archive.write_bytes(zip_bytes())
+
+    consumer_page = browser.new_context(locale="ru-RU", accept_downloads=True).new_page()
+    _log_in(consumer_page, system, person.login, person.password)
+    consumer_page.get_by_role("link", name="Подача заявки на ТП").click()
+    consumer_page.get_by_role(
+        "link", name="Заявка физического лица на присоединение до 15 кВт включительно"
+    ).click()
+    expect(consumer_page.get_by_role("heading", name="Срок")).to_be_visible()
+    with consumer_page.expect_download() as download:
+        consumer_page.get_by_role("link", name="Скачать форму заявки").click()
+    saved = tmp_path / "form.docx"
+    download.value.save_as(saved)
+    assert saved.read_bytes()[:2] == b"PK"  # a real DOCX (a ZIP container)
+
+    consumer_page.get_by_role("link", name="Подать заявку на ТП").click()
+    consumer_page.get_by_label("Максимальная мощность").fill("12")
+    consumer_page.get_by_label("Адрес объекта").fill("г. Тверь, ул. Садовая, д. 7")
+    consumer_page.get_by_label("Телефон").fill("+7 900 123-45-67")
+    consumer_page.get_by_label("Архив документов (ZIP)").set_input_files(str(archive))
+    consumer_page.get_by_role("button", name="Отправить заявку на ТП").click()
+    expect(consumer_page).to_have_url(re.compile(r"/applications\?submitted="))
+    expect(consumer_page.get_by_role("heading", name="Заявки на услуги")).to_be_visible()
+    expect(consumer_page.get_by_test_id("status").first).to_have_text("Подана")
+    number = consumer_page.get_by_role("link", name=re.compile(r"ТП-\d{4}-\d{6}")).first.inner_text()
+
+    staff_page = browser.new_context(locale="ru-RU").new_page()
+    _log_in(staff_page, system, staff.login, NEW_PASSWORD)
+    staff_page.get_by_role("link", name="Очередь заявок").click()
+    staff_page.get_by_label("Поиск").fill(number)
+    staff_page.get_by_role("button", name="Показать").click()
+    staff_page.get_by_role("link", name=number).click()
+    staff_page.get_by_label("Комментарий").fill("Заявка принята в работу")
+    staff_page.get_by_role("button", name="Сохранить статус").click()
+    expect(staff_page.get_by_test_id("status")).to_have_text("В работе")
+
+    consumer_page.reload()
+    expect(consumer_page.get_by_test_id("status").first).to_have_text("В работе")
+    consumer_page.get_by_role("link", name=number).click()
+    expect(consumer_page.get_by_text("Заявка принята в работу")).to_be_visible()
+    assert len(mails_with(system, person.email, f"Заявка {number} принята")) == 1
+    assert len(mails_with(system, person.email, "В работе")) == 1
