@@ -13,6 +13,7 @@ read-your-writes across services.
 from __future__ import annotations
 
 import hmac
+import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -68,15 +69,33 @@ class TokenClaims:
     account_id: str
     session_id: str
     position: int
+    sequence: int = 0  # the account's version after the login (0 in older tokens)
+
+
+_verified: dict[tuple[str, str], tuple[TokenClaims, float]] = {}
+_VERIFIED_MAX = 10_000
 
 
 def read_token(secret: str, token: str) -> TokenClaims | None:
-    """Claims of a genuine, unexpired token; None otherwise."""
+    """Claims of a genuine, unexpired token; None otherwise. A token is a fixed string, so
+    its signature is checked once and the claims remembered until it expires."""
+    hit = _verified.get((secret, token))
+    if hit is not None and hit[1] > time.time():
+        return hit[0]
     try:
         claims = jwt.decode(token, secret, algorithms=[ALGORITHM], options={"require": ["sub", "sid", "exp"]})
-        return TokenClaims(str(uuid.UUID(str(claims["sub"]))), str(claims["sid"]), int(claims.get("pos", 0)))
+        found = TokenClaims(
+            str(uuid.UUID(str(claims["sub"]))),
+            str(claims["sid"]),
+            int(claims.get("pos", 0)),
+            int(claims.get("seq", 0)),
+        )
     except (jwt.PyJWTError, ValueError, TypeError):
         return None
+    if len(_verified) >= _VERIFIED_MAX:
+        _verified.clear()
+    _verified[(secret, token)] = (found, float(claims["exp"]))
+    return found
 
 
 @dataclass
@@ -160,7 +179,16 @@ class Authenticator:
         if claims is None:
             raise not_authenticated()
         principal = self._lookup(claims)
-        if principal is None and self.runner.applied.get(self.identity_source, 0) < claims.position:
+        if (
+            principal is None
+            and claims.sequence
+            and not self.runner.has_seen(claims.account_id, claims.sequence)
+        ):
+            # Freshly minted token: wait for this account's login to reach the registry.
+            # (Per account, not per log position: partitions of a topic advance unevenly.)
+            await self.runner.wait_for_subject(claims.account_id, claims.sequence, self.catch_up)
+            principal = self._lookup(claims)
+        elif principal is None and self.runner.applied.get(self.identity_source, 0) < claims.position:
             # Freshly minted token: let the registry catch up with the login.
             await self.runner.wait_for(self.identity_source, claims.position, self.catch_up)
             principal = self._lookup(claims)

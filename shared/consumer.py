@@ -39,6 +39,11 @@ class Projection(ABC):
     async def handle(self, tx: Tx, event: Envelope) -> None:
         """Apply one event inside the runner's transaction."""
 
+    async def handle_many(self, tx: Tx, events: Sequence[Envelope]) -> None:
+        """Apply a batch in order; override to write runs of rows with ``tx.executemany``."""
+        for event in events:
+            await self.handle(tx, event)
+
     async def load(self, tx: Tx) -> None:  # noqa: B027 - optional hook
         """Warm in-memory state from the stored rows (called once at start)."""
 
@@ -58,12 +63,21 @@ class ConsumerRunner:
         self.transport = transport
         self.store = store
         self.applied: dict[str, int] = {}  # source -> highest applied position
+        # subject -> last applied sequence. This runner is the only writer of its rows in
+        # lk_consumer_seen, so the copy in memory stays exact (reloaded with the offsets).
+        self._seen: dict[str, int] = {}
         self._progress = asyncio.Condition()
 
     async def setup(self) -> None:
         await self.store.migrate([*CONSUMER_DDL, *self.projection.ddl])
         async with self.store.transaction() as tx:
             await self.projection.load(tx)
+
+    async def load_seen(self) -> None:
+        rows = await self.store.fetch(
+            "SELECT subject, sequence FROM lk_consumer_seen WHERE consumer = $1", self.projection.name
+        )
+        self._seen = {r["subject"]: int(r["sequence"]) for r in rows}
 
     async def load_offsets(self) -> dict[tuple[str, int], int]:
         rows = await self.store.fetch(
@@ -75,45 +89,38 @@ class ConsumerRunner:
     async def apply_batch(self, batch: Sequence[Message]) -> int:
         """Apply a batch in one transaction; returns how many events took effect."""
         name = self.projection.name
-        applied = 0
         next_offsets: dict[tuple[str, int], int] = {}
         high: dict[str, int] = {}
+        fresh: list[Envelope] = []
+        last: dict[str, int] = {}  # subject -> sequence applied by this batch
+        for msg in batch:
+            next_offsets[(msg.topic, msg.partition)] = msg.offset + 1
+            try:
+                event = Envelope.from_bytes(msg.value)
+            except ValueError:
+                log.error("consumer.bad_record", consumer=name, topic=msg.topic, offset=msg.offset)
+                continue
+            high[event.source] = max(high.get(event.source, 0), event.position)
+            if event.sequence <= last.get(event.subject, self._seen.get(event.subject, 0)):
+                continue  # already applied (a relay may republish)
+            last[event.subject] = event.sequence
+            fresh.append(event)
         async with self.store.transaction() as tx:
-            for msg in batch:
-                next_offsets[(msg.topic, msg.partition)] = msg.offset + 1
-                try:
-                    event = Envelope.from_bytes(msg.value)
-                except ValueError:
-                    log.error("consumer.bad_record", consumer=name, topic=msg.topic, offset=msg.offset)
-                    continue
-                high[event.source] = max(high.get(event.source, 0), event.position)
-                seen = await tx.fetchval(
-                    "SELECT sequence FROM lk_consumer_seen WHERE consumer = $1 AND subject = $2",
-                    name,
-                    event.subject,
-                )
-                if seen is not None and event.sequence <= seen:
-                    continue
-                await self.projection.handle(tx, event)
-                await tx.execute(
-                    "INSERT INTO lk_consumer_seen (consumer, subject, sequence) VALUES ($1, $2, $3)"
-                    " ON CONFLICT (consumer, subject) DO UPDATE SET sequence = excluded.sequence",
-                    name,
-                    event.subject,
-                    event.sequence,
-                )
-                applied += 1
-            for (topic, part), offset in next_offsets.items():
-                await tx.execute(
-                    "INSERT INTO lk_consumer_offsets (consumer, topic, part, next_offset)"
-                    " VALUES ($1, $2, $3, $4) ON CONFLICT (consumer, topic, part)"
-                    " DO UPDATE SET next_offset = excluded.next_offset",
-                    name,
-                    topic,
-                    part,
-                    offset,
-                )
+            await self.projection.handle_many(tx, fresh)
+            await tx.executemany(
+                "INSERT INTO lk_consumer_seen (consumer, subject, sequence) VALUES ($1, $2, $3)"
+                " ON CONFLICT (consumer, subject) DO UPDATE SET sequence = excluded.sequence",
+                [(name, subject, sequence) for subject, sequence in last.items()],
+            )
+            await tx.executemany(
+                "INSERT INTO lk_consumer_offsets (consumer, topic, part, next_offset)"
+                " VALUES ($1, $2, $3, $4) ON CONFLICT (consumer, topic, part)"
+                " DO UPDATE SET next_offset = excluded.next_offset",
+                [(name, topic, part, offset) for (topic, part), offset in next_offsets.items()],
+            )
+        applied = len(fresh)
         async with self._progress:
+            self._seen.update(last)  # only once committed
             for source, position in high.items():
                 self.applied[source] = max(self.applied.get(source, 0), position)
             self._progress.notify_all()
@@ -121,8 +128,26 @@ class ConsumerRunner:
             self.on_applied()
         return applied
 
+    def has_seen(self, subject: str, sequence: int) -> bool:
+        return self._seen.get(subject, 0) >= sequence
+
+    async def wait_for_subject(self, subject: str, sequence: int, timeout: float = 5.0) -> bool:
+        """Read-your-writes, exact on any transport: wait until the aggregate ``subject``
+        has been applied up to its version ``sequence``."""
+
+        async def reached() -> None:
+            async with self._progress:
+                await self._progress.wait_for(lambda: self.has_seen(subject, sequence))
+
+        try:
+            await asyncio.wait_for(reached(), timeout)
+        except TimeoutError:
+            return False
+        return True
+
     async def wait_for(self, source: str, position: int, timeout: float = 5.0) -> bool:
-        """Read-your-writes: wait until ``source``'s ``position`` is applied."""
+        """Wait until ``source``'s ``position`` is applied. Exact only on a single-partition
+        transport (the embedded one); over Kafka use :meth:`wait_for_subject`."""
 
         async def reached() -> None:
             async with self._progress:
@@ -141,6 +166,7 @@ class ConsumerRunner:
         delay = 0.5
         while True:
             offsets = await self.load_offsets()
+            await self.load_seen()
             log.info("consumer.started", consumer=self.projection.name, topics=topics)
             try:
                 async for batch in self.transport.consume(topics, offsets):

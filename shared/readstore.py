@@ -33,6 +33,11 @@ class Tx(ABC):
     @abstractmethod
     async def fetch(self, sql: str, *args: Any) -> list[Row]: ...
 
+    async def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        """One statement for many rows, in one round trip where the driver can."""
+        for row in rows:
+            await self.execute(sql, *row)
+
     async def fetchrow(self, sql: str, *args: Any) -> Row | None:
         rows = await self.fetch(sql, *args)
         return rows[0] if rows else None
@@ -85,6 +90,10 @@ class _SQLiteTx(Tx):
     async def execute(self, sql: str, *args: Any) -> None:
         await self._conn.execute(_PLACEHOLDER.sub(r"?\1", sql), args)
 
+    async def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        if rows:
+            await self._conn.executemany(_PLACEHOLDER.sub(r"?\1", sql), rows)
+
     async def fetch(self, sql: str, *args: Any) -> list[Row]:
         async with self._conn.execute(_PLACEHOLDER.sub(r"?\1", sql), args) as cur:
             names = [d[0] for d in cur.description or ()]
@@ -129,6 +138,10 @@ class _PgTx(Tx):
 
     async def execute(self, sql: str, *args: Any) -> None:
         await self._conn.execute(sql, *args)
+
+    async def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        if rows:
+            await self._conn.executemany(sql, rows)
 
     async def fetch(self, sql: str, *args: Any) -> list[Row]:
         return [dict(r) for r in await self._conn.fetch(sql, *args)]

@@ -189,10 +189,10 @@ async def detail(request: Request, application_id: str, principal: Principal) ->
     }
 
 
-async def caught_up(request: Request, position: int) -> None:
-    """Read-your-writes: wait until the view has applied this service's own event."""
+async def caught_up(request: Request, application_id: str, version: int) -> None:
+    """Read-your-writes: wait until the view has applied the application's new version."""
     runner: ConsumerRunner = state(request).view
-    await runner.wait_for("applications", position, timeout=5.0)
+    await runner.wait_for_subject(application_id, version, timeout=5.0)
 
 
 def parse_id(application_id: str) -> uuid.UUID:
@@ -264,7 +264,7 @@ async def submit(body: SubmitIn, request: Request, principal: CurrentPrincipal) 
     documents = [d.model_dump() for d in body.documents]
     owned = await owned_files(request, actor.account_id, [d["file_id"] for d in documents])
     number = await s.numbers.next()
-    claim, position = await run_in_threadpool(
+    claim, _ = await run_in_threadpool(
         s.app.submit,
         actor=actor,
         number=number,
@@ -277,7 +277,7 @@ async def submit(body: SubmitIn, request: Request, principal: CurrentPrincipal) 
         documents=documents,
         owned=owned,
     )
-    await caught_up(request, position)
+    await caught_up(request, str(claim.id), claim.version)
     return {"id": str(claim.id), "number": claim.number, "status": claim.status}
 
 
@@ -349,10 +349,10 @@ async def transition(
     """Staff move the status one step, request documents or annul; the applicant may withdraw."""
     key = parse_id(application_id)
     actor = await actor_of(request, principal)
-    _, position = await run_in_threadpool(
+    claim, _ = await run_in_threadpool(
         state(request).app.transition, key, actor, body.to_status, body.comment, body.expected_version
     )
-    await caught_up(request, position)
+    await caught_up(request, application_id, claim.version)
     return await detail(request, application_id, principal)
 
 
@@ -365,6 +365,6 @@ async def add_documents(
     actor = await actor_of(request, principal)
     documents = [d.model_dump() for d in body.documents]
     owned = await owned_files(request, actor.account_id, [d["file_id"] for d in documents])
-    _, position = await run_in_threadpool(state(request).app.add_documents, key, actor, documents, owned)
-    await caught_up(request, position)
+    claim, _ = await run_in_threadpool(state(request).app.add_documents, key, actor, documents, owned)
+    await caught_up(request, application_id, claim.version)
     return await detail(request, application_id, principal)

@@ -125,12 +125,12 @@ class HistoryItem(BaseModel):
 
 
 # dependencies -----------------------------------------------------------------------
-def get_identity(request: Request) -> IdentityApp:
+async def get_identity(request: Request) -> IdentityApp:
     identity: IdentityApp = request.app.state.identity
     return identity
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
@@ -160,7 +160,16 @@ async def current_session(request: Request, identity: Identity, settings: Config
     return await run_in_threadpool(identity.authenticate, token)
 
 
+async def viewing_session(request: Request, identity: Identity, settings: Config) -> tuple[Account, str]:
+    """For reads: the cached aggregate, checked on the loop (no query, no copy, no thread)."""
+    found = token_from_request(request, settings.session_cookie)
+    if found is None:
+        raise not_authenticated()
+    return identity.authenticate(found[0], readonly=True)
+
+
 CurrentSession = Annotated[tuple[Account, str], Depends(current_session)]
+ViewingSession = Annotated[tuple[Account, str], Depends(viewing_session)]
 
 
 def needs_role(*roles: str) -> Callable[[tuple[Account, str]], Any]:
@@ -272,7 +281,7 @@ async def log_out(
 
 # me -------------------------------------------------------------------------------------
 @router.get("/me", response_model=MeOut)
-async def me(session: CurrentSession) -> MeOut:
+async def me(session: ViewingSession) -> MeOut:
     return MeOut(**public_fields(session[0]))
 
 

@@ -62,7 +62,14 @@ class IdentityApp(Application[uuid.UUID]):
 
     def __init__(self, settings: Settings, env: dict[str, str] | None = None) -> None:
         super().__init__(
-            {**settings.eventstore_env("identity"), "AGGREGATE_CACHE_MAXSIZE": "2000", **(env or {})}
+            {
+                **settings.eventstore_env("identity"),
+                "AGGREGATE_CACHE_MAXSIZE": "2000",
+                # This process is the only writer of its event store, and every save puts the
+                # aggregate in the cache: a cached read needs no "anything newer?" query.
+                "AGGREGATE_CACHE_FASTFORWARD": "n",
+                **(env or {}),
+            }
         )
         self.settings = settings
         self.on_saved: Callable[[], None] = lambda: None
@@ -74,9 +81,9 @@ class IdentityApp(Application[uuid.UUID]):
         self.on_saved()
         return max((r.notification.id for r in recordings), default=0)
 
-    def _get(self, account_id: uuid.UUID) -> Account | None:
+    def _get(self, account_id: uuid.UUID, *, readonly: bool = False) -> Account | None:
         try:
-            account: Any = self.repository.get(account_id)
+            account: Any = self.repository.get(account_id, deepcopy_from_cache=not readonly)
         except AggregateNotFoundError:
             return None
         return account if isinstance(account, Account) else None
@@ -227,14 +234,17 @@ class IdentityApp(Application[uuid.UUID]):
             audit=audit,
         )
         position = self._commit(account)
-        token = issue_access_token(self.settings.secret(), account.id, session_id, expires_at, position)
+        token = issue_access_token(
+            self.settings.secret(), account.id, session_id, expires_at, position, sequence=account.version
+        )
         return token, ttl, account
 
-    def authenticate(self, token: str) -> tuple[Account, str]:
+    def authenticate(self, token: str, *, readonly: bool = False) -> tuple[Account, str]:
         """The account and session of a valid bearer token; 401 otherwise. Identity
         checks against the aggregate itself (the source of truth)."""
         claims = read_token(self.settings.secret(), token)
-        account = self._get(uuid.UUID(claims.account_id)) if claims else None
+        # readonly: the cached aggregate itself, not a copy; the caller must not change it.
+        account = self._get(uuid.UUID(claims.account_id), readonly=readonly) if claims else None
         if claims is None or account is None or not account.has_session(claims.session_id, _now()):
             raise _not_authenticated()
         return account, claims.session_id

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from shared.consumer import Projection
 from shared.events import (
     AccountRegisteredV1,
@@ -11,6 +13,22 @@ from shared.events import (
     SessionStartedV1,
 )
 from shared.readstore import Tx
+
+_INSERT_ACCOUNT = (
+    "INSERT INTO identity_accounts (account_id, login, email, account_type, roles, display_name,"
+    " registered_at) VALUES ($1, $2, $3, $4, $5, $2, $6) ON CONFLICT (account_id) DO NOTHING"
+)
+
+
+def _account_row(payload: AccountRegisteredV1, event: Envelope) -> tuple[str, ...]:
+    return (
+        payload.account_id,
+        payload.login,
+        payload.email,
+        payload.account_type,
+        ",".join(payload.roles),
+        event.time.isoformat(),
+    )
 
 
 class AccountDirectory(Projection):
@@ -28,20 +46,24 @@ class AccountDirectory(Projection):
     def __init__(self, topic: str) -> None:
         self.topics = (topic,)
 
+    async def handle_many(self, tx: Tx, events: Sequence[Envelope]) -> None:
+        """Runs of registrations (most of a rebuild) go as one executemany each."""
+        rows: list[tuple[str, ...]] = []
+        for event in events:
+            payload = event.parse()
+            if isinstance(payload, AccountRegisteredV1):
+                rows.append(_account_row(payload, event))
+                continue
+            await tx.executemany(_INSERT_ACCOUNT, rows)
+            rows = []
+            await self.handle(tx, event)
+        await tx.executemany(_INSERT_ACCOUNT, rows)
+
     async def handle(self, tx: Tx, event: Envelope) -> None:
         payload = event.parse()
         at = event.time.isoformat()
         if isinstance(payload, AccountRegisteredV1):
-            await tx.execute(
-                "INSERT INTO identity_accounts (account_id, login, email, account_type, roles, display_name,"
-                " registered_at) VALUES ($1, $2, $3, $4, $5, $2, $6) ON CONFLICT (account_id) DO NOTHING",
-                payload.account_id,
-                payload.login,
-                payload.email,
-                payload.account_type,
-                ",".join(payload.roles),
-                at,
-            )
+            await tx.execute(_INSERT_ACCOUNT, *_account_row(payload, event))
         elif isinstance(payload, EmailConfirmedV1):
             await tx.execute(
                 "UPDATE identity_accounts SET email_confirmed = TRUE, confirmed_at = $2"

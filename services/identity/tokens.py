@@ -62,10 +62,16 @@ def parse_confirmation_token(secret: str, token: str) -> tuple[uuid.UUID, str] |
 
 
 def issue_access_token(
-    secret: str, account_id: uuid.UUID, session_id: str, expires_at: datetime, position: int
+    secret: str,
+    account_id: uuid.UUID,
+    session_id: str,
+    expires_at: datetime,
+    position: int,
+    sequence: int = 0,
 ) -> str:
-    """A bearer token for an open session; ``pos`` is where its SessionStarted event
-    stands in identity's log, so other services can wait for it (read-your-writes)."""
+    """A bearer token for an open session. ``pos`` is where its SessionStarted event stands
+    in identity's log and ``seq`` the account's version after it, so other services can
+    wait for their registry to see the login (read-your-writes)."""
     return jwt.encode(
         {
             "sub": str(account_id),
@@ -73,6 +79,7 @@ def issue_access_token(
             "exp": expires_at,
             "iat": datetime.now(UTC),
             "pos": position,
+            "seq": sequence,
         },
         secret,
         algorithm=ALGORITHM,

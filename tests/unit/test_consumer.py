@@ -132,6 +132,19 @@ async def test_wait_for_position(runner: ConsumerRunner) -> None:
     assert await runner.wait_for("other-source", 1, timeout=0.05) is False
 
 
+async def test_wait_for_subject_is_exact_per_aggregate(runner: ConsumerRunner) -> None:
+    a, b = str(uuid.uuid4()), str(uuid.uuid4())
+    waiter = asyncio.create_task(runner.wait_for_subject(a, 2, timeout=5))
+    # A later position of another aggregate (another partition) must not release the wait.
+    await runner.apply_batch([msg(a, 1, 0, position=1), msg(b, 1, 1, position=9)])
+    await asyncio.sleep(0.01)
+    assert not waiter.done()
+    await runner.apply_batch([msg(a, 2, 2, position=2)])
+    assert await waiter is True
+    assert runner.has_seen(a, 2) and not runner.has_seen(b, 2)
+    assert await runner.wait_for_subject(b, 2, timeout=0.05) is False
+
+
 async def test_on_applied_is_called_only_when_something_took_effect(
     store: SQLiteReadStore, tmp_path: Path
 ) -> None:

@@ -1,0 +1,1 @@
+"""Benchmarks of Личный кабинет ТП: ``python -m bench`` (see ``bench/__main__.py``)."""
