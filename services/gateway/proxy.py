@@ -38,6 +38,7 @@ _HOP_BY_HOP = {
     "content-length",
 }
 
+BUFFER_MAX = 256 * 1024
 UNAVAILABLE = error_body("service_unavailable", "Сервис временно недоступен, попробуйте через минуту.")
 
 
@@ -104,16 +105,31 @@ class ServiceClient:
         url = self.url(service, request.url.path)
         if request.url.query:
             url += "?" + request.url.query
-        outgoing = self.http.build_request(request.method, url, headers=headers, content=request.stream())
+        has_body = "content-length" in request.headers or "transfer-encoding" in request.headers
+        outgoing = self.http.build_request(
+            request.method, url, headers=headers, content=request.stream() if has_body else None
+        )
         try:
             upstream = await self.http.send(outgoing, stream=True)
         except httpx.TransportError:
             return JSONResponse(UNAVAILABLE, 503)
-        response = StreamingResponse(
-            upstream.aiter_raw(),
-            status_code=upstream.status_code,
-            background=BackgroundTask(upstream.aclose),
-        )
+        length = upstream.headers.get("content-length", "")
+        response: Response
+        if length.isdigit() and int(length) <= BUFFER_MAX:
+            # Small answers (JSON) are read whole: cheaper than streaming a few hundred bytes.
+            try:
+                body = await upstream.aread()
+            except httpx.TransportError:
+                return JSONResponse(UNAVAILABLE, 503)
+            finally:
+                await upstream.aclose()
+            response = Response(body, status_code=upstream.status_code)
+        else:
+            response = StreamingResponse(
+                upstream.aiter_raw(),
+                status_code=upstream.status_code,
+                background=BackgroundTask(upstream.aclose),
+            )
         # Keep every upstream header (several Set-Cookie included), minus hop-by-hop ones.
         response.raw_headers = [
             (k.encode("latin-1"), v.encode("latin-1"))
