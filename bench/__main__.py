@@ -14,7 +14,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from bench import gateway, latency, rebuild, relay_throughput
+from bench import applications_bench, gateway, identity_bench, latency, rebuild, relay_throughput
 from bench.common import RESULTS, Infra, fmt, out
 from shared.logs import configure_logging
 
@@ -23,6 +23,8 @@ BENCHMARKS: dict[str, tuple[str, Callable[[Infra], dict[str, Any]]]] = {
     "relay": ("relay throughput, 20 000 events from the event store to the transport", relay_throughput.run),
     "rebuild": ("read-model rebuild from offset 0", rebuild.run),
     "gateway": ("GET /api/v1/me through the gateway vs a bare uvicorn endpoint (wrk)", gateway.run),
+    "identity": ("login latency at 20 logins/s, token check cost", lambda infra: identity_bench.run(infra)),
+    "applications": ("submissions/s with two documents, status change → e-mail", applications_bench.run),
 }
 
 

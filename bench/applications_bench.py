@@ -1,0 +1,144 @@
+"""Applications: submissions per second through the gateway with two attached documents
+(wrk, POST /api/v1/applications), and status change → e-mail visible (Mailpit on the real
+stack, the Maildir sink on the embedded default), p50/p99."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+from typing import Any
+
+from bench.common import Figure, Infra, Section, out, percentile
+from bench.gateway import log_in, parse_wrk
+from tests.conftest import new_person
+from tests.e2e.files_helpers import upload_pdf, upload_zip
+from tests.e2e.test_identity_complete import NEW_PASSWORD, create_staff
+from tests.harness import System
+
+TARGET_SUBMISSIONS = {"embedded": 300.0, "stack": 200.0}
+CHANGES = 30
+
+LUA = """
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "Bearer %(token)s"
+wrk.body = '%(body)s'
+"""
+
+
+def _submissions(system: System, infra: Infra, token: str) -> dict[str, Any]:
+    auth = {"Authorization": f"Bearer {token}"}
+    with system.client() as http:
+        docs = [
+            {"slot": "archive", "file_id": upload_zip(http, auth)},
+            {"slot": "application_form", "file_id": upload_pdf(http, auth)},
+        ]
+        body = {
+            "type_code": "individual_15kw",
+            "power_kw": 10,
+            "object_address": "г. Тверь, ул. Садовая, д. 7",
+            "contact": {"phone": "+7 900 123-45-67", "email": "bench@example.ru"},
+            "documents": docs,
+        }
+        first = http.post("/api/v1/applications", headers=auth, json=body)
+        if first.status_code != 201:
+            raise RuntimeError(f"submission failed: {first.status_code} {first.text}")
+    script = infra.tmpdir("wrk") / "submit.lua"
+    script.write_text(LUA % {"token": token, "body": json.dumps(body, ensure_ascii=False)}, encoding="utf-8")
+    url = system.base_url + "/api/v1/applications"
+    out("  … wrk: 2 s warm-up, then -t1 -c16 -d10s")
+    subprocess.run(
+        ["wrk", "-t1", "-c16", "-d2s", "-s", str(script), url], check=True, capture_output=True, timeout=60
+    )
+    done = subprocess.run(
+        ["wrk", "-t1", "-c16", "-d10s", "--latency", "-s", str(script), url],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    return {"result": parse_wrk(done.stdout)}
+
+
+def _status_mail(system: System, token: str) -> list[float]:
+    staff = new_person()
+    create_staff(system, staff.login, staff.email)
+    auth = {"Authorization": f"Bearer {token}"}
+    latencies: list[float] = []
+    with system.client() as http:
+        email = http.get("/api/v1/me", headers=auth).json()["email"]
+        staff_auth = {
+            "Authorization": "Bearer "
+            + http.post("/api/v1/sessions", json={"login": staff.login, "password": NEW_PASSWORD}).json()[
+                "access_token"
+            ]
+        }
+        docs = [{"slot": "archive", "file_id": upload_zip(http, auth)}]
+        for _ in range(CHANGES):
+            created = http.post(
+                "/api/v1/applications",
+                headers=auth,
+                json={
+                    "type_code": "individual_15kw",
+                    "power_kw": 5,
+                    "object_address": "г. Тверь, ул. Лесная, 1",
+                    "contact": {"phone": "+7 900 000-00-00", "email": email},
+                    "documents": docs,
+                },
+            ).json()
+            number = created["number"]
+            started = time.perf_counter()
+            moved = http.post(
+                f"/api/v1/applications/{created['id']}/transitions",
+                headers=staff_auth,
+                json={"to_status": "in_work", "comment": "в работе"},
+            )
+            if moved.status_code != 200:
+                raise RuntimeError(f"transition failed: {moved.status_code} {moved.text}")
+            deadline = time.perf_counter() + 30
+            while time.perf_counter() < deadline:
+                if any(
+                    number in m.subject and "В работе" in m.subject for m in system.mailbox.messages_to(email)
+                ):
+                    latencies.append((time.perf_counter() - started) * 1000)
+                    break
+                time.sleep(0.02)
+    return latencies
+
+
+def run(infra: Infra) -> dict[str, Any]:
+    results: dict[str, Any] = {}
+    for mode in ("embedded", "stack"):
+        system = System.create(mode, infra.tmpdir(f"applications-{mode}"))
+        if "LK_TOPIC_PREFIX" in system.env:
+            infra.topic_prefixes.append(system.env["LK_TOPIC_PREFIX"])
+        try:
+            out(f"  … starting the system ({mode})")
+            system.start()
+            token = log_in(system)
+            section = Section(f"applications / {mode}: POST /api/v1/applications with two documents (wrk)")
+            wrk_result = _submissions(system, infra, token)["result"]
+            section.add(
+                "submissions_per_s",
+                Figure(
+                    "submissions/s", wrk_result.requests_per_s, "req/s", TARGET_SUBMISSIONS[mode], "higher"
+                ),
+            )
+            section.add("p99_ms", Figure("latency p99 (wrk)", wrk_result.p99_ms, "ms"))
+            section.add(
+                "errors",
+                Figure("non-2xx answers and socket errors", wrk_result.errors, "responses", 0, "lower"),
+            )
+            results[f"submit_{mode}"] = section.as_json()
+            section = Section(f"applications / {mode}: status change → e-mail visible ({CHANGES} changes)")
+            latencies = _status_mail(system, token)
+            section.add("delivered", Figure("e-mails seen", len(latencies), "mails"))
+            section.add("p50_ms", Figure("status change → e-mail p50", percentile(latencies, 50), "ms"))
+            section.add(
+                "p99_ms", Figure("status change → e-mail p99", percentile(latencies, 99), "ms", 2000, "lower")
+            )
+            results[f"mail_{mode}"] = section.as_json()
+        finally:
+            system.destroy()
+    return results
