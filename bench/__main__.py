@@ -14,7 +14,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from bench import applications_bench, gateway, identity_bench, latency, rebuild, relay_throughput
+from bench import applications_bench, files_bench, gateway, identity_bench, latency, rebuild, relay_throughput
 from bench.common import RESULTS, Infra, fmt, out
 from shared.logs import configure_logging
 
@@ -24,6 +24,10 @@ BENCHMARKS: dict[str, tuple[str, Callable[[Infra], dict[str, Any]]]] = {
     "rebuild": ("read-model rebuild from offset 0", rebuild.run),
     "gateway": ("GET /api/v1/me through the gateway vs a bare uvicorn endpoint (wrk)", gateway.run),
     "identity": ("login latency at 20 logins/s, token check cost", lambda infra: identity_bench.run(infra)),
+    "files": (
+        "200 MB upload/download through the gateway vs the minio SDK; files service memory",
+        files_bench.run,
+    ),
     "applications": ("submissions/s with two documents, status change → e-mail", applications_bench.run),
 }
 

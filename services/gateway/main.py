@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -12,9 +12,11 @@ import httpx
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from services.gateway.pages import router as pages_router
 from services.gateway.pages_applications import router as applications_pages_router
+from services.gateway.pages_files import router as files_pages_router
 from services.gateway.proxy import ROUTES, ServiceClient, is_public, service_for
 from shared.auth import check_csrf, start_auth, token_from_request
 from shared.http import ApiError, error_body
@@ -33,6 +35,29 @@ SECURITY_HEADERS = {
     "x-content-type-options": "nosniff",
     "referrer-policy": "same-origin",
 }
+
+
+class SecurityHeaders:
+    """Adds the page protection headers (plain ASGI: no task per request, unlike
+    ``@app.middleware``); API answers carry their own."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self.raw = [(k.encode(), v.encode()) for k, v in SECURITY_HEADERS.items()]
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or str(scope["path"]).startswith("/api/"):
+            await self.app(scope, receive, send)
+            return
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                present = {k.lower() for k, _ in message.get("headers", ())}
+                extra = [(k, v) for k, v in self.raw if k not in present]
+                message = {**message, "headers": [*message.get("headers", ()), *extra]}
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -54,17 +79,14 @@ def create_app(settings: Settings) -> FastAPI:
             await app.state.client.close()
 
     # Uploads stream through to the files service, which enforces its own limit.
-    app = service_app(SERVICE, settings, lifespan, unlimited_prefixes=("/api/v1/files", "/apply/"))
+    app = service_app(
+        SERVICE,
+        settings,
+        lifespan,
+        unlimited_prefixes=("/api/v1/files", "/api/v1/forms/", "/upload/", "/apply/"),
+    )
 
-    @app.middleware("http")
-    async def security_headers(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        response = await call_next(request)
-        if not request.url.path.startswith("/api/"):
-            for key, value in SECURITY_HEADERS.items():
-                response.headers.setdefault(key, value)
-        return response
+    app.add_middleware(SecurityHeaders)
 
     @app.get("/health", include_in_schema=False)
     async def health() -> JSONResponse:
@@ -125,5 +147,6 @@ def create_app(settings: Settings) -> FastAPI:
 
     app.include_router(pages_router)
     app.include_router(applications_pages_router)
+    app.include_router(files_pages_router)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
     return app

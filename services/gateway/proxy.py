@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import httpx
@@ -39,6 +40,10 @@ _HOP_BY_HOP = {
 }
 
 BUFFER_MAX = 256 * 1024
+# Answers keep Content-Length (download progress, no chunked re-encoding); the gateway's
+# own server sets Date and Server.
+_RESPONSE_DROP = (_HOP_BY_HOP - {"content-length"}) | {"date", "server"}
+
 UNAVAILABLE = error_body("service_unavailable", "Сервис временно недоступен, попробуйте через минуту.")
 
 
@@ -57,9 +62,13 @@ PUBLIC: set[tuple[str, str]] = {
 PUBLIC_READ_PREFIXES = ("/api/v1/application-types", "/api/v1/forms")
 
 
+# Filling in a standard form needs no login either (nothing is stored).
+PUBLIC_POST = re.compile(r"^/api/v1/forms/[^/]+/fill$")
+
+
 def is_public(method: str, path: str) -> bool:
     path = path.rstrip("/")
-    if (method, path) in PUBLIC:
+    if (method, path) in PUBLIC or (method == "POST" and PUBLIC_POST.match(path)):
         return True
     return method in ("GET", "HEAD") and path.startswith(PUBLIC_READ_PREFIXES)
 
@@ -102,6 +111,9 @@ class ServiceClient:
         # The gateway is the edge: what a client claims about its address is dropped.
         headers.append(("x-forwarded-for", request.client.host if request.client else ""))
         headers.append(("x-forwarded-proto", request.url.scheme))
+        if request.headers.get("content-length", "").isdigit():
+            # Let the service refuse an oversized upload before reading it.
+            headers.append(("content-length", request.headers["content-length"]))
         url = self.url(service, request.url.path)
         if request.url.query:
             url += "?" + request.url.query
@@ -126,7 +138,7 @@ class ServiceClient:
             response = Response(body, status_code=upstream.status_code)
         else:
             response = StreamingResponse(
-                upstream.aiter_raw(),
+                upstream.aiter_raw(1024 * 1024),  # fewer, larger sends for downloads
                 status_code=upstream.status_code,
                 background=BackgroundTask(upstream.aclose),
             )
@@ -134,6 +146,6 @@ class ServiceClient:
         response.raw_headers = [
             (k.encode("latin-1"), v.encode("latin-1"))
             for k, v in upstream.headers.multi_items()
-            if k.lower() not in _HOP_BY_HOP
+            if k.lower() not in _RESPONSE_DROP
         ]
         return response

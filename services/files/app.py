@@ -1,0 +1,211 @@
+"""The files service's command side: one eventsourcing Application per process.
+
+The library is synchronous; the API calls these methods from a worker thread. Rules are
+checked here before an event is triggered. Each command returns the notification id of
+its last event, so the API can wait for its own read model (read-your-writes).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.persistence import IntegrityError
+
+from services.files.domain import KINDS, Audit, FormSeries, StoredFile, form_id_of
+from shared.http import ApiError
+from shared.settings import Settings
+
+FORM_NOT_FOUND = ApiError(404, "form_not_found", "Такой типовой формы нет.")
+
+
+class FilesApp(Application[uuid.UUID]):
+    name = "files"
+
+    def __init__(self, settings: Settings, env: dict[str, str] | None = None) -> None:
+        super().__init__(
+            {**settings.eventstore_env("files"), "AGGREGATE_CACHE_MAXSIZE": "5000", **(env or {})}
+        )
+        self.settings = settings
+        self.on_saved: Callable[[], None] = lambda: None
+
+    def _commit(self, *aggregates: Any) -> int:
+        recordings = self.save(*aggregates)
+        self.on_saved()
+        return max((r.notification.id for r in recordings), default=0)
+
+    # files ----------------------------------------------------------------------------------
+    def file(self, file_id: uuid.UUID) -> StoredFile | None:
+        try:
+            found: Any = self.repository.get(file_id)
+        except AggregateNotFoundError:
+            return None
+        return found if isinstance(found, StoredFile) else None
+
+    @staticmethod
+    def new_file(
+        *,
+        owner_id: str,
+        name: str,
+        size: int,
+        content_type: str,
+        kind: str,
+        sha256: str,
+        blob_key: str,
+        archive_entries: list[dict[str, Any]] | None,
+        audit: Audit,
+        file_id: uuid.UUID | None = None,
+    ) -> StoredFile:
+        """A file whose bytes are stored and checked already (not saved yet)."""
+        if size <= 0 or len(sha256) != 64 or not blob_key:
+            raise ValueError("a stored file needs its bytes")
+        return StoredFile(
+            file_id=str(file_id or uuid.uuid4()),
+            owner_id=owner_id,
+            name=name,
+            size=size,
+            content_type=content_type,
+            kind=kind,
+            sha256=sha256,
+            blob_key=blob_key,
+            archive_entries=archive_entries,
+            audit=audit,
+        )
+
+    def record_upload(
+        self,
+        *,
+        file_id: uuid.UUID,
+        owner_id: str,
+        name: str,
+        size: int,
+        content_type: str,
+        kind: str,
+        sha256: str,
+        blob_key: str,
+        archive_entries: list[dict[str, Any]] | None,
+        audit: Audit,
+    ) -> tuple[StoredFile, int]:
+        """A file whose bytes are stored and checked already becomes known."""
+        stored = self.new_file(
+            file_id=file_id,
+            owner_id=owner_id,
+            name=name,
+            size=size,
+            content_type=content_type,
+            kind=kind,
+            sha256=sha256,
+            blob_key=blob_key,
+            archive_entries=archive_entries,
+            audit=audit,
+        )
+        return stored, self._commit(stored)
+
+    def grant(self, file_ids: list[str], account_ids: list[str], *, by: str, reason: str) -> int:
+        """Let ``account_ids`` read the files that ``by`` attached somewhere.
+
+        Only a file's owner shares it by attaching it: an id of someone else's file,
+        attached by anyone else, grants nothing. Repeats do nothing (consumers may replay).
+        Returns the last notification id written (0 if nothing changed)."""
+        changed = []
+        for raw in dict.fromkeys(file_ids):
+            try:
+                stored = self.file(uuid.UUID(raw))
+            except ValueError:
+                continue
+            if stored is None or stored.owner_id != by:
+                continue
+            missing = stored.missing_parties(account_ids)
+            if missing:
+                stored.grant(account_ids=missing, reason=reason, audit={"actor": by, "reason": reason})
+                changed.append(stored)
+        return self._commit(*changed) if changed else 0
+
+    # forms ----------------------------------------------------------------------------------
+    def series(self, code: str) -> FormSeries | None:
+        try:
+            found: Any = self.repository.get(FormSeries.create_id(code))
+        except AggregateNotFoundError:
+            return None
+        return found if isinstance(found, FormSeries) else None
+
+    def publish_form(
+        self,
+        *,
+        code: str,
+        title: str,
+        kind: str,
+        application_type_code: str | None,
+        file: StoredFile,
+        format: str,
+        audit: Audit,
+    ) -> tuple[dict[str, Any], int]:
+        """A new version of a form (the first one creates it), saved atomically with its file."""
+        if kind not in KINDS:
+            raise ValueError(f"unknown kind {kind!r}")
+        series = self.series(code)
+        if series is None:
+            version = 1
+            series = FormSeries(
+                code=code,
+                title=title,
+                kind=kind,
+                application_type_code=application_type_code,
+                form_id=str(form_id_of(code, version)),
+                format=format,
+                file_id=str(file.id),
+                audit=audit,
+            )
+        else:
+            version = series.next_version
+            series.publish(
+                code=code,
+                kind=series.kind,
+                application_type_code=series.application_type_code,
+                version=version,
+                title=title or series.title,
+                form_id=str(form_id_of(code, version)),
+                format=format,
+                file_id=str(file.id),
+                audit=audit,
+            )
+        try:
+            position = self._commit(file, series)
+        except IntegrityError:
+            # Another publisher of the same code won the race: refuse, nothing is stored.
+            raise ApiError(
+                409, "form_version_conflict", "Одновременно публикуется другая версия формы, повторите."
+            ) from None
+        return form_item(series, series.versions[-1]), position
+
+    def publish_new_version(
+        self, *, code: str, file: StoredFile, format: str, title: str, audit: Audit
+    ) -> tuple[dict[str, Any], int]:
+        series = self.series(code)
+        if series is None:
+            raise FORM_NOT_FOUND
+        return self.publish_form(
+            code=code,
+            title=title or series.title,
+            kind=series.kind,
+            application_type_code=series.application_type_code,
+            file=file,
+            format=format,
+            audit=audit,
+        )
+
+
+def form_item(series: FormSeries, version: dict[str, Any]) -> dict[str, Any]:
+    """A form version as the API shows it."""
+    return {
+        "id": version["form_id"],
+        "code": series.code,
+        "title": version["title"],
+        "kind": series.kind,
+        "application_type_code": series.application_type_code,
+        "format": version["format"],
+        "version": version["version"],
+        "file_id": version["file_id"],
+    }

@@ -1,0 +1,140 @@
+"""The files service's write model: stored files and the series of standard forms.
+
+A :class:`StoredFile` records who uploaded which bytes (by blob key and SHA-256) and who
+else may read them. A :class:`FormSeries` is one standard form (its code is its
+identity) with every version ever published; each version names the stored file that
+holds its document. Events carry ``audit`` (actor and origin), so the event store is the
+audit log.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from eventsourcing.domain import Aggregate, event
+
+_NS = uuid.UUID("5d0c2a8e-8f0b-4b77-9a3b-6a4f1f0e7c11")
+
+SYSTEM = "system"  # owner of the forms the service generates itself
+KINDS = {
+    "application": "Типовые формы заявок на ТП",
+    "act": "Типовые формы документов по ТП",
+    "contract": "Типовые формы договоров об оказании услуг по ТП",
+}
+
+Audit = dict[str, str]
+
+
+class StoredFile(Aggregate):
+    """One uploaded file. Its id is chosen before the bytes are stored."""
+
+    @staticmethod
+    def create_id(file_id: str) -> uuid.UUID:
+        return uuid.UUID(file_id)
+
+    @event("Uploaded")
+    def __init__(
+        self,
+        *,
+        file_id: str,
+        owner_id: str,
+        name: str,
+        size: int,
+        content_type: str,
+        kind: str,
+        sha256: str,
+        blob_key: str,
+        archive_entries: list[dict[str, Any]] | None,
+        audit: Audit,
+    ) -> None:
+        self.owner_id = owner_id
+        self.name = name
+        self.size = size
+        self.content_type = content_type
+        self.kind = kind
+        self.sha256 = sha256
+        self.blob_key = blob_key
+        self.archive_entries = archive_entries
+        self.parties: list[str] = []
+
+    @event("PartiesGranted")
+    def grant(self, account_ids: list[str], reason: str, audit: Audit) -> None:
+        self.parties.extend(a for a in account_ids if a not in self.parties)
+
+    def can_read(self, account_id: str, staff: bool) -> bool:
+        """The owner, staff, and the parties it was shared with."""
+        return staff or account_id == self.owner_id or account_id in self.parties
+
+    def missing_parties(self, account_ids: list[str]) -> list[str]:
+        return sorted({a for a in account_ids if a != self.owner_id and a not in self.parties})
+
+    def metadata(self) -> dict[str, Any]:
+        return {
+            "id": str(self.id),
+            "name": self.name,
+            "size": self.size,
+            "content_type": self.content_type,
+            "sha256": self.sha256,
+            "archive_entries": self.archive_entries,
+            "owner_id": self.owner_id,
+            "uploaded_at": self.created_on.isoformat(),
+        }
+
+
+def form_id_of(code: str, version: int) -> uuid.UUID:
+    """Each version of a form has its own stable id."""
+    return uuid.uuid5(FormSeries.create_id(code), f"v{version}")
+
+
+class FormSeries(Aggregate):
+    """A standard form: code, title, kind, application type, and its versions."""
+
+    @staticmethod
+    def create_id(code: str) -> uuid.UUID:
+        return uuid.uuid5(_NS, "form:" + code)
+
+    @event("Published")
+    def __init__(
+        self,
+        *,
+        code: str,
+        title: str,
+        kind: str,
+        application_type_code: str | None,
+        form_id: str,
+        format: str,
+        file_id: str,
+        audit: Audit,
+    ) -> None:
+        self.code = code
+        self.title = title
+        self.kind = kind
+        self.application_type_code = application_type_code
+        self.versions: list[dict[str, Any]] = [
+            {"version": 1, "form_id": form_id, "format": format, "file_id": file_id, "title": title}
+        ]
+
+    # Code, kind and type ride along so the public event is complete on its own.
+    @event("VersionPublished")
+    def publish(
+        self,
+        *,
+        code: str,
+        kind: str,
+        application_type_code: str | None,
+        version: int,
+        title: str,
+        form_id: str,
+        format: str,
+        file_id: str,
+        audit: Audit,
+    ) -> None:
+        self.title = title
+        self.versions.append(
+            {"version": version, "form_id": form_id, "format": format, "file_id": file_id, "title": title}
+        )
+
+    @property
+    def next_version(self) -> int:
+        return len(self.versions) + 1

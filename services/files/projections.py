@@ -1,0 +1,136 @@
+"""The files service's read side.
+
+- :class:`Catalog` (files.events): the files each account may list, the people they are
+  shared with, and every published version of every standard form.
+- :class:`AttachmentGrants` (applications.events, chat.events): when a file's owner
+  attaches it to an application or a chat message, the application's applicant may read
+  it (staff may read every file anyway). It issues an idempotent command, so a replay
+  grants nothing twice.
+
+Both are rebuildable from the beginning of their topics.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import structlog
+
+from services.files.app import FilesApp
+from shared.consumer import Projection
+from shared.events import (
+    ApplicationSubmittedV1,
+    DocumentsAddedV1,
+    Envelope,
+    FilePartiesGrantedV1,
+    FileUploadedV1,
+    FormPublishedV1,
+    MessagePostedV1,
+)
+from shared.readstore import Tx
+
+log = structlog.get_logger(__name__)
+
+CATALOG_DDL = (
+    "CREATE TABLE IF NOT EXISTS files_files (file_id TEXT PRIMARY KEY, owner_id TEXT NOT NULL,"
+    " name TEXT NOT NULL, size BIGINT NOT NULL, content_type TEXT NOT NULL, sha256 TEXT NOT NULL,"
+    " archive_entries TEXT, uploaded_at TEXT NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS files_files_owner ON files_files (owner_id, uploaded_at)",
+    "CREATE TABLE IF NOT EXISTS files_parties (file_id TEXT NOT NULL, account_id TEXT NOT NULL,"
+    " granted_at TEXT NOT NULL, PRIMARY KEY (file_id, account_id))",
+    "CREATE INDEX IF NOT EXISTS files_parties_account ON files_parties (account_id)",
+    "CREATE TABLE IF NOT EXISTS files_forms (form_id TEXT PRIMARY KEY, code TEXT NOT NULL,"
+    " title TEXT NOT NULL, kind TEXT NOT NULL, application_type_code TEXT, version INTEGER NOT NULL,"
+    " format TEXT NOT NULL, file_id TEXT NOT NULL, published_at TEXT NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS files_forms_code ON files_forms (code, version)",
+)
+
+
+class Catalog(Projection):
+    name = "files.catalog"
+    ddl = CATALOG_DDL
+
+    def __init__(self, topic: str) -> None:
+        self.topics = (topic,)
+
+    async def handle(self, tx: Tx, event: Envelope) -> None:
+        payload = event.parse()
+        at = event.time.isoformat()
+        if isinstance(payload, FileUploadedV1):
+            entries = None if payload.archive_entries is None else json.dumps(payload.archive_entries)
+            await tx.execute(
+                "INSERT INTO files_files (file_id, owner_id, name, size, content_type, sha256, archive_entries,"
+                " uploaded_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (file_id) DO NOTHING",
+                payload.file_id,
+                payload.owner_id,
+                payload.name,
+                payload.size,
+                payload.content_type,
+                payload.sha256,
+                entries,
+                at,
+            )
+        elif isinstance(payload, FilePartiesGrantedV1):
+            for account_id in payload.account_ids:
+                await tx.execute(
+                    "INSERT INTO files_parties (file_id, account_id, granted_at) VALUES ($1, $2, $3)"
+                    " ON CONFLICT (file_id, account_id) DO NOTHING",
+                    payload.file_id,
+                    account_id,
+                    at,
+                )
+        elif isinstance(payload, FormPublishedV1):
+            await tx.execute(
+                "INSERT INTO files_forms (form_id, code, title, kind, application_type_code, version, format,"
+                " file_id, published_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+                " ON CONFLICT (form_id) DO NOTHING",
+                payload.form_id,
+                payload.code,
+                payload.title,
+                payload.kind,
+                payload.application_type_code,
+                payload.version,
+                payload.format,
+                payload.file_id,
+                at,
+            )
+
+
+class AttachmentGrants(Projection):
+    name = "files.grants"
+
+    def __init__(self, app: FilesApp, applications_topic: str, chat_topic: str) -> None:
+        self.app = app
+        self.topics = (applications_topic, chat_topic)
+
+    async def handle(self, tx: Tx, event: Envelope) -> None:
+        payload = event.parse()
+        if isinstance(payload, ApplicationSubmittedV1):
+            files = [d.file_id for d in payload.documents]
+            applicant, by, reason = (
+                payload.applicant_id,
+                payload.applicant_id,
+                f"application:{payload.application_id}",
+            )
+        elif isinstance(payload, DocumentsAddedV1):
+            files = [d.file_id for d in payload.documents]
+            applicant, by, reason = (
+                payload.applicant_id,
+                payload.actor_id,
+                f"application:{payload.application_id}",
+            )
+        elif isinstance(payload, MessagePostedV1):
+            files = list(payload.attachments)
+            applicant, by, reason = payload.applicant_id, payload.author_id, f"chat:{payload.thread_id}"
+        else:
+            return
+        if not files:
+            return
+
+        def grant() -> int:
+            return self.app.grant(files, [applicant], by=by, reason=reason)
+
+        position = await asyncio.to_thread(grant)
+        if position:
+            log.info("files.granted", files=len(files), reason=reason, position=position)

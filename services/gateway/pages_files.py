@@ -1,0 +1,305 @@
+"""Pages of the files service: «Типовые формы» (download, fill in online, staff publish a
+new version) and «Мои файлы» (upload with a progress bar, list, download).
+
+Uploads work without JavaScript: the form posts to a page route under ``/upload/``, which
+streams the body on to the files API (nothing is parsed or buffered here). With JavaScript, ``/static/upload.js``
+sends the file straight to the API with XHR to show progress, then lands on the same
+page. CSRF: the page forms carry the token (in the query string for multipart posts,
+whose body the gateway does not parse), the script sends it in ``X-CSRF-Token``.
+"""
+
+from __future__ import annotations
+
+import hmac
+from typing import Any
+
+import httpx
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse, Response
+
+from services.gateway.pages import (
+    STALE_FORM,
+    UNAVAILABLE,
+    _client,
+    _errors,
+    _form,
+    _settings,
+    _Stale,
+    current_user,
+    page,
+)
+from shared.auth import CSRF_COOKIE
+
+router = APIRouter(include_in_schema=False)
+
+KIND_TITLES = {
+    "application": "Типовые формы заявок на ТП",
+    "act": "Типовые формы документов по ТП",
+    "contract": "Типовые формы договоров об оказании услуг по ТП",
+}
+ALLOWED_TYPES = "PDF, JPEG, PNG, TIFF, ZIP, DOCX, XLSX, ODT"
+FORM_TYPES = "DOCX, PDF, ODT, XLSX"
+ACCEPT = ".pdf,.jpg,.jpeg,.png,.tif,.tiff,.zip,.docx,.xlsx,.odt"
+FORM_ACCEPT = ".docx,.pdf,.odt,.xlsx"
+FILL_FIELDS = (
+    ("full_name", "Фамилия, имя, отчество (полное наименование заявителя)", "text", "name"),
+    ("passport", "Паспорт: серия, номер, кем и когда выдан", "text", "off"),
+    ("ogrn", "ОГРН (ОГРНИП)", "text", "off"),
+    ("address", "Адрес места жительства (места нахождения)", "text", "street-address"),
+    ("phone", "Телефон", "tel", "tel"),
+    ("email", "E-mail", "email", "email"),
+    ("object_name", "Наименование объекта (энергопринимающих устройств)", "text", "off"),
+    ("object_address", "Адрес объекта", "text", "off"),
+    ("max_power_kw", "Максимальная мощность, кВт", "text", "off"),
+    ("voltage_kv", "Уровень напряжения, кВ", "text", "off"),
+    ("reliability_category", "Категория надёжности (I, II или III)", "text", "off"),
+)
+
+
+def _megabytes(request: Request) -> str:
+    return f"{_settings(request).max_upload_bytes / (1024 * 1024):g}"
+
+
+async def _files_api(
+    request: Request, method: str, path: str, *, auth: bool = False, **kwargs: Any
+) -> httpx.Response:
+    headers = {
+        "x-forwarded-for": request.client.host if request.client else "",
+        "user-agent": request.headers.get("user-agent", ""),
+        **kwargs.pop("headers", {}),
+    }
+    token = request.cookies.get(_settings(request).session_cookie)
+    if auth and token:
+        headers["authorization"] = f"Bearer {token}"
+    return await _client(request).call(method, "files", path, headers=headers, **kwargs)
+
+
+def _query_csrf_ok(request: Request, token: str) -> bool:
+    cookie = request.cookies.get(CSRF_COOKIE, "")
+    return bool(cookie) and hmac.compare_digest(cookie.encode(), token.encode())
+
+
+async def _stream_upload(request: Request, path: str) -> httpx.Response:
+    """Pass a browser's multipart body on to the files API as it arrives."""
+    headers = {"content-type": request.headers.get("content-type", "")}
+    if request.headers.get("content-length", "").isdigit():
+        headers["content-length"] = request.headers["content-length"]
+    return await _files_api(
+        request,
+        "POST",
+        path,
+        auth=True,
+        headers=headers,
+        content=request.stream(),
+        timeout=httpx.Timeout(600.0, connect=2.0),
+    )
+
+
+def _size(value: int) -> str:
+    size = float(value)
+    for unit in ("байт", "КБ", "МБ", "ГБ"):
+        if size < 1024 or unit == "ГБ":
+            return f"{size:.0f} {unit}" if unit == "байт" else f"{size:.1f} {unit}".replace(".", ",")
+        size /= 1024
+    return str(value)
+
+
+# «Типовые формы» ----------------------------------------------------------------------------------------
+async def _forms_context(request: Request) -> dict[str, Any]:
+    answer = await _files_api(request, "GET", "/api/v1/forms")
+    answer.raise_for_status()
+    items: list[dict[str, Any]] = answer.json()["items"]
+    for item in items:
+        item["older"] = []
+        if item["version"] > 1:
+            versions = await _files_api(request, "GET", f"/api/v1/forms/{item['code']}/versions")
+            if versions.status_code == 200:
+                item["older"] = [v for v in versions.json()["items"] if v["id"] != item["id"]]
+    groups = [(kind, title, [i for i in items if i["kind"] == kind]) for kind, title in KIND_TITLES.items()]
+    return {"groups": groups}
+
+
+@router.get("/forms")
+async def forms_page(request: Request, published: str = "") -> Response:
+    user = await current_user(request)
+    try:
+        context = await _forms_context(request)
+    except (httpx.TransportError, httpx.HTTPStatusError, ValueError, KeyError):
+        return page(request, "forms.html", 503, user=user, active="forms", groups=[], error=UNAVAILABLE)
+    done = "Новая версия формы опубликована." if published else ""
+    return page(
+        request,
+        "forms.html",
+        user=user,
+        active="forms",
+        staff="staff" in (user or {}).get("roles", []),
+        done=done,
+        max_mb=_megabytes(request),
+        max_bytes=_settings(request).max_upload_bytes,
+        form_types=FORM_TYPES,
+        form_accept=FORM_ACCEPT,
+        **context,
+    )
+
+
+@router.post("/upload/form/{code}")
+async def publish_form(request: Request, code: str, csrf: str = "") -> Response:
+    """Staff: a new version of a form, without JavaScript (the script posts to the API)."""
+    user = await current_user(request)
+    if user is None:
+        return RedirectResponse("/?tab=login", 303)
+    error, status = STALE_FORM, 403
+    if _query_csrf_ok(request, csrf):
+        try:
+            answer = await _stream_upload(request, f"/api/v1/forms/{code}/versions")
+        except httpx.TransportError:
+            answer = None
+        if answer is not None and answer.status_code == 201:
+            return RedirectResponse("/forms?published=1", 303)
+        error, status = (_errors(answer)[0], answer.status_code) if answer is not None else (UNAVAILABLE, 503)
+    try:
+        context = await _forms_context(request)
+    except (httpx.TransportError, httpx.HTTPStatusError, ValueError, KeyError):
+        context = {"groups": []}
+    return page(
+        request,
+        "forms.html",
+        status,
+        user=user,
+        active="forms",
+        staff="staff" in user.get("roles", []),
+        error=error,
+        max_mb=_megabytes(request),
+        max_bytes=_settings(request).max_upload_bytes,
+        form_types=FORM_TYPES,
+        form_accept=FORM_ACCEPT,
+        **context,
+    )
+
+
+async def _form_meta(request: Request, form_id: str) -> dict[str, Any] | None:
+    answer = await _files_api(request, "GET", f"/api/v1/forms/{form_id}")
+    return answer.json() if answer.status_code == 200 else None  # type: ignore[no-any-return]
+
+
+@router.get("/forms/{form_id}/fill")
+async def fill_page(request: Request, form_id: str) -> Response:
+    user = await current_user(request)
+    try:
+        form = await _form_meta(request, form_id)
+    except httpx.TransportError:
+        return page(request, "forms_fill.html", 503, user=user, active="forms", form=None, error=UNAVAILABLE)
+    if form is None or not form["fillable"]:
+        return page(
+            request, "forms_fill.html", 404, user=user, active="forms", form=None, error="Форма не найдена."
+        )
+    values = {"email": user["email"]} if user else {}
+    return page(
+        request, "forms_fill.html", user=user, active="forms", form=form, values=values, inputs=FILL_FIELDS
+    )
+
+
+@router.post("/forms/{form_id}/fill")
+async def fill(request: Request, form_id: str) -> Response:
+    user = await current_user(request)
+    context: dict[str, Any] = {"user": user, "active": "forms", "inputs": FILL_FIELDS}
+    try:
+        form = await _form_meta(request, form_id)
+    except httpx.TransportError:
+        return page(request, "forms_fill.html", 503, form=None, error=UNAVAILABLE, **context)
+    if form is None:
+        return page(request, "forms_fill.html", 404, form=None, error="Форма не найдена.", **context)
+    try:
+        values = await _form(request)
+    except _Stale:
+        return page(request, "forms_fill.html", 403, form=form, error=STALE_FORM, **context)
+    values.pop("csrf", None)
+    # Empty fields are left out, so the API names them as missing.
+    body: dict[str, Any] = {k: v for k, *_ in FILL_FIELDS if (v := values.get(k, "").strip())}
+    for number in ("max_power_kw", "voltage_kv"):
+        if number in body:
+            body[number] = body[number].replace(",", ".").replace(" ", "")
+    try:
+        answer = await _files_api(request, "POST", f"/api/v1/forms/{form_id}/fill", json=body)
+    except httpx.TransportError:
+        return page(request, "forms_fill.html", 503, form=form, values=values, error=UNAVAILABLE, **context)
+    if answer.status_code == 200:
+        return Response(
+            answer.content,
+            media_type=answer.headers.get("content-type"),
+            headers={
+                "content-disposition": answer.headers.get("content-disposition", "attachment"),
+                "cache-control": "no-store",
+            },
+        )
+    summary, fields, _ = _errors(answer)
+    if "" in fields:  # a rule on the whole form (passport or ОГРН)
+        summary = f"{summary} {fields.pop('')}"
+    return page(
+        request,
+        "forms_fill.html",
+        answer.status_code,
+        form=form,
+        values=values,
+        fields=fields,
+        error=summary,
+        **context,
+    )
+
+
+# «Мои файлы» --------------------------------------------------------------------------------------------
+async def _files_page(request: Request, user: dict[str, Any], status: int = 200, **extra: Any) -> Response:
+    files: list[dict[str, Any]] = []
+    error = extra.pop("error", "")
+    try:
+        answer = await _files_api(request, "GET", "/api/v1/files?limit=200", auth=True)
+        if answer.status_code == 200:
+            files = answer.json()["items"]
+        else:
+            error = error or _errors(answer)[0]
+    except httpx.TransportError:
+        error = error or UNAVAILABLE
+    for item in files:
+        item["size_text"] = _size(item["size"])
+        item["date_text"] = ".".join(reversed(str(item["uploaded_at"])[:10].split("-")))
+    uploaded = request.query_params.get("uploaded", "")
+    done = next((f"Файл «{f['name']}» загружен." for f in files if f["id"] == uploaded), "")
+    return page(
+        request,
+        "files.html",
+        status,
+        user=user,
+        active="files",
+        files=files,
+        done=done,
+        error=error,
+        max_mb=_megabytes(request),
+        max_bytes=_settings(request).max_upload_bytes,
+        allowed=ALLOWED_TYPES,
+        accept=ACCEPT,
+        **extra,
+    )
+
+
+@router.get("/files")
+async def files_page(request: Request) -> Response:
+    user = await current_user(request)
+    if user is None:
+        return RedirectResponse("/?tab=login", 303)
+    return await _files_page(request, user)
+
+
+@router.post("/upload/file")
+async def upload(request: Request, csrf: str = "") -> Response:
+    user = await current_user(request)
+    if user is None:
+        return RedirectResponse("/?tab=login", 303)
+    if not _query_csrf_ok(request, csrf):
+        return await _files_page(request, user, 403, error=STALE_FORM)
+    try:
+        answer = await _stream_upload(request, "/api/v1/files")
+    except httpx.TransportError:
+        return await _files_page(request, user, 503, error=UNAVAILABLE)
+    if answer.status_code == 201:
+        return RedirectResponse(f"/files?uploaded={answer.json()['id']}", 303)
+    return await _files_page(request, user, answer.status_code, error=_errors(answer)[0])

@@ -1,0 +1,290 @@
+"""The standard forms: generated DOCX documents, filling by bookmarks, the applicant's data rules,
+and the files service's domain and public events."""
+
+from __future__ import annotations
+
+import io
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+from docx import Document
+from pydantic import ValidationError
+
+from services.files.api import FillIn, ogrn_valid
+from services.files.app import FilesApp
+from services.files.forms import SPECS, SPECS_BY_CODE, bookmarks_in, build_docx, fill_docx
+from services.files.public import to_public
+from shared.events import FilePartiesGrantedV1, FileUploadedV1, FormPublishedV1
+from shared.settings import Settings
+
+TYPE_CODES = {
+    "individual_15kw",
+    "legal_150kw",
+    "legal_150_670kw",
+    "over_670kw",
+    "temporary",
+    "microgeneration_150kw",
+}
+APPLICANT: dict[str, Any] = {
+    "full_name": "Петров Пётр Петрович",
+    "passport": "4510 123456, выдан ОВД «Таганский» г. Москвы 01.02.2010",
+    "address": "г. Москва, ул. Ленина, д. 1, кв. 2",
+    "object_name": "Жилой дом",
+    "object_address": "Московская обл., д. Берёзки, уч. 15",
+    "max_power_kw": 12.5,
+    "voltage_kv": 0.4,
+    "reliability_category": "III",
+    "phone": "+7 (916) 123-45-67",
+    "email": "petrov@example.ru",
+}
+
+
+def text_of(data: bytes) -> str:
+    document = Document(io.BytesIO(data))
+    cells = [cell.text for table in document.tables for row in table.rows for cell in row.cells]
+    return "\n".join([p.text for p in document.paragraphs] + cells)
+
+
+def test_the_library_has_every_form_the_issue_names() -> None:
+    kinds = {spec.kind for spec in SPECS}
+    assert kinds == {"application", "act", "contract"}
+    assert {s.application_type_code for s in SPECS if s.kind == "application"} == TYPE_CODES
+    titles = " ".join(s.title for s in SPECS)
+    for needed in (
+        "Акт об осуществлении технологического присоединения",
+        "Акт о выполнении технических условий",
+        "Акт допуска прибора учёта",
+        "Договор об осуществлении технологического присоединения",
+    ):
+        assert needed in titles
+    assert len({s.code for s in SPECS}) == len(SPECS)
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=lambda s: s.code)
+def test_every_form_is_a_real_docx_with_the_rules_fields(spec: Any) -> None:
+    data = build_docx(spec)
+    text = text_of(data)
+    assert spec.subheading in text and "№ 861" in text
+    document = Document(io.BytesIO(data))
+    assert document.core_properties.title == spec.title
+    if spec.kind == "application":
+        for label in ("Максимальная мощность", "Категория надёжности", "Уровень напряжения", "Приложения"):
+            assert label in text, label
+        assert "План расположения энергопринимающих устройств" in text  # п. 10
+        assert {"full_name", "address", "object_name", "max_power_kw", "date"} <= bookmarks_in(data)
+
+
+def test_fill_writes_the_values_where_the_bookmarks_are() -> None:
+    spec = SPECS_BY_CODE["application_individual_15kw"]
+    template = build_docx(spec)
+    filled, count = fill_docx(template, {"full_name": "Сидоров С. С.", "max_power_kw": "15", "unknown": "x"})
+    assert count == 2
+    document = Document(io.BytesIO(filled))
+    rows = {row.cells[0].text: row.cells[1].text for table in document.tables for row in table.rows}
+    assert rows["Фамилия, имя, отчество заявителя"] == "Сидоров С. С."
+    assert rows["Максимальная мощность энергопринимающих устройств (всего), кВт"] == "15"
+    assert "Сидоров" not in text_of(template)
+    # Filling again replaces, never appends.
+    again, _ = fill_docx(filled, {"full_name": "Другой"})
+    assert "Сидоров" not in text_of(again) and "Другой" in text_of(again)
+
+
+def test_the_date_blank_is_replaced() -> None:
+    template = build_docx(SPECS_BY_CODE["application_legal_150kw"])
+    assert "«___» ____________ 20__ г." in text_of(template)
+    filled, _ = fill_docx(template, {"date": "«01» марта 2027 г."})
+    assert "«01» марта 2027 г." in text_of(filled) and "20__ г." not in text_of(filled)
+
+
+def test_applicant_data_is_validated() -> None:
+    body = FillIn.model_validate(APPLICANT)
+    values = body.values()
+    assert values["max_power_kw"] == "12,5" and values["voltage_kv"] == "0,4"
+    assert values["reliability_category"] == "III"
+    for change in (
+        {"max_power_kw": 0},
+        {"max_power_kw": "много"},
+        {"voltage_kv": 0.5},
+        {"reliability_category": 4},
+        {"email": "not-an-email"},
+        {"phone": "позвоните мне"},
+        {"full_name": "Иван\x00"},
+        {"passport": "без номера"},
+        {"passport": None, "ogrn": None},
+        {"ogrn": "1027700132196"},  # wrong check digit
+        {"extra": "field"},
+    ):
+        with pytest.raises(ValidationError):
+            FillIn.model_validate({**APPLICANT, **change})
+    assert FillIn.model_validate({**APPLICANT, "passport": None, "ogrn": "1027700132195"}).ogrn
+
+
+def test_ogrn_check_digit() -> None:
+    assert ogrn_valid("1027700132195")  # ОГРН, 13 digits
+    assert ogrn_valid("304500116000157")  # ОГРНИП, 15 digits
+    assert not ogrn_valid("1027700132194")
+    assert not ogrn_valid("304500116000158")
+    assert not ogrn_valid("12345")
+
+
+# domain and public events ---------------------------------------------------------------------------
+@pytest.fixture
+def files(tmp_path: Path) -> Any:
+    app = FilesApp(
+        Settings(mode="embedded", var_dir=tmp_path, secret_key="x" * 32),
+        {"PERSISTENCE_MODULE": "eventsourcing.popo"},
+    )
+    yield app
+    app.close()
+
+
+def _upload(files: FilesApp, owner: str) -> uuid.UUID:
+    file_id = uuid.uuid4()
+    files.record_upload(
+        file_id=file_id,
+        owner_id=owner,
+        name="план.pdf",
+        size=10,
+        content_type="application/pdf",
+        kind="pdf",
+        sha256="a" * 64,
+        blob_key="b" * 64,
+        archive_entries=None,
+        audit={"actor": owner},
+    )
+    return file_id
+
+
+def test_only_the_owner_shares_a_file_by_attaching_it(files: FilesApp) -> None:
+    owner, applicant, stranger = (str(uuid.uuid4()) for _ in range(3))
+    file_id = _upload(files, owner)
+    # Someone attaching another person's file id grants nothing.
+    assert files.grant([str(file_id)], [stranger], by=stranger, reason="application:x") == 0
+    assert not files.file(file_id).can_read(stranger, staff=False)  # type: ignore[union-attr]
+    position = files.grant(
+        [str(file_id), "not-a-uuid", str(uuid.uuid4())], [applicant], by=owner, reason="chat:1"
+    )
+    assert position > 0
+    stored = files.file(file_id)
+    assert (
+        stored is not None
+        and stored.can_read(applicant, staff=False)
+        and stored.can_read(stranger, staff=True)
+    )
+    assert (
+        files.grant([str(file_id)], [applicant], by=owner, reason="chat:1") == 0
+    )  # a replay changes nothing
+
+
+def test_public_events(files: FilesApp) -> None:
+    owner, applicant = str(uuid.uuid4()), str(uuid.uuid4())
+    file_id = _upload(files, owner)
+    files.grant([str(file_id)], [applicant], by=owner, reason="chat:1")
+    stored = files.file(file_id)
+    assert stored is not None
+    files.publish_form(
+        code="act_tp",
+        title="Акт",
+        kind="act",
+        application_type_code=None,
+        file=stored,
+        format="pdf",
+        audit={"actor": owner},
+    )
+    second = FilesApp.new_file(
+        owner_id=owner,
+        name="акт.docx",
+        size=5,
+        content_type="x",
+        kind="docx",
+        sha256="c" * 64,
+        blob_key="k",
+        archive_entries=None,
+        audit={"actor": owner},
+    )
+    item, _ = files.publish_new_version(
+        code="act_tp", file=second, format="docx", title="", audit={"actor": owner}
+    )
+    assert item["version"] == 2 and item["title"] == "Акт"
+    events = [to_public(n) for n in files.repository.event_store.get(file_id)]
+    assert isinstance(events[0], FileUploadedV1) and events[0].owner_id == owner
+    assert isinstance(events[1], FilePartiesGrantedV1) and events[1].account_ids == [applicant]
+    series_events = list(files.repository.event_store.get(files.series("act_tp").id))  # type: ignore[union-attr]
+    published = [to_public(e) for e in series_events]
+    assert all(isinstance(p, FormPublishedV1) for p in published)
+    assert [(p.version, p.code, p.kind, p.format) for p in published] == [  # type: ignore[union-attr]
+        (1, "act_tp", "act", "pdf"),
+        (2, "act_tp", "act", "docx"),
+    ]
+    assert published[0].form_id != published[1].form_id  # type: ignore[union-attr]
+
+
+async def test_attachment_grants_projection(files: FilesApp, tmp_path: Path) -> None:
+    from services.files.projections import AttachmentGrants
+    from shared.events import ApplicationSubmittedV1, DocumentRef, DocumentsAddedV1, MessagePostedV1
+    from shared.readstore import SQLiteReadStore
+
+    applicant, staff, stranger = (str(uuid.uuid4()) for _ in range(3))
+    own, contract, answer = _upload(files, applicant), _upload(files, staff), _upload(files, staff)
+    application = str(uuid.uuid4())
+    events = [
+        ApplicationSubmittedV1(
+            application_id=application,
+            number="1",
+            applicant_id=applicant,
+            applicant_email="a@example.ru",
+            applicant_name="A",
+            type_code="individual_15kw",
+            type_title="t",
+            power_kw=5,
+            object_address="x",
+            documents=[DocumentRef(slot="site_plan", file_id=str(own))],
+        ),
+        DocumentsAddedV1(
+            application_id=application,
+            number="1",
+            applicant_id=applicant,
+            documents=[DocumentRef(slot="contract", file_id=str(contract))],
+            actor_id=staff,
+        ),
+        MessagePostedV1(
+            message_id=str(uuid.uuid4()),
+            thread_id=application,
+            seq=1,
+            applicant_id=applicant,
+            author_id=staff,
+            author_role="staff",
+            author_name="S",
+            text="см. вложение",
+            attachments=[str(answer)],
+        ),
+        # Someone else's file id, attached by a person who does not own it: nothing shared.
+        DocumentsAddedV1(
+            application_id=str(uuid.uuid4()),
+            number="2",
+            applicant_id=stranger,
+            documents=[DocumentRef(slot="x", file_id=str(contract))],
+            actor_id=stranger,
+        ),
+    ]
+    store = SQLiteReadStore(tmp_path / "read.sqlite")
+    await store.open()
+    projection = AttachmentGrants(files, "applications.events", "chat.events")
+    try:
+        for i, event in enumerate(events, 1):
+            async with store.transaction() as tx:
+                await projection.handle(
+                    tx, event.envelope(source="x", subject=str(i), sequence=1, position=i)
+                )
+    finally:
+        await store.close()
+
+    def readers(file_id: uuid.UUID) -> list[str]:
+        stored = files.file(file_id)
+        assert stored is not None
+        return stored.parties
+
+    assert readers(own) == []  # the applicant owns it already
+    assert readers(contract) == [applicant] and readers(answer) == [applicant]
