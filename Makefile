@@ -13,7 +13,7 @@ $(BIN)/python:
 ## setup: .venv with every pinned dependency (requirements.lock) and the `lk` command
 setup: $(BIN)/python
 	$(BIN)/pip install --quiet --require-hashes -r requirements.lock
-	$(BIN)/pip install --quiet --no-deps --no-build-isolation -e .
+	$(BIN)/pip install --quiet --no-deps -e .
 	@echo "Готово. Запуск: make run"
 
 ## run: the whole system on the embedded default, cabinet at http://127.0.0.1:8000
