@@ -14,8 +14,10 @@ from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from services.gateway.chat_ws import router as chat_ws_router
 from services.gateway.pages import router as pages_router
 from services.gateway.pages_applications import router as applications_pages_router
+from services.gateway.pages_chat import router as chat_pages_router
 from services.gateway.pages_files import router as files_pages_router
 from services.gateway.proxy import ROUTES, ServiceClient, is_public, service_for
 from shared.auth import check_csrf, start_auth, token_from_request
@@ -147,6 +149,8 @@ def create_app(settings: Settings) -> FastAPI:
 
     app.include_router(pages_router)
     app.include_router(applications_pages_router)
+    app.include_router(chat_pages_router)
+    app.include_router(chat_ws_router)
     app.include_router(files_pages_router)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
     return app

@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from services.notifier.chat_mail import start_chat_mail
 from services.notifier.mailer import SmtpMailer
 from services.notifier.outbox import MailOutbox, Sender
 from shared.consumer import ConsumerRunner
@@ -34,6 +35,7 @@ def create_app(settings: Settings) -> FastAPI:
         workers = Workers()
         workers.start("notifier.outbox", runner.run)
         workers.start("notifier.sender", sender.run)
+        await start_chat_mail(settings, store, transport, workers, sender.wake)
         app.state.store = store
         try:
             yield

@@ -119,7 +119,7 @@ def test_profile_and_password_change_through_the_pages(system: System, person: P
     with system.client() as http:
         register_and_confirm(system, http, person)
     _log_in(page, system, person.login, person.password)
-    page.get_by_role("link", name="Профиль").click()
+    page.get_by_role("navigation", name="Главное меню").get_by_role("link", name="Профиль").click()
     page.get_by_label("Фамилия", exact=True).fill("Петрова")
     page.get_by_label("Имя", exact=True).fill("<b>Анна</b>")
     page.get_by_role("button", name="Обновить профиль").click()
@@ -180,7 +180,9 @@ def test_the_users_document_end_to_end(
 
     consumer_page = browser.new_context(locale="ru-RU", accept_downloads=True).new_page()
     _log_in(consumer_page, system, person.login, person.password)
-    consumer_page.get_by_role("link", name="Подача заявки на ТП").click()
+    consumer_page.get_by_role("navigation", name="Главное меню").get_by_role(
+        "link", name="Подача заявки на ТП"
+    ).click()
     consumer_page.get_by_role(
         "link", name="Заявка физического лица на присоединение до 15 кВт включительно"
     ).click()
@@ -204,7 +206,9 @@ def test_the_users_document_end_to_end(
 
     staff_page = browser.new_context(locale="ru-RU").new_page()
     _log_in(staff_page, system, staff.login, NEW_PASSWORD)
-    staff_page.get_by_role("link", name="Очередь заявок").click()
+    staff_page.get_by_role("navigation", name="Главное меню").get_by_role(
+        "link", name="Очередь заявок"
+    ).click()
     staff_page.get_by_label("Поиск").fill(number)
     staff_page.get_by_role("button", name="Показать").click()
     staff_page.get_by_role("link", name=number).click()

@@ -1,0 +1,315 @@
+"""Chat: 1,000 open WebSockets on the gateway while 100 messages/s are posted, on both modes.
+
+The system runs as the end-to-end tests run it (``tests.harness.System``: ``lk run`` for the
+embedded default, one process per service on the real stack). One applicant registers,
+confirms and logs in through the public API, a staff member is created with ``lk admin
+create-staff``; the applicant files 100 applications (a ZIP each). Then 1,000 sockets are
+opened through the gateway (``/api/v1/applications/{id}/chat/ws``), 10 per application,
+half with the applicant's token and half with the staff's, each waiting for its ``ready``.
+
+Memory per open socket: the RSS growth of the processes that hold sockets (embedded: the
+one process; stack: gateway + chat) from before opening them (after a warm-up of 50) to
+after, divided by 1,000. These sockets offer no per-message deflate; at the end 500 more are
+opened offering it, as browsers do, and measured the same way.
+
+Delivery latency, in two phases of 20 s at 100 messages/s (applicant and staff in turn, round
+robin over the applications): first posted as the page posts them (a ``send`` frame on one of
+the author's open sockets), then with ``POST …/messages`` through the gateway. Each message is
+stamped just before it is sent; every socket stamps it as it arrives. Latency = arrival − send,
+over every delivery (10 per message). The client runs on the same two cores.
+
+``python -m bench.chat_bench`` runs it alone; ``run()`` returns the figures.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import resource
+import tempfile
+import time
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import httpx
+from websockets.asyncio.client import ClientConnection, connect
+
+from bench.common import Figure, Infra, Progress, Section, out, percentile
+from tests.conftest import new_person
+from tests.e2e.helpers import log_in, register_and_confirm
+from tests.e2e.test_identity_complete import NEW_PASSWORD, create_staff
+from tests.harness import System
+
+SOCKETS = 1000
+THREADS = 100
+RATE = 100.0
+DURATION = 20.0
+WARM_SOCKETS = 50
+DEFLATE_SOCKETS = 500
+TARGET_P99_MS = {"embedded": 100.0, "stack": 250.0}
+TARGET_KB = 50.0
+TITLES = {
+    "embedded": "embedded default (lk run, one process)",
+    "stack": "real stack over Kafka (one process per service)",
+}
+
+
+def _raise_nofile() -> int:
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = max(soft, min(hard, 65536)) if hard != resource.RLIM_INFINITY else 65536
+    if wanted > soft:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))  # children (the servers) inherit it
+    return wanted
+
+
+def _rss(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    return 0
+
+
+def _zip() -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("план.txt", "План участка".encode())
+    return buffer.getvalue()
+
+
+def _applications(http: httpx.Client, auth: dict[str, str], email: str) -> list[str]:
+    ids = []
+    progress = Progress("filing applications", THREADS)
+    for i in range(THREADS):
+        up = http.post("/api/v1/files", headers=auth, files={"file": ("docs.zip", _zip(), "application/zip")})
+        assert up.status_code == 201, up.text
+        answer = http.post(
+            "/api/v1/applications",
+            headers=auth,
+            json={
+                "type_code": "individual_15kw",
+                "power_kw": 10,
+                "object_address": f"Бенчмарк, участок {i}",
+                "contact": {"phone": "+7 900 000-00-00", "email": email},
+                "documents": [{"slot": "archive", "file_id": up.json()["id"]}],
+            },
+        )
+        assert answer.status_code == 201, answer.text
+        ids.append(str(answer.json()["id"]))
+        progress.update(i + 1)
+    return ids
+
+
+async def _open(url: str, deflate: bool = False) -> ClientConnection:
+    ws = await connect(url, compression="deflate" if deflate else None, max_queue=None, open_timeout=60)
+    async with asyncio.timeout(60):
+        while json.loads(await ws.recv())["type"] != "ready":
+            pass
+    return ws
+
+
+async def _open_many(urls: list[str], concurrency: int = 50, deflate: bool = False) -> list[ClientConnection]:
+    gate = asyncio.Semaphore(concurrency)
+    progress = Progress("opening sockets", len(urls))
+    opened: list[ClientConnection] = []
+
+    async def one(url: str) -> ClientConnection:
+        async with gate:
+            ws = await _open(url, deflate)
+            opened.append(ws)
+            progress.update(len(opened))
+            return ws
+
+    return list(await asyncio.gather(*(one(u) for u in urls)))
+
+
+async def _drive(
+    system: System, apps: list[str], tokens: tuple[str, str], pids: dict[str, int], section: Section
+) -> None:
+    base = system.base_url.replace("http://", "ws://")
+
+    def url(i: int) -> str:
+        app = apps[i % THREADS]
+        return f"{base}/api/v1/applications/{app}/chat/ws?access_token={tokens[(i // THREADS) % 2]}"
+
+    warm = await _open_many([url(i) for i in range(WARM_SOCKETS)])
+    for ws in warm:
+        await ws.close()
+    await asyncio.sleep(2)
+    before_each = {name: _rss(pid) for name, pid in pids.items()}
+    started = time.perf_counter()
+    sockets = await _open_many([url(i) for i in range(SOCKETS)])
+    opened_in = time.perf_counter() - started
+    await asyncio.sleep(2)
+    grown_each = {name: (_rss(pid) - before_each[name]) / SOCKETS / 1024 for name, pid in pids.items()}
+    section.add("open_s", Figure(f"time to open {SOCKETS} sockets (50 at a time)", opened_in, "s"))
+    section.add(
+        "memory_per_socket_kb",
+        Figure("server memory per open socket", sum(grown_each.values()), "KB", TARGET_KB, "lower"),
+    )
+    if len(grown_each) > 1:
+        section.note("of which " + ", ".join(f"{name} {kb:.1f} KB" for name, kb in grown_each.items()))
+
+    sent: dict[str, float] = {}
+    latencies: dict[str, list[float]] = {"socket": [], "http": []}
+
+    async def reader(ws: ClientConnection) -> None:
+        async for raw in ws:
+            now = time.perf_counter()
+            if '"type":"message"' not in str(raw):
+                continue
+            text = json.loads(raw)["message"]["text"]
+            if text in sent:
+                latencies[text.split(":")[0]].append((now - sent[text]) * 1000)
+
+    readers = [asyncio.create_task(reader(ws)) for ws in sockets]
+    # Posting sockets: per application, one of the applicant's and one of the staff's.
+    posters = {(i % THREADS, (i // THREADS) % 2): sockets[i] for i in range(2 * THREADS)}
+    auth = [{"Authorization": f"Bearer {t}"} for t in tokens]
+    target = TARGET_P99_MS["embedded" if system.mode == "embedded" else "stack"]
+    async with httpx.AsyncClient(
+        base_url=system.base_url, timeout=30, limits=httpx.Limits(max_connections=32)
+    ) as http:
+        for phase in ("socket", "http"):
+            failures = 0
+            post_ms: list[float] = []
+
+            async def post(n: int, phase: str = phase, post_ms: list[float] = post_ms) -> None:
+                nonlocal failures
+                text = f"{phase}:{n}"
+                author = (n // THREADS) % 2
+                sent[text] = t0 = time.perf_counter()
+                if phase == "socket":  # as the page does: a "send" frame with a client id
+                    frame = {"type": "send", "client_id": f"bench{n:08d}{phase}", "text": text}
+                    await posters[(n % THREADS, author)].send(json.dumps(frame))
+                    return
+                try:
+                    answer = await http.post(
+                        f"/api/v1/applications/{apps[n % THREADS]}/messages",
+                        headers=auth[author],
+                        json={"text": text},
+                    )
+                    ok = answer.status_code == 201
+                except httpx.HTTPError:
+                    ok = False
+                post_ms.append((time.perf_counter() - t0) * 1000)
+                failures += not ok
+
+            total = int(RATE * DURATION)
+            progress = Progress(f"{phase}: posting at {RATE:.0f}/s", total)
+            tasks = []
+            start = time.perf_counter()
+            for n in range(total):
+                delay = start + n / RATE - time.perf_counter()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+                tasks.append(asyncio.create_task(post(n)))
+                progress.update(n + 1, f"(deliveries {len(latencies[phase])})")
+            await asyncio.gather(*tasks)
+            rate = total / (time.perf_counter() - start)
+            expected = (total - failures) * (SOCKETS // THREADS)
+            deadline = time.monotonic() + 20
+            while len(latencies[phase]) < expected and time.monotonic() < deadline:  # noqa: ASYNC110
+                await asyncio.sleep(0.1)
+            got = latencies[phase]
+            how = "a socket frame" if phase == "socket" else "POST …/messages"
+            section.add(f"{phase}_rate", Figure(f"[{how}] posted (offered {RATE:.0f}/s)", rate, "msg/s"))
+            section.add(
+                f"{phase}_deliveries",
+                Figure(
+                    f"[{how}] deliveries received / expected",
+                    len(got) / max(expected, 1),
+                    "ratio",
+                    1,
+                    "higher",
+                ),
+            )
+            if post_ms:
+                section.add(
+                    f"{phase}_failed", Figure(f"[{how}] posts refused", failures, "posts", 0, "lower")
+                )
+                section.add(
+                    f"{phase}_rtt_p50_ms", Figure(f"[{how}] round trip p50", percentile(post_ms, 50), "ms")
+                )
+            section.add(
+                f"{phase}_p50_ms", Figure(f"[{how}] post → delivered, p50", percentile(got, 50), "ms")
+            )
+            section.add(
+                f"{phase}_p90_ms", Figure(f"[{how}] post → delivered, p90", percentile(got, 90), "ms")
+            )
+            section.add(
+                f"{phase}_p99_ms",
+                Figure(f"[{how}] post → delivered, p99", percentile(got, 99), "ms", target, "lower"),
+            )
+            section.add(
+                f"{phase}_max_ms", Figure(f"[{how}] post → delivered, max", max(got, default=None), "ms")
+            )
+            await asyncio.sleep(
+                11
+            )  # the rate limit's window (20 per 10 s per author and thread) starts afresh
+    for task in readers:
+        task.cancel()
+    await asyncio.gather(*readers, return_exceptions=True)
+    await asyncio.gather(*(ws.close() for ws in sockets), return_exceptions=True)
+
+    # As a browser connects: offering per-message deflate, which uvicorn accepts by default.
+    await asyncio.sleep(2)
+    before = sum(_rss(p) for p in pids.values())
+    browsers = await _open_many([url(i) for i in range(DEFLATE_SOCKETS)], deflate=True)
+    await asyncio.sleep(2)
+    grown = (sum(_rss(p) for p in pids.values()) - before) / DEFLATE_SOCKETS / 1024
+    section.add(
+        "memory_per_socket_deflate_kb",
+        Figure(
+            f"per socket with per-message deflate ({DEFLATE_SOCKETS} sockets)",
+            grown,
+            "KB",
+            TARGET_KB,
+            "lower",
+        ),
+    )
+    await asyncio.gather(*(ws.close() for ws in browsers), return_exceptions=True)
+
+
+def measure(mode: str, root: Path) -> dict[str, Any]:
+    section = Section(f"chat / {TITLES[mode]}: {SOCKETS} sockets on the gateway, {RATE:.0f} messages/s")
+    system = System.create(mode, root)
+    system.env["LK_LOG_LEVEL"] = "WARNING"
+    try:
+        out("  … starting the system")
+        system.start()
+        with system.client() as http:
+            consumer, staff = new_person(), new_person()
+            create_staff(system, staff.login, staff.email)
+            register_and_confirm(system, http, consumer)
+            consumer_auth = log_in(http, consumer.login, consumer.password)
+            staff_auth = log_in(http, staff.login, NEW_PASSWORD)
+            apps = _applications(http, consumer_auth, consumer.email)
+        tokens = (
+            consumer_auth["Authorization"].removeprefix("Bearer "),
+            staff_auth["Authorization"].removeprefix("Bearer "),
+        )
+        holders = ["all"] if mode == "embedded" else ["gateway", "chat"]
+        pids = {name: system.procs[name].pid for name in holders}
+        asyncio.run(_drive(system, apps, tokens, pids, section))
+        section.note("sockets opened without per-message deflate, then 500 with it (browsers offer it and")
+        section.note("uvicorn accepts it: zlib state per socket; ws_per_message_deflate=False turns it off)")
+    finally:
+        system.destroy()
+    return section.as_json()
+
+
+def run(infra: Infra | None = None) -> dict[str, Any]:
+    """Measure, print and return the figures of both modes."""
+    limit = _raise_nofile()
+    out(f"  (open-files limit {limit})")
+    root = infra.tmpdir("chat") if infra else Path(tempfile.mkdtemp(prefix="lk-chat-bench-"))
+    return {mode: measure(mode, root / mode) for mode in ("embedded", "stack")}
+
+
+if __name__ == "__main__":
+    from shared.logs import configure_logging
+
+    configure_logging("WARNING")
+    print(json.dumps(run(), indent=2, ensure_ascii=False))

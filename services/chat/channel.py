@@ -1,0 +1,233 @@
+"""One client's live view of a thread, whatever carries it (a socket of its own, or a channel
+of the gateway's link): opening, resume, and the frames a client may send.
+
+Resume without gap or duplicate: the channel subscribes to the hub FIRST and holds the live
+frames back, then sends the history after ``after`` from the event store, then ``ready``,
+then the held frames and everything live, dropping any message whose ``seq`` it already
+sent. A message is published only after it is saved and the history is read after
+subscribing, so every message is in the history or among the live frames; the ``seq``
+check removes the overlap.
+
+Server → client frames (JSON text):
+  {"type": "message", "message": {id, seq, author_*, text, attachments, at, client_id}}
+  {"type": "ready", "last_seq", "read": {consumer, staff}, "presence": {...}}  (history sent)
+  {"type": "typing", "author_id", "author_role", "author_name"}
+  {"type": "read", "reader_id", "reader_role", "up_to_seq", "read": {consumer, staff}}
+  {"type": "presence", "staff_online", "staff_last_seen", "applicant_online", "applicant_last_seen"}
+  {"type": "ack", "client_id", "id", "seq", "duplicate"}  (after a "send")
+  {"type": "error", "client_id"?, "status", "code", "message"}
+  {"type": "pong"}
+Client → server: {"type": "send", "client_id", "text", "attachments"}, {"type": "typing"},
+{"type": "read", "up_to_seq"}, {"type": "ping"}.
+Close codes: 4401 not authenticated / session ended, 4404 not found (or not yours), 4008 too
+slow (reconnect and resume), 1009 frame too big, 1008 too many frames queued.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import time
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+from fastapi.concurrency import run_in_threadpool
+from pydantic import ValidationError
+
+from services.chat.api import PostIn, Target, author_of, find_target, mark_read, send_message
+from services.chat.app import Author
+from services.chat.domain import CONSUMER, STAFF
+from services.chat.hub import Hub, Subscriber, dumps
+from shared.auth import Authenticator, Principal, not_authenticated
+from shared.http import ApiError
+
+MAX_FRAME = 64 * 1024
+MAX_INBOX = 64  # client frames waiting to be handled
+MAX_HELD = 1024  # live frames held back while the history goes out
+TYPING_EVERY = 2.0  # seconds between forwarded typing frames of one client
+PAGE = 200
+
+Sink = Callable[[str], None]
+Closer = Callable[[int, str], None]
+
+
+async def open_target(s: Any, token: str | None, application_id: str) -> tuple[Principal, Target, Author]:
+    """Authenticate like HTTP and check access to the thread (ApiError 401 / 404 otherwise)."""
+    if not token:
+        raise not_authenticated()
+    auth: Authenticator = s.auth
+    principal = await auth.authenticate(token)
+    target = await find_target(s, application_id, principal)
+    return principal, target, await author_of(s, principal)
+
+
+def error_frame(exc: ApiError, client_id: str | None = None) -> str:
+    frame: dict[str, Any] = {"type": "error", "status": exc.status, "code": exc.code, "message": exc.message}
+    if client_id:
+        frame["client_id"] = client_id
+    return dumps(frame)
+
+
+class Channel(Subscriber):
+    """A subscriber that resumes after a sequence number and handles the client's frames.
+    ``sink`` takes each outgoing frame (must not block); ``closer`` closes the client's side."""
+
+    def __init__(
+        self, s: Any, target: Target, author: Author, session_id: str, sink: Sink, closer: Closer
+    ) -> None:
+        super().__init__(target.key, author.account_id, session_id, author.role)
+        self.s = s
+        self.target = target
+        self.author = author
+        self.sink = sink
+        self.closer = closer
+        self.last = 0
+        self.live = False
+        self.held: list[tuple[int, str]] = []
+        self.inbox: deque[str] = deque()
+        self.worker: asyncio.Task[None] | None = None
+        self.last_typing = 0.0
+
+    @property
+    def hub(self) -> Hub:
+        hub: Hub = self.s.hub
+        return hub
+
+    # outgoing ---------------------------------------------------------------------------------
+    def push(self, seq: int, frame: str) -> None:
+        if self.closing:
+            return
+        if not self.live:
+            if len(self.held) >= MAX_HELD:
+                self.close(4008, "too_slow_reconnect")
+                return
+            self.held.append((seq, frame))
+            return
+        self._emit(seq, frame)
+
+    def _emit(self, seq: int, frame: str) -> None:
+        if seq:
+            if seq <= self.last:
+                return  # already sent with the history
+            self.last = seq
+        self.sink(frame)
+
+    def close(self, code: int, reason: str) -> None:
+        if self.closing:
+            return
+        self.closing = True
+        self.closer(code, reason)
+
+    async def start(self, after: int) -> None:
+        """Subscribe, send the history after ``after`` and ``ready``, then go live."""
+        self.hub.subscribe(self, self.target.applicant_id)
+        last, thread = after, None
+        while not self.closing:
+            page, thread = await run_in_threadpool(self.s.chat.history, self.target.id, last, None, PAGE)
+            for message in page:
+                self.sink(dumps({"type": "message", "message": message}))
+                last = message["seq"]
+            if len(page) < PAGE:
+                break
+        if thread is None or last > thread.seq:
+            last = thread.seq if thread else 0  # the client claims more than there is: start from ours
+        self.last = last
+        marks = dict(thread.role_marks) if thread else {CONSUMER: 0, STAFF: 0}
+        presence = self.hub.presence.of(self.target.applicant_id)
+        self.sink(dumps({"type": "ready", "last_seq": last, "read": marks, "presence": presence}))
+        self.live = True
+        held, self.held = self.held, []
+        for seq, frame in held:
+            self._emit(seq, frame)
+
+    def stop(self) -> None:
+        """The client is gone: leave the hub, drop pending work."""
+        self.closing = True
+        self.hub.unsubscribe(self)
+        if self.worker is not None:
+            self.worker.cancel()
+
+    # incoming ---------------------------------------------------------------------------------
+    def feed(self, raw: str) -> None:
+        """A frame from the client; handled in order, one at a time."""
+        if self.closing:
+            return
+        if len(raw) > MAX_FRAME:
+            self.close(1009, "frame_too_big")
+            return
+        if len(self.inbox) >= MAX_INBOX:
+            self.close(1008, "too_many_frames")
+            return
+        self.inbox.append(raw)
+        if self.worker is None:
+            self.worker = asyncio.create_task(self._drain())
+
+    async def _drain(self) -> None:
+        try:
+            while self.inbox and not self.closing:
+                await self.handle(self.inbox.popleft())
+        finally:
+            self.worker = None
+
+    async def handle(self, raw: str) -> None:
+        try:
+            frame = json.loads(raw)
+        except ValueError:
+            frame = None
+        if not isinstance(frame, dict):
+            self.sink(error_frame(ApiError(400, "malformed_json", "Кадр не является объектом JSON.")))
+            return
+        kind = frame.get("type")
+        if kind == "send":
+            await self._send(frame)
+        elif kind == "typing":
+            now = time.monotonic()
+            if now - self.last_typing >= TYPING_EVERY:
+                self.last_typing = now
+                typing = {
+                    "type": "typing",
+                    "author_id": self.author.account_id,
+                    "author_role": self.author.role,
+                    "author_name": self.author.name,
+                }
+                self.hub.publish(self.target.key, typing, exclude=self)
+        elif kind == "read":
+            up_to = frame.get("up_to_seq")
+            if not isinstance(up_to, int) or isinstance(up_to, bool) or up_to < 0:
+                self.sink(error_frame(ApiError(422, "validation_error", "Укажите номер сообщения.")))
+                return
+            try:
+                await mark_read(self.s, self.target, self.author, up_to)
+            except ApiError as exc:
+                self.sink(error_frame(exc))
+        elif kind == "ping":
+            self.sink(dumps({"type": "pong"}))
+        else:
+            self.sink(error_frame(ApiError(400, "unknown_frame", "Неизвестный тип кадра.")))
+
+    async def _send(self, frame: dict[str, Any]) -> None:
+        client_id = frame.get("client_id") if isinstance(frame.get("client_id"), str) else None
+        try:
+            body = PostIn.model_validate(
+                {k: frame[k] for k in ("text", "attachments", "client_id") if k in frame}
+            )
+        except ValidationError:
+            exc = ApiError(422, "validation_error", "Проверьте сообщение: текст, вложения, идентификатор.")
+            self.sink(error_frame(exc, client_id))
+            return
+        try:
+            message, created = await send_message(self.s, self.target, self.author, body)
+        except ApiError as exc:
+            self.sink(error_frame(exc, client_id))
+            return
+        # The message itself reached this client through the hub before this answer.
+        ack = {"type": "ack", "client_id": client_id, "id": message["id"], "seq": message["seq"]}
+        self.sink(dumps({**ack, "duplicate": not created}))
+
+
+def stop_soon(channel: Channel) -> None:
+    """Leave the hub on the next loop turn (never while the hub iterates its subscribers)."""
+    with contextlib.suppress(RuntimeError):
+        asyncio.get_running_loop().call_soon(channel.stop)

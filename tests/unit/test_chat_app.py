@@ -1,0 +1,187 @@
+"""services/chat: the Thread aggregate, ChatApp's commands and history reads, the rate limiter,
+the public events, and the hub's fan-out and presence."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from pathlib import Path
+
+import pytest
+
+from services.chat.app import Author, ChatApp, RateLimiter
+from services.chat.hub import Hub, Presence, Subscriber
+from services.chat.public import to_public
+from shared.events import MessagePostedV1, MessageReadV1
+from shared.http import ApiError
+from shared.settings import Settings
+
+ANNA = Author("anna-id", "consumer", "Анна")
+STAFF = Author("staff-id", "staff", "Мария Иванова")
+
+
+@pytest.fixture
+def chat(tmp_path: Path) -> ChatApp:
+    settings = Settings(mode="embedded", var_dir=tmp_path, secret_key="s" * 32)
+    app = ChatApp(settings, {"PERSISTENCE_MODULE": "eventsourcing.popo"})
+    app.limiter = RateLimiter(10_000, 10.0)
+    return app
+
+
+def test_sequence_history_and_receipts(chat: ChatApp) -> None:
+    thread = uuid.uuid4()
+    posted: list[tuple[str, int]] = []
+    chat.on_posted = lambda t, m: posted.append((t, m["seq"]))
+    for i in range(1, 7):
+        author = STAFF if i % 2 == 0 else ANNA
+        message, created = chat.post(thread, ANNA.account_id, author, f"текст {i}", [])
+        assert created and message["seq"] == i
+        if i % 3 == 0:
+            chat.read(thread, STAFF, i)  # receipts interleave with messages in the stream
+    assert posted == [(str(thread), i) for i in range(1, 7)]
+    items, found = chat.history(thread, after=1, limit=3)
+    assert [m["seq"] for m in items] == [2, 3, 4] and found is not None and found.seq == 6
+    assert [m["seq"] for m in chat.history(thread, before=6, limit=2)[0]] == [4, 5]
+    assert [m["text"] for m in chat.history(thread, after=5)[0]] == ["текст 6"]
+    assert chat.history(thread, after=6)[0] == []
+    assert chat.history(uuid.uuid4()) == ([], None)
+
+    state = chat.find(thread)
+    assert state is not None
+    assert state.unread_for("consumer") == 3 and state.unread_for("staff") == 0
+    chat.read(thread, ANNA, 4)
+    state = chat.find(thread)
+    assert state is not None and state.unread_for("consumer") == 1
+    assert chat.read(thread, ANNA, 2) is not None  # not further: no event
+    assert chat.find(thread).version == state.version  # type: ignore[union-attr]
+    with pytest.raises(ApiError) as beyond:
+        chat.read(thread, ANNA, 7)
+    assert beyond.value.code == "beyond_last_message"
+
+
+def test_client_id_makes_a_post_idempotent(chat: ChatApp) -> None:
+    thread = uuid.uuid4()
+    first, created = chat.post(thread, ANNA.account_id, ANNA, "один раз", [], client_id="k" * 16)
+    again, repeated = chat.post(thread, ANNA.account_id, ANNA, "один раз", [], client_id="k" * 16)
+    assert created and not repeated and again == first
+    # The same key from someone else is a different message.
+    other, created = chat.post(thread, ANNA.account_id, STAFF, "ответ", [], client_id="k" * 16)
+    assert created and other["seq"] == 2
+
+
+def test_long_threads_reload_from_snapshots(tmp_path: Path) -> None:
+    settings = Settings(mode="embedded", var_dir=tmp_path, secret_key="s" * 32)
+    chat = ChatApp(settings)
+    chat.limiter = RateLimiter(10_000, 10.0)
+    thread = uuid.uuid4()
+    for i in range(230):
+        chat.post(
+            thread, ANNA.account_id, ANNA if i % 2 else STAFF, f"m{i + 1}", [], client_id=f"client{i:04d}"
+        )
+    chat.close()
+    reopened = ChatApp(settings)
+    state = reopened.find(thread)
+    assert state is not None and state.seq == 230 and len(state.versions) == 230
+    assert reopened.post(thread, ANNA.account_id, ANNA, "m1", [], client_id="client0001")[1] is False
+    assert [m["text"] for m in reopened.history(thread, after=198, limit=4)[0]] == [
+        "m199",
+        "m200",
+        "m201",
+        "m202",
+    ]
+    reopened.close()
+
+
+def test_rate_limiter_window() -> None:
+    now = [100.0]
+    limiter = RateLimiter(3, 10.0, clock=lambda: now[0])
+    key = ("a", "t")
+    for _ in range(3):
+        assert limiter.retry_after(key) == 0
+        limiter.record(key)
+    assert limiter.retry_after(key) == pytest.approx(10.0)
+    now[0] += 4
+    assert limiter.retry_after(key) == pytest.approx(6.0)
+    now[0] += 6
+    assert limiter.retry_after(key) == 0
+    assert limiter.retry_after(("b", "t")) == 0
+
+
+def test_flood_is_refused_before_anything_is_stored(chat: ChatApp) -> None:
+    chat.limiter = RateLimiter(2, 10.0)
+    thread = uuid.uuid4()
+    chat.post(thread, ANNA.account_id, ANNA, "1", [])
+    chat.post(thread, ANNA.account_id, ANNA, "2", [])
+    with pytest.raises(ApiError) as refused:
+        chat.post(thread, ANNA.account_id, ANNA, "3", [])
+    assert refused.value.status == 429 and refused.value.headers == {"retry-after": "10"}
+    assert chat.find(thread).seq == 2  # type: ignore[union-attr]
+
+
+def test_public_events(chat: ChatApp) -> None:
+    thread = uuid.uuid4()
+    attachment = {"id": "file-1", "name": "план.pdf", "size": 10, "content_type": "application/pdf"}
+    chat.post(thread, ANNA.account_id, STAFF, "<b>текст</b>", [attachment])
+    chat.read(thread, ANNA, 1)
+    events = [chat.mapper.to_domain_event(n) for n in chat.recorder.select_notifications(1, 10)]
+    public = [to_public(e) for e in events]
+    assert public[0] is None  # Thread.Opened stays inside
+    posted, read = public[1], public[2]
+    assert isinstance(posted, MessagePostedV1) and isinstance(read, MessageReadV1)
+    assert (posted.thread_id, posted.seq, posted.applicant_id, posted.author_role) == (
+        str(thread),
+        1,
+        ANNA.account_id,
+        "staff",
+    )
+    assert posted.attachments == ["file-1"] and posted.text == "<b>текст</b>"
+    assert (read.reader_role, read.up_to_seq) == ("consumer", 1)
+
+
+class Recorder(Subscriber):
+    def __init__(self, thread_id: str, account_id: str, session_id: str, role: str) -> None:
+        super().__init__(thread_id, account_id, session_id, role)
+        self.frames: list[tuple[int, str]] = []
+        self.closed: tuple[int, str] | None = None
+
+    def push(self, seq: int, frame: str) -> None:
+        self.frames.append((seq, frame))
+
+    def close(self, code: int, reason: str) -> None:
+        self.closing = True
+        self.closed = (code, reason)
+
+    def drain(self) -> list[tuple[int, str]]:
+        frames, self.frames = self.frames, []
+        return frames
+
+
+def test_hub_fans_out_in_order_and_tracks_presence() -> None:
+    now = [1000.0]
+    hub = Hub(Presence(clock=lambda: now[0]))
+    applicant = Recorder("t1", "anna-id", "s1", "consumer")
+    other_thread = Recorder("t2", "boris-id", "s2", "consumer")
+    staff = Recorder("t1", "staff-id", "s3", "staff")
+    hub.subscribe(applicant, "anna-id")
+    hub.subscribe(other_thread, "boris-id")
+    assert not hub.presence.staff_online()
+    hub.subscribe(staff, "anna-id")
+    presence = json.loads(applicant.drain()[-1][1])
+    assert presence["type"] == "presence" and presence["staff_online"] is True
+    assert presence["applicant_online"] is True
+    assert json.loads(other_thread.drain()[-1][1])["staff_online"] is True  # staff online anywhere
+    staff.drain()
+    hub.message("t1", {"seq": 1, "text": "a"})
+    hub.message("t1", {"seq": 2, "text": "b"})
+    assert [seq for seq, _ in applicant.drain()] == [1, 2]
+    assert other_thread.frames == []
+    hub.publish("t1", {"type": "typing"}, exclude=applicant)
+    assert applicant.frames == [] and len(staff.drain()) == 3
+
+    hub.unsubscribe(staff)
+    assert hub.presence.staff_online()  # just seen: online for a minute
+    now[0] += 61
+    hub.tick(lambda session: session != "s2")
+    last = json.loads(applicant.drain()[-1][1])
+    assert last["staff_online"] is False and last["staff_last_seen"].startswith("1970-01-01T00:16:40")
+    assert other_thread.closed == (4401, "session_ended")  # its session ended (logout)
