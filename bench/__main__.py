@@ -14,7 +14,16 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from bench import applications_bench, files_bench, gateway, identity_bench, latency, rebuild, relay_throughput
+from bench import (
+    applications_bench,
+    chat_bench,
+    files_bench,
+    gateway,
+    identity_bench,
+    latency,
+    rebuild,
+    relay_throughput,
+)
 from bench.common import RESULTS, Infra, fmt, out
 from shared.logs import configure_logging
 
@@ -28,6 +37,7 @@ BENCHMARKS: dict[str, tuple[str, Callable[[Infra], dict[str, Any]]]] = {
         "200 MB upload/download through the gateway vs the minio SDK; files service memory",
         files_bench.run,
     ),
+    "chat": ("1 000 open WebSockets, 100 messages/s: delivery latency and memory per socket", chat_bench.run),
     "applications": ("submissions/s with two documents, status change → e-mail", applications_bench.run),
 }
 
