@@ -337,3 +337,39 @@ def test_read_model_rebuilds_to_the_same_rows(system: System, person: Person, st
 async def _ready(store: SQLiteReadStore) -> bool:
     rows = await store.fetch("SELECT name FROM sqlite_master WHERE name = 'applications_rows'")
     return bool(rows)
+
+
+def test_admins_edit_the_catalog(system: System, person: Person, staff: dict[str, str]) -> None:
+    boss = new_person()
+    create_staff(system, boss.login, boss.email, admin=True)
+    code = "t" + uuid.uuid4().hex[:8]
+    entry = {
+        "title": "Заявка на перераспределение мощности",
+        "description": "Перераспределение максимальной мощности между потребителями.",
+        "max_power_kw": 150,
+        "terms": "10 рабочих дней",
+        "procedure": "1. Подайте заявку.\n2. Получите договор.",
+        "payment": "По ставке региона",
+        "fees": [{"region": "69", "category": "все", "basis": "ставка за 1 кВт", "rate_rub": 1000}],
+        "documents": [{"code": "application_form", "title": "Заявка", "required": True}],
+        "deadlines": {"submitted": {"working_days": 3}, "in_work": {"months": 1}},
+    }
+    with system.client() as http:
+        auth = consumer(system, http, person)
+        admin = log_in(http, boss.login, NEW_PASSWORD)
+        assert http.put(f"/api/v1/application-types/{code}", headers=auth, json=entry).status_code == 403
+        assert http.put(f"/api/v1/application-types/{code}", headers=staff, json=entry).status_code == 403
+        bad = http.put(
+            f"/api/v1/application-types/{code}",
+            headers=admin,
+            json={**entry, "deadlines": {"bogus": {"months": 1}}},
+        )
+        assert bad.status_code == 422 and bad.json()["code"] == "unknown_status"
+        created = http.put(f"/api/v1/application-types/{code}", headers=admin, json=entry)
+        assert created.status_code == 200, created.text
+        assert http.get(f"/api/v1/application-types/{code}").json()["fees"][0]["rate_rub"] == 1000
+        edited = http.put(
+            f"/api/v1/application-types/{code}", headers=admin, json={**entry, "max_power_kw": 100}
+        )
+        assert edited.json()["max_power_kw"] == 100
+        assert code in {t["code"] for t in http.get("/api/v1/application-types").json()["items"]}
