@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import structlog
+from eventsourcing.persistence import IntegrityError
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -93,6 +94,14 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
         code, message = _STATUS_TEXT.get(exc.status_code, ("error", "Ошибка запроса."))
         return JSONResponse(error_body(code, message), exc.status_code, headers=exc.headers)
+
+    @app.exception_handler(IntegrityError)
+    async def _conflict(_: Request, exc: IntegrityError) -> JSONResponse:
+        # Optimistic concurrency: someone changed the same record in the same instant.
+        return JSONResponse(
+            error_body("conflict", "Данные изменились одновременно с вашим запросом. Повторите действие."),
+            409,
+        )
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -221,19 +221,30 @@ class IdentityApp(Application[uuid.UUID]):
                 "Адрес e-mail не подтверждён. Перейдите по ссылке из письма или запросите новую.",
             )
         audit = {"actor": str(account.id), **(audit or {})}
-        for stale in account.expired_sessions(_now()):
-            account.end_session(session_id=stale, reason="expired", audit=audit)
-        session_id = secrets.token_hex(16)
+        verified_hash = account.password_hash
         ttl = self.settings.access_token_ttl
-        expires_at = self._expiry(ttl)
-        account.start_session(
-            session_id=session_id,
-            expires_at=expires_at,
-            account_type=account.account_type,
-            roles=list(account.roles),
-            audit=audit,
-        )
-        position = self._commit(account)
+        for attempt in range(5):
+            for stale in account.expired_sessions(_now()):
+                account.end_session(session_id=stale, reason="expired", audit=audit)
+            session_id = secrets.token_hex(16)
+            expires_at = self._expiry(ttl)
+            account.start_session(
+                session_id=session_id,
+                expires_at=expires_at,
+                account_type=account.account_type,
+                roles=list(account.roles),
+                audit=audit,
+            )
+            try:
+                position = self._commit(account)
+                break
+            except IntegrityError:
+                # Another login of the same account saved first: start again from its version
+                # (the password was checked once; it must still be the one checked).
+                fresh = self._get(account.id)
+                if attempt == 4 or fresh is None or fresh.password_hash != verified_hash:
+                    raise
+                account = fresh
         token = issue_access_token(
             self.settings.secret(), account.id, session_id, expires_at, position, sequence=account.version
         )

@@ -330,3 +330,19 @@ def test_operator_tools_replay_and_audit(system: System, person: Person) -> None
         "SessionStarted",
     ]
     assert any("relay" in line or "position" in line for line in lk("positions"))
+
+
+def test_concurrent_logins_of_one_account_all_succeed(system: System, person: Person) -> None:
+    import concurrent.futures
+
+    with system.client() as http:
+        register_and_confirm(system, http, person)
+
+    def one(_: int) -> int:
+        with system.client() as own:
+            body = {"login": person.login, "password": person.password}
+            return own.post("/api/v1/sessions", json=body).status_code
+
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        codes = list(pool.map(one, range(8)))
+    assert codes == [201] * 8
