@@ -58,6 +58,7 @@ async def _serve_all(settings: Settings, services: tuple[str, ...]) -> None:
                 access_log=False,
                 lifespan="on",
                 timeout_graceful_shutdown=5,
+                ws_per_message_deflate=False,
             )
         )
         for name in services
@@ -115,6 +116,7 @@ def serve(
         log_level="warning",
         access_log=False,
         timeout_graceful_shutdown=5,
+        ws_per_message_deflate=False,
     )
 
 

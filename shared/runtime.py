@@ -38,9 +38,13 @@ class Workers:
         self._tasks.append(asyncio.create_task(supervised(), name=name))
 
     async def stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        # Cancel until every task is done: on Python 3.11 a cancellation can be swallowed
+        # inside library code, and a plain gather would then hang the shutdown.
+        pending = set(self._tasks)
+        while pending:
+            for task in pending:
+                task.cancel()
+            _, pending = await asyncio.wait(pending, timeout=1.0)
         self._tasks.clear()
 
 

@@ -117,6 +117,8 @@ class System:
             "LK_LOG_LEVEL": "INFO",
             "LK_MAIL_RETRY_INITIAL": "0.5",
             "LK_MAIL_RETRY_MAX": "2",
+            "LK_CHAT_MAIL_DELAY": "3",
+            "LK_STAFF_MAIL": "chat-desk@grid.example.ru",
         }
         for service in STACK_ORDER:
             env[f"LK_{service.upper()}_PORT"] = str(free_port())

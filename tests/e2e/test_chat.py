@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import io
 import json
-import os
 import time
 import uuid
 import zipfile
@@ -26,12 +25,10 @@ from tests.e2e.helpers import log_in, register_and_confirm
 from tests.e2e.test_identity_complete import NEW_PASSWORD, create_staff
 from tests.harness import System
 
-# The systems of this session read these when they start (modules are imported before any
-# test runs): chat e-mails after 3 s instead of 10 minutes, and a staff desk address.
+# tests/harness.py starts every system with these: chat e-mails after 3 s instead of
+# 10 minutes, and a staff desk address.
 CHAT_MAIL_DELAY = 3.0
 STAFF_DESK = "chat-desk@grid.example.ru"
-os.environ.setdefault("LK_CHAT_MAIL_DELAY", str(CHAT_MAIL_DELAY))
-os.environ.setdefault("LK_STAFF_MAIL", STAFF_DESK)
 
 
 @dataclass
