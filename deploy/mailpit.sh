@@ -79,6 +79,7 @@ cmd_start() {
     --max 5000 \
     --smtp-auth-accept-any --smtp-auth-allow-insecure \
     --smtp-disable-rdns \
+    --ignore-duplicate-ids \
     --disable-version-check
   wait_ready
   say "started: SMTP $LK_HOST:$SMTP_PORT, API http://$LK_HOST:$HTTP_PORT (pid $(cat "$PIDFILE"))"

@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Any, TypeVar
 
 import structlog
+from eventsourcing.persistence import IntegrityError
 from fastapi import FastAPI
 
 from shared.http import BodyLimit, install_error_handlers
@@ -49,6 +51,21 @@ class Workers:
 
 
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
+T = TypeVar("T")
+
+
+async def construct(factory: Callable[..., T], *args: Any) -> T:
+    """Build an eventsourcing Application off the loop. Services starting together on a
+    fresh PostgreSQL database can race creating tables (a duplicate ``pg_type`` entry);
+    the loser simply tries again."""
+    for attempt in range(5):
+        try:
+            return await asyncio.to_thread(factory, *args)
+        except IntegrityError:
+            if attempt == 4:
+                raise
+            await asyncio.sleep(0.2 * (attempt + 1))
+    raise AssertionError("unreachable")
 
 
 def service_app(

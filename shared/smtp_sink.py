@@ -15,11 +15,22 @@ from aiosmtpd.controller import Controller
 
 
 class _MaildirHandler:
+    """Keeps each message once: a resend with the same Message-ID (the notifier's retry
+    after a crash between "250" and its own bookkeeping) is accepted and dropped, as a
+    receiving mail system that deduplicates would."""
+
     def __init__(self, folder: Path) -> None:
         self.box = mailbox.Maildir(folder, create=True)
+        self.seen = {str(message["Message-ID"]) for message in self.box if message["Message-ID"]}
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 - aiosmtpd's hook name
-        self.box.add(mailbox.MaildirMessage(envelope.original_content or envelope.content))
+        message = mailbox.MaildirMessage(envelope.original_content or envelope.content)
+        message_id = str(message["Message-ID"] or "")
+        if message_id and message_id in self.seen:
+            return "250 Duplicate message ignored"
+        self.box.add(message)
+        if message_id:
+            self.seen.add(message_id)
         return "250 Message accepted for delivery"
 
 

@@ -18,7 +18,7 @@ from shared.consumer import ConsumerRunner
 from shared.http import add_health
 from shared.readstore import build_readstore
 from shared.relay import Relay
-from shared.runtime import Workers, service_app
+from shared.runtime import Workers, construct, service_app
 from shared.settings import Settings
 from shared.transport import build_transport
 
@@ -28,7 +28,7 @@ SERVICE = "applications"
 def create_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        applications = await asyncio.to_thread(ApplicationsApp, settings)
+        applications = await construct(ApplicationsApp, settings)
         await asyncio.to_thread(applications.seed_catalog)
         store = build_readstore(settings, SERVICE)
         await store.open()

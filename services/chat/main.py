@@ -26,7 +26,7 @@ from shared.consumer import ConsumerRunner
 from shared.http import add_health
 from shared.readstore import build_readstore
 from shared.relay import Relay
-from shared.runtime import Workers, service_app
+from shared.runtime import Workers, construct, service_app
 from shared.settings import Settings
 from shared.transport import build_transport
 
@@ -51,7 +51,7 @@ class _Workers(Workers):
 def create_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        chat = await asyncio.to_thread(ChatApp, settings)
+        chat = await construct(ChatApp, settings)
         store = build_readstore(settings, SERVICE)
         await store.open()
         transport = build_transport(settings)

@@ -25,7 +25,7 @@ from shared.consumer import ConsumerRunner
 from shared.http import ApiError, BodyLimit, add_health
 from shared.readstore import build_readstore
 from shared.relay import Relay
-from shared.runtime import Workers, service_app
+from shared.runtime import Workers, construct, service_app
 from shared.settings import Settings
 from shared.transport import build_transport
 
@@ -95,7 +95,7 @@ def create_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         return_large_buffers_to_the_os()
-        files = await asyncio.to_thread(FilesApp, settings)
+        files = await construct(FilesApp, settings)
         blobs = build_blobstore(settings)
         await blobs.start()
         store = build_readstore(settings, SERVICE)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -17,7 +16,7 @@ from shared.consumer import ConsumerRunner
 from shared.http import add_health
 from shared.readstore import build_readstore
 from shared.relay import Relay
-from shared.runtime import Workers, service_app
+from shared.runtime import Workers, construct, service_app
 from shared.settings import Settings
 
 SERVICE = "identity"
@@ -28,7 +27,7 @@ def create_app(settings: Settings) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         from shared.transport import build_transport
 
-        identity = await asyncio.to_thread(IdentityApp, settings)
+        identity = await construct(IdentityApp, settings)
         store = build_readstore(settings, SERVICE)
         await store.open()
         transport = build_transport(settings)
