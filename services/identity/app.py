@@ -6,7 +6,9 @@ Every rule is checked here, before an event is triggered: events are facts.
 
 from __future__ import annotations
 
+import random
 import secrets
+import time
 import unicodedata
 import uuid
 from collections.abc import Callable
@@ -39,6 +41,8 @@ def _not_authenticated() -> ApiError:
 
 
 NAME_MAX = 100
+# Each contender for one account can lose once to each other one: allow plenty of rounds.
+LOGIN_ATTEMPTS = 20
 
 
 def _now() -> datetime:
@@ -223,7 +227,7 @@ class IdentityApp(Application[uuid.UUID]):
         audit = {"actor": str(account.id), **(audit or {})}
         verified_hash = account.password_hash
         ttl = self.settings.access_token_ttl
-        for attempt in range(5):
+        for attempt in range(LOGIN_ATTEMPTS):
             for stale in account.expired_sessions(_now()):
                 account.end_session(session_id=stale, reason="expired", audit=audit)
             session_id = secrets.token_hex(16)
@@ -242,9 +246,10 @@ class IdentityApp(Application[uuid.UUID]):
                 # Another login of the same account saved first: start again from its version
                 # (the password was checked once; it must still be the one checked).
                 fresh = self._get(account.id)
-                if attempt == 4 or fresh is None or fresh.password_hash != verified_hash:
+                if attempt == LOGIN_ATTEMPTS - 1 or fresh is None or fresh.password_hash != verified_hash:
                     raise
                 account = fresh
+                time.sleep(random.uniform(0, 0.01 * (attempt + 1)))  # spread out the contenders
         token = issue_access_token(
             self.settings.secret(), account.id, session_id, expires_at, position, sequence=account.version
         )
