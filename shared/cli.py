@@ -11,6 +11,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib import import_module
+from typing import Any
 
 import typer
 import uvicorn
@@ -28,6 +29,10 @@ cli.add_typer(mail_cli, name="mail")
 admin_cli = typer.Typer(help="Администрирование: учётные записи сотрудников.", no_args_is_help=True)
 cli.add_typer(admin_cli, name="admin")
 cli.add_typer(ops_cli, name="ops")
+
+# Uvicorn would believe X-Forwarded-* from any loopback peer (every client on one host):
+# the edge decides who the client is (shared/edge.py). No "server: uvicorn" either.
+UVICORN_EDGE: dict[str, Any] = {"proxy_headers": False, "server_header": False}
 
 SERVICES = tuple(SERVICE_PORTS)  # gateway first in the table; started last below
 START_ORDER = ("identity", "applications", "chat", "files", "notifier", "gateway")
@@ -59,6 +64,7 @@ async def _serve_all(settings: Settings, services: tuple[str, ...]) -> None:
                 lifespan="on",
                 timeout_graceful_shutdown=5,
                 ws_per_message_deflate=False,
+                **UVICORN_EDGE,
             )
         )
         for name in services
@@ -117,6 +123,7 @@ def serve(
         access_log=False,
         timeout_graceful_shutdown=5,
         ws_per_message_deflate=False,
+        **UVICORN_EDGE,
     )
 
 

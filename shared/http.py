@@ -16,6 +16,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 log = structlog.get_logger(__name__)
 
+# Every integer a client sends is bounded: databases store 64-bit integers at most, and a
+# page deeper than this is no page anyone reads.
+MAX_OFFSET = 1_000_000
+
 
 class ApiError(Exception):
     """An expected failure that the client can act on."""
@@ -109,44 +113,70 @@ def install_error_handlers(app: FastAPI) -> None:
         return JSONResponse(error_body("internal_error", "Внутренняя ошибка сервиса, попробуйте позже."), 500)
 
 
-class BodyLimit:
-    """Refuses request bodies over ``max_bytes`` with 413, counting streamed bytes too."""
+RouteLimit = Callable[[str, str], int]
+"""(method, path) → the largest request body the route accepts, in bytes."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int, skip_prefixes: tuple[str, ...] = ()) -> None:
+
+class BodyLimit:
+    """Refuses request bodies over the route's limit with 413: by the declared
+    ``Content-Length`` at once (nothing is read), and by counting a streamed body.
+
+    A request answered before its body was read to the end (refused, or failed early)
+    gets ``Connection: close``: the server then stops reading instead of draining the
+    rest of an upload it will throw away.
+    """
+
+    def __init__(self, app: ASGIApp, limit: int | RouteLimit) -> None:
         self.app = app
-        self.max_bytes = max_bytes
-        self.skip_prefixes = skip_prefixes
+        self.limit: RouteLimit = (lambda _m, _p: limit) if isinstance(limit, int) else limit
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or str(scope["path"]).startswith(self.skip_prefixes):
+        if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self.limit(scope["method"], scope["path"])
+        declared = b""
+        chunked = False
         for name, value in scope.get("headers", ()):
-            if name == b"content-length" and value.isdigit() and int(value) > self.max_bytes:
-                await _too_large(send)
-                return
+            if name == b"content-length":
+                declared = value
+            elif name == b"transfer-encoding":
+                chunked = b"chunked" in value.lower()
+        if declared and not declared.isdigit():
+            await _refuse(send, 400)
+            return
+        if declared and int(declared) > limit:
+            await _refuse(send, 413)
+            return
         seen = 0
+        finished = not (chunked or (declared and int(declared) > 0))
         started = False
 
         async def limited_receive() -> Message:
-            nonlocal seen
+            nonlocal seen, finished
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
-                if seen > self.max_bytes:
+                finished = not message.get("more_body", False)
+                if seen > limit:
                     raise _TooLarge
+            elif message["type"] == "http.disconnect":
+                finished = True
             return message
 
         async def tracking_send(message: Message) -> None:
             nonlocal started
-            started = started or message["type"] == "http.response.start"
+            if message["type"] == "http.response.start":
+                started = True
+                if not finished:
+                    message = {**message, "headers": [*message.get("headers", ()), (b"connection", b"close")]}
             await send(message)
 
         try:
             await self.app(scope, limited_receive, tracking_send)
         except _TooLarge:
             if not started:
-                await _too_large(send)
+                await _refuse(send, 413)
 
 
 class _TooLarge(StarletteHTTPException):
@@ -157,10 +187,41 @@ class _TooLarge(StarletteHTTPException):
         super().__init__(413)
 
 
-async def _too_large(send: Send) -> None:
-    body = JSONResponse(error_body(*_STATUS_TEXT[413]), 413)
-    await send({"type": "http.response.start", "status": 413, "headers": body.raw_headers})
+async def _refuse(send: Send, status: int) -> None:
+    """Answer ``status`` without reading the body, and close the connection."""
+    body = JSONResponse(error_body(*_STATUS_TEXT[status]), status, headers=dict(NO_STORE))
+    headers = [*body.raw_headers, (b"connection", b"close")]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body.body})
+
+
+# Every API answer: never cached by a browser or a proxy unless the route says otherwise,
+# never content-sniffed.
+NO_STORE = (("cache-control", "no-store"), ("x-content-type-options", "nosniff"))
+
+
+class ApiHeaders:
+    """Adds ``Cache-Control: no-store`` (unless the route set its own cache policy) and
+    ``X-Content-Type-Options: nosniff`` to every answer under ``prefix``."""
+
+    def __init__(self, app: ASGIApp, prefix: str = "/") -> None:
+        self.app = app
+        self.prefix = prefix
+        self.raw = [(k.encode(), v.encode()) for k, v in NO_STORE]
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not str(scope["path"]).startswith(self.prefix):
+            await self.app(scope, receive, send)
+            return
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                present = {k.lower() for k, _ in message.get("headers", ())}
+                extra = [(k, v) for k, v in self.raw if k not in present]
+                message = {**message, "headers": [*message.get("headers", ()), *extra]}
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
 
 
 HealthCheck = Callable[[], Awaitable[dict[str, Any]]]

@@ -11,7 +11,7 @@ import structlog
 from eventsourcing.persistence import IntegrityError
 from fastapi import FastAPI
 
-from shared.http import BodyLimit, install_error_handlers
+from shared.http import ApiHeaders, BodyLimit, RouteLimit, install_error_handlers
 from shared.settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -73,10 +73,12 @@ def service_app(
     settings: Settings,
     lifespan: Lifespan,
     *,
-    max_body: int | None = None,
-    unlimited_prefixes: tuple[str, ...] = (),
+    body_limit: int | RouteLimit | None = None,
 ) -> FastAPI:
-    """A FastAPI app with the platform's conventions (errors, size limit, OpenAPI path)."""
+    """A FastAPI app with the platform's conventions: JSON errors, a request-size limit
+    (``body_limit``: bytes, or bytes per route; ``LK_MAX_BODY_BYTES`` by default), API
+    answers that are never cached or sniffed, the OpenAPI document at its public path and
+    no interactive docs (they would load scripts from a CDN)."""
 
     @asynccontextmanager
     async def wrapped(app: FastAPI) -> AsyncIterator[None]:
@@ -88,12 +90,10 @@ def service_app(
         title=f"Личный кабинет ТП — {name}",
         lifespan=wrapped,
         openapi_url="/api/v1/openapi.json",
-        docs_url="/api/v1/docs",
+        docs_url=None,
         redoc_url=None,
     )
     install_error_handlers(app)
-    # Streaming uploads under ``unlimited_prefixes`` enforce their own, larger limit.
-    app.add_middleware(
-        BodyLimit, max_bytes=max_body or settings.max_body_bytes, skip_prefixes=unlimited_prefixes
-    )
+    app.add_middleware(BodyLimit, limit=body_limit or settings.max_body_bytes)
+    app.add_middleware(ApiHeaders)
     return app

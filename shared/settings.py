@@ -51,6 +51,9 @@ class Settings(BaseSettings):
     # Address a person uses to reach the cabinet; e-mailed links start with it.
     public_url: str = ""
     secret_key: str = ""
+    # Proxies in front of the gateway (a TLS terminator) whose X-Forwarded-For/-Proto are
+    # believed: addresses or networks, e.g. ["10.0.0.5"]. Empty: the peer is the client.
+    trusted_proxies: list[str] = []
 
     # Real stack.
     kafka_bootstrap: str = "127.0.0.1:9092"
@@ -85,6 +88,18 @@ class Settings(BaseSettings):
     login_max_failures_per_ip: int = 30
     session_cookie: str = "lk_session"
     cookie_secure: bool = False
+    # A login is never locked across addresses: past login_max_failures failures in the
+    # window each attempt waits, twice as long after each further failure, up to this.
+    login_delay_max: float = 3.0
+    # Per window (seconds): e-mails on request (resend confirmation, password reset) per
+    # e-mail address and per client address, past which requests are dropped silently;
+    # registrations per client address, past which the answer is 429.
+    mail_window: int = 3600
+    mail_per_address_max: int = 5
+    mail_per_client_max: int = 20
+    register_per_client_max: int = 20
+    # Resend and reset requests waiting for identity's background worker (more are dropped).
+    mail_queue_max: int = 1000
 
     # Workers.
     poll_interval: float = 0.02

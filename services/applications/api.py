@@ -16,7 +16,7 @@ from services.applications.app import Actor, ApplicationsApp, today
 from services.applications.workflow import CONSUMER, FINAL, STAFF, STATUS_TITLES, next_steps
 from shared.auth import CurrentPrincipal, Principal, require_role
 from shared.consumer import ConsumerRunner
-from shared.http import ApiError
+from shared.http import MAX_OFFSET, ApiError
 from shared.readstore import ReadStore
 
 router = APIRouter(prefix="/api/v1")
@@ -290,7 +290,7 @@ async def list_applications(
     overdue: bool | None = None,
     q: Annotated[str, Query(max_length=100)] = "",
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> dict[str, Any]:
     """«Заявки на услуги» for a consumer (own only); the queue for staff, overdue first."""
     s = state(request)

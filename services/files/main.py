@@ -11,7 +11,6 @@ from contextlib import asynccontextmanager
 
 import structlog
 from fastapi import FastAPI
-from starlette.types import ASGIApp, Receive, Scope, Send
 
 from services.files.api import DOCX, MAX_CONCURRENT_UPLOADS, FilesState, router
 from services.files.app import FilesApp
@@ -20,9 +19,10 @@ from services.files.forms import SPECS, build_docx
 from services.files.projections import AttachmentGrants, Catalog
 from services.files.public import to_public
 from services.files.storage import BlobStore, build_blobstore, return_large_buffers_to_the_os
+from services.files.upload import OVERHEAD
 from shared.auth import start_auth
 from shared.consumer import ConsumerRunner
-from shared.http import ApiError, BodyLimit, add_health
+from shared.http import ApiError, RouteLimit, add_health
 from shared.readstore import build_readstore
 from shared.relay import Relay
 from shared.runtime import Workers, construct, service_app
@@ -34,19 +34,16 @@ log = structlog.get_logger(__name__)
 _UPLOADS = re.compile(r"^/api/v1/(files|forms/[^/]+/versions)/?$")
 
 
-class SmallBodies:
-    """Uploads stream past the usual request limit (they enforce their own); every other
-    request of this service, JSON for a filled-in form included, keeps it."""
+def body_limit(settings: Settings) -> RouteLimit:
+    """Uploads stream past the usual request limit up to the upload limit (the upload
+    itself counts the file exactly); every other request, JSON for a filled-in form
+    included, keeps the usual limit."""
+    upload = settings.max_upload_bytes + OVERHEAD
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
-        self.app = app
-        self.limited = BodyLimit(app, max_bytes)
+    def limit(method: str, path: str) -> int:
+        return upload if method == "POST" and _UPLOADS.match(path) else settings.max_body_bytes
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["method"] == "POST" and _UPLOADS.match(scope["path"]):
-            await self.app(scope, receive, send)
-        else:
-            await self.limited(scope, receive, send)
+    return limit
 
 
 async def seed_forms(files: FilesApp, blobs: BlobStore) -> int:
@@ -122,7 +119,7 @@ def create_app(settings: Settings) -> FastAPI:
         workers = Workers()
         workers.start("files.relay", relay.run)
         workers.start("files.catalog", catalog.run)
-        workers.start("files.grants", grants.run)
+        workers.start("files.attachments", grants.run)
         app.state.auth = start_auth(settings, SERVICE, store, transport, workers)
         app.state.relay = relay
         app.state.files = FilesState(
@@ -145,8 +142,7 @@ def create_app(settings: Settings) -> FastAPI:
             await blobs.close()
             files.close()
 
-    app = service_app(SERVICE, settings, lifespan, unlimited_prefixes=("/api/v1/files", "/api/v1/forms"))
-    app.add_middleware(SmallBodies, max_bytes=settings.max_body_bytes)
+    app = service_app(SERVICE, settings, lifespan, body_limit=body_limit(settings))
     app.include_router(router)
 
     async def check() -> dict[str, object]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -15,11 +16,14 @@ from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from services.gateway.chat_ws import router as chat_ws_router
+from services.gateway.contract import Contract, build_contract
+from services.gateway.edge import Edge
 from services.gateway.pages import router as pages_router
 from services.gateway.pages_applications import router as applications_pages_router
 from services.gateway.pages_chat import router as chat_pages_router
 from services.gateway.pages_files import router as files_pages_router
-from services.gateway.proxy import ROUTES, ServiceClient, is_public, service_for
+from services.gateway.proxy import ServiceClient
+from services.gateway.routes import body_limit, is_public, service_for
 from shared.auth import check_csrf, start_auth, token_from_request
 from shared.http import ApiError, error_body
 from shared.readstore import build_readstore
@@ -62,10 +66,21 @@ class SecurityHeaders:
         await self.app(scope, receive, with_headers)
 
 
+class CachedStatic(StaticFiles):
+    """Styles and scripts: cacheable for an hour (every other answer is ``no-store``)."""
+
+    def file_response(self, *args: Any, **kwargs: Any) -> Response:
+        response = super().file_response(*args, **kwargs)
+        response.headers["cache-control"] = "public, max-age=3600"
+        return response
+
+
 def create_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.client = ServiceClient(settings)
+        app.state.contract = None
+        app.state.contract_at = 0.0
         store = build_readstore(settings, SERVICE)
         await store.open()
         transport = build_transport(settings)
@@ -80,15 +95,10 @@ def create_app(settings: Settings) -> FastAPI:
             await store.close()
             await app.state.client.close()
 
-    # Uploads stream through to the files service, which enforces its own limit.
-    app = service_app(
-        SERVICE,
-        settings,
-        lifespan,
-        unlimited_prefixes=("/api/v1/files", "/api/v1/forms/", "/upload/", "/apply/"),
-    )
-
+    # Uploads stream through to the files service, which counts each file exactly.
+    app = service_app(SERVICE, settings, lifespan, body_limit=body_limit(settings))
     app.add_middleware(SecurityHeaders)
+    app.add_middleware(Edge, settings=settings)  # outermost: everything else sees its decisions
 
     @app.get("/health", include_in_schema=False)
     async def health() -> JSONResponse:
@@ -107,32 +117,47 @@ def create_app(settings: Settings) -> FastAPI:
             {"service": SERVICE, "status": "ok" if ok else "degraded", "services": states}, 200 if ok else 503
         )
 
+    async def fetch_contract(service: str) -> dict[str, Any] | None:
+        client: ServiceClient = app.state.client
+        try:
+            answer = await client.call("GET", service, "/api/v1/openapi.json", timeout=5.0)
+            doc: dict[str, Any] = answer.json()
+        except (httpx.TransportError, ValueError):
+            return None
+        return doc if answer.status_code == 200 else None
+
+    async def contract() -> Contract:
+        """The merged contract; built again while some service has not answered yet."""
+        current: Contract | None = app.state.contract
+        now = time.monotonic()
+        if current is None or (not current.complete and now - app.state.contract_at > 2.0):
+            app.state.contract_at = now
+            current = app.state.contract = await build_contract(fetch_contract)
+        return current
+
     @app.get("/api/v1/openapi.json", include_in_schema=False)
     async def openapi() -> JSONResponse:
-        """The public contract: every service's ``/api/v1`` paths in one document."""
-        client: ServiceClient = app.state.client
-        merged: dict[str, Any] = {
-            "openapi": "3.1.0",
-            "info": {"title": "Личный кабинет ТП — публичный API", "version": "1"},
-            "paths": {},
-            "components": {"schemas": {}},
-        }
-        for service in sorted(set(ROUTES.values())):
-            try:
-                doc = (await client.call("GET", service, "/api/v1/openapi.json", timeout=5.0)).json()
-            except (httpx.TransportError, ValueError):
-                continue
-            merged["paths"].update(doc.get("paths", {}))
-            merged["components"]["schemas"].update(doc.get("components", {}).get("schemas", {}))
-        return JSONResponse(merged)
+        """The public contract: every service's ``/api/v1`` routes in one document."""
+        return JSONResponse((await contract()).document)
 
     @app.api_route(
-        "/api/v1/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"], include_in_schema=False
+        "/api/v1/{path:path}",
+        methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
+        include_in_schema=False,
     )
     async def api(request: Request, path: str) -> Response:
         service = service_for(request.url.path)
         if service is None:
             return JSONResponse(error_body("not_found", "Не найдено."), 404)
+        known = await contract()
+        methods = known.methods_for(request.url.path)
+        if methods is None and service in known.services:
+            return JSONResponse(error_body("not_found", "Не найдено."), 404)
+        if methods is not None and request.method not in methods:
+            allow = ", ".join(sorted(methods))
+            return JSONResponse(
+                error_body("method_not_allowed", "Метод не поддерживается."), 405, headers={"allow": allow}
+            )
         if not is_public(request.method, request.url.path):
             # Refuse bad, expired and revoked tokens here, before any service is bothered.
             found = token_from_request(request, settings.session_cookie)
@@ -152,5 +177,5 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(chat_pages_router)
     app.include_router(chat_ws_router)
     app.include_router(files_pages_router)
-    app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
+    app.mount("/static", CachedStatic(directory=Path(__file__).parent / "static"), name="static")
     return app

@@ -18,7 +18,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
-from services.gateway.proxy import ServiceClient
+from services.gateway.proxy import ServiceClient, edge_of
 from shared.auth import CSRF_COOKIE
 from shared.settings import Settings
 
@@ -67,7 +67,7 @@ async def api(
 ) -> httpx.Response:
     """Call a service's API on behalf of the browser (its address and agent go along for the audit)."""
     headers = {
-        "x-forwarded-for": request.client.host if request.client else "",
+        **edge_of(request),
         "user-agent": request.headers.get("user-agent", ""),
     }
     token = request.cookies.get(_settings(request).session_cookie)

@@ -28,6 +28,7 @@ from services.gateway.pages import (
     current_user,
     page,
 )
+from services.gateway.proxy import edge_of
 from shared.auth import CSRF_COOKIE
 
 router = APIRouter(include_in_schema=False)
@@ -64,7 +65,7 @@ async def _files_api(
     request: Request, method: str, path: str, *, auth: bool = False, **kwargs: Any
 ) -> httpx.Response:
     headers = {
-        "x-forwarded-for": request.client.host if request.client else "",
+        **edge_of(request),
         "user-agent": request.headers.get("user-agent", ""),
         **kwargs.pop("headers", {}),
     }

@@ -1,8 +1,9 @@
-"""Routes ``/api/v1/*`` to the owning service over HTTP, streaming both ways."""
+"""Forwards ``/api/v1/*`` to the owning service over HTTP, streaming both ways (the
+routing table is :mod:`services.gateway.routes`)."""
 
 from __future__ import annotations
 
-import re
+from http.cookiejar import CookieJar, DefaultCookiePolicy
 from typing import Any
 
 import httpx
@@ -10,21 +11,9 @@ from fastapi import Request, Response
 from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.background import BackgroundTask
 
+from shared.edge import EDGE_HEADER, FORWARDED_FOR, FORWARDED_PROTO
 from shared.http import error_body
 from shared.settings import Settings
-
-# Path after /api/v1 (two segments, else the first) → service. Issues add their resources here.
-ROUTES: dict[str, str] = {
-    "accounts": "identity",
-    "sessions": "identity",
-    "me": "identity",
-    "password-reset": "identity",
-    "application-types": "applications",
-    "applications": "applications",
-    "files": "files",
-    "forms": "files",
-    "admin/accounts": "identity",
-}
 
 _HOP_BY_HOP = {
     "connection",
@@ -41,44 +30,26 @@ _HOP_BY_HOP = {
 
 BUFFER_MAX = 256 * 1024
 # Answers keep Content-Length (download progress, no chunked re-encoding); the gateway's
-# own server sets Date and Server.
+# own server sets Date.
 _RESPONSE_DROP = (_HOP_BY_HOP - {"content-length"}) | {"date", "server"}
 
 UNAVAILABLE = error_body("service_unavailable", "Сервис временно недоступен, попробуйте через минуту.")
 
 
-CHAT_RESOURCES = {"messages", "chat", "presence"}
-
-# Reachable without a session: registration, confirmation, login, password reset, the
-# catalog and the standard forms. Everything else needs a valid token at the gateway.
-PUBLIC: set[tuple[str, str]] = {
-    ("POST", "/api/v1/accounts"),
-    ("POST", "/api/v1/accounts/confirm-email"),
-    ("POST", "/api/v1/accounts/resend-confirmation"),
-    ("POST", "/api/v1/sessions"),
-    ("POST", "/api/v1/password-reset"),
-    ("POST", "/api/v1/password-reset/confirm"),
-}
-PUBLIC_READ_PREFIXES = ("/api/v1/application-types", "/api/v1/forms")
+def edge_of(request: Request) -> dict[str, str]:
+    """The edge's headers of ``request`` (set by :class:`~services.gateway.edge.Edge`), for
+    the gateway's own calls on a browser's behalf."""
+    return {
+        k: request.headers[k] for k in (EDGE_HEADER, FORWARDED_FOR, FORWARDED_PROTO) if k in request.headers
+    }
 
 
-# Filling in a standard form needs no login either (nothing is stored).
-PUBLIC_POST = re.compile(r"^/api/v1/forms/[^/]+/fill$")
+class _NoCookies(CookieJar):
+    """The internal client is shared by every browser: it must never keep a cookie from
+    one answer and send it with another user's request."""
 
-
-def is_public(method: str, path: str) -> bool:
-    path = path.rstrip("/")
-    if (method, path) in PUBLIC or (method == "POST" and PUBLIC_POST.match(path)):
-        return True
-    return method in ("GET", "HEAD") and path.startswith(PUBLIC_READ_PREFIXES)
-
-
-def service_for(path: str) -> str | None:
-    """The service that owns ``/api/v1/<segment>/…``."""
-    parts = path.removeprefix("/api/v1/").split("/")
-    if len(parts) >= 3 and parts[0] == "applications" and parts[2] in CHAT_RESOURCES:
-        return "chat"  # /applications/{id}/messages… belongs to the chat service
-    return ROUTES.get("/".join(parts[:2])) or ROUTES.get(parts[0])
+    def __init__(self) -> None:
+        super().__init__(policy=DefaultCookiePolicy(allowed_domains=[]))
 
 
 class ServiceClient:
@@ -87,6 +58,7 @@ class ServiceClient:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.http = httpx.AsyncClient(
+            cookies=_NoCookies(),
             timeout=httpx.Timeout(30.0, connect=2.0),
             limits=httpx.Limits(max_connections=200, max_keepalive_connections=100),
         )
@@ -103,14 +75,8 @@ class ServiceClient:
 
     async def forward(self, request: Request, service: str) -> Response:
         """Forward ``request`` as it is to ``service`` and stream the answer back."""
-        headers = [
-            (k, v)
-            for k, v in request.headers.items()
-            if k.lower() not in _HOP_BY_HOP and k.lower() not in ("x-forwarded-for", "x-forwarded-proto")
-        ]
-        # The gateway is the edge: what a client claims about its address is dropped.
-        headers.append(("x-forwarded-for", request.client.host if request.client else ""))
-        headers.append(("x-forwarded-proto", request.url.scheme))
+        # The edge has already replaced whatever the client claimed about its address.
+        headers = [(k, v) for k, v in request.headers.items() if k.lower() not in _HOP_BY_HOP]
         if request.headers.get("content-length", "").isdigit():
             # Let the service refuse an oversized upload before reading it.
             headers.append(("content-length", request.headers["content-length"]))
@@ -118,9 +84,12 @@ class ServiceClient:
         if request.url.query:
             url += "?" + request.url.query
         has_body = "content-length" in request.headers or "transfer-encoding" in request.headers
-        outgoing = self.http.build_request(
-            request.method, url, headers=headers, content=request.stream() if has_body else None
-        )
+        try:
+            outgoing = self.http.build_request(
+                request.method, url, headers=headers, content=request.stream() if has_body else None
+            )
+        except httpx.InvalidURL:  # the edge lets only normal paths in; a query can still be odd
+            return JSONResponse(error_body("bad_request", "Некорректный запрос."), 400)
         try:
             upstream = await self.http.send(outgoing, stream=True)
         except httpx.TransportError:

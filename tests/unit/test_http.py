@@ -22,7 +22,7 @@ class Item(BaseModel):
 def make_app() -> FastAPI:
     app = FastAPI()
     install_error_handlers(app)
-    app.add_middleware(BodyLimit, max_bytes=LIMIT)
+    app.add_middleware(BodyLimit, limit=LIMIT)
 
     @app.post("/items")
     async def create(item: Item) -> dict[str, object]:
