@@ -295,7 +295,7 @@ class IdentityApp(Application[uuid.UUID]):
             raise ApiError(400, "wrong_password", "Текущий пароль указан неверно.")
         if verify_password(account.password_hash, new):
             raise ApiError(422, "same_password", "Новый пароль должен отличаться от текущего.")
-        check_policy(new, account.login, account.email)
+        check_policy(new, account.login, account.email, (account.first_name, account.last_name))
         audit = {"actor": str(account.id), **(audit or {})}
         account.change_password(
             password_hash=hash_password(new),
@@ -330,7 +330,7 @@ class IdentityApp(Application[uuid.UUID]):
             raise _bad_link()
         if account.reset_expires_at is None or account.reset_expires_at <= _now():
             raise _bad_link()
-        check_policy(new, account.login, account.email)
+        check_policy(new, account.login, account.email, (account.first_name, account.last_name))
         audit = {"actor": "self", **(audit or {})}
         account.change_password(
             password_hash=hash_password(new),

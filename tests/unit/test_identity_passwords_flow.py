@@ -103,3 +103,16 @@ def test_reset_for_unknown_address_does_nothing(identity: IdentityApp) -> None:
     before = identity.recorder.max_notification_id()
     identity.request_password_reset("nobody-at-all@example.ru")
     assert identity.recorder.max_notification_id() == before
+
+
+def test_new_passwords_may_not_contain_the_persons_names(identity: IdentityApp) -> None:
+    account = identity.update_profile(confirmed(identity), "Иван", "Петров")
+    token, _, _ = identity.log_in(account.login, STRONG)
+    current, sid = identity.authenticate(token)
+    for named in ("Петров-Корова-на-луне-2026", "Gtnhjd-Корова-на-луне-2026"):  # the second: Latin layout
+        assert code_of(identity.change_password, current, sid, STRONG, named) == (422, "weak_password")
+        assert code_of(identity.reset_password, reset_token(identity, account), named) == (
+            422,
+            "weak_password",
+        )
+    identity.change_password(identity.authenticate(token)[0], sid, STRONG, NEW)

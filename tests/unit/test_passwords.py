@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from services.identity.passwords import check_policy, hash_password, verify_password
+from services.identity.passwords import check_policy, hash_password, swap_layout, verify_password
 from shared.http import ApiError
 
 STRONG = "Корова-на-луне-2026!"
@@ -65,3 +65,46 @@ def test_refuses_overlong_password() -> None:
 @pytest.mark.parametrize("passphrase", [STRONG, "Zelenyi-Chainik-Na-Okne-7"])
 def test_accepts_strong_passphrase(passphrase: str) -> None:
     check_policy(passphrase, "ivan_petrov", "ivan.p@example.ru")
+
+
+@pytest.mark.parametrize(
+    "weak",
+    [
+        "Пароль12345",  # Russian words are known
+        "gfhjkm12345",  # «пароль» typed in the Latin layout
+        "Qwerty12345",
+        "Йцукен12345",  # «qwerty» typed in the Russian layout
+        "parol12345!",  # transliterated
+        "Солнышко123",
+        "vfrcbv2010",  # «максим» in the Latin layout
+    ],
+)
+def test_refuses_russian_and_layout_swapped_common_passwords(weak: str) -> None:
+    assert "раскладке" in _refusal(weak, login="someone", email="someone@example.ru").message
+
+
+@pytest.mark.parametrize(
+    "password",
+    [
+        "Петров-Корова-на-луне-2026",  # the last name
+        "Иван-Корова-на-луне-2026",  # the first name
+        "Gtnhjd-Корова-на-луне-2026",  # the last name in the Latin layout
+        "Petrov-Корова-на-луне-2026",  # transliterated
+    ],
+)
+def test_refuses_passwords_with_the_persons_names(password: str) -> None:
+    with pytest.raises(ApiError) as info:
+        check_policy(password, "someone", "someone@example.ru", ("Иван", "Петров"))
+    assert info.value.code == "weak_password" and "имя или фамилию" in info.value.message
+
+
+@pytest.mark.parametrize(
+    "passphrase", ["крокодил-велосипед-окно-77", "Лампа-над-столом-1987!", "Зелёный-чайник-на-окне-7"]
+)
+def test_accepts_long_passphrases_even_with_names_known(passphrase: str) -> None:
+    check_policy(passphrase, "ivan_petrov", "ivan.p@example.ru", ("Иван", "Петров"))
+
+
+def test_layout_swap_both_ways() -> None:
+    assert swap_layout("пароль") == "gfhjkm" and swap_layout("gfhjkm") == "пароль"
+    assert swap_layout("Qwerty") == "Йцукен"
