@@ -103,7 +103,7 @@ def _contains_any(password: str, parts: Iterable[str]) -> bool:
 def score(password: str, user_inputs: Sequence[str] = ()) -> int:
     """zxcvbn's score (0–4) of the weakest reading of ``password``."""
     inputs = [v for i in user_inputs if i for v in (i, transliterate(i))]
-    return min(zxcvbn(v[:SCORED_LENGTH], user_inputs=inputs)["score"] for v in _variants(password))
+    return min(int(zxcvbn(v[:SCORED_LENGTH], user_inputs=inputs)["score"]) for v in _variants(password))
 
 
 def check_policy(password: str, login: str, email: str, names: Sequence[str] = ()) -> None:
