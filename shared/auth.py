@@ -182,11 +182,13 @@ class Authenticator:
         if (
             principal is None
             and claims.sequence
-            and not self.runner.has_seen(claims.account_id, claims.sequence)
+            and not self.runner.has_seen(self.identity_source, claims.account_id, claims.sequence)
         ):
             # Freshly minted token: wait for this account's login to reach the registry.
             # (Per account, not per log position: partitions of a topic advance unevenly.)
-            await self.runner.wait_for_subject(claims.account_id, claims.sequence, self.catch_up)
+            await self.runner.wait_for_subject(
+                self.identity_source, claims.account_id, claims.sequence, self.catch_up
+            )
             principal = self._lookup(claims)
         elif principal is None and self.runner.applied.get(self.identity_source, 0) < claims.position:
             # Freshly minted token: let the registry catch up with the login.

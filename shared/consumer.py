@@ -1,9 +1,12 @@
 """The consumer runner: applies public events to a read model exactly once in effect.
 
-For each batch, in ONE read-store transaction: skip events already applied (per
-subject, by sequence: a relay may republish), let the projection write its rows, and
-store the next offsets. A crash rolls everything back together, so a restart neither
-loses nor doubles an effect.
+For each batch, in ONE read-store transaction: skip events already applied (per stream,
+by sequence: a relay may republish), let the projection write its rows, and store the
+next offsets. A crash rolls everything back together, so a restart neither loses nor
+doubles an effect.
+
+A stream is (source service, aggregate id), never a bare id: a chat thread's id is its
+application's id, and a consumer of both topics must keep their sequences apart.
 """
 
 from __future__ import annotations
@@ -23,9 +26,20 @@ log = structlog.get_logger(__name__)
 CONSUMER_DDL = [
     "CREATE TABLE IF NOT EXISTS lk_consumer_offsets (consumer TEXT NOT NULL, topic TEXT NOT NULL,"
     " part INTEGER NOT NULL, next_offset BIGINT NOT NULL, PRIMARY KEY (consumer, topic, part))",
+    "CREATE TABLE IF NOT EXISTS lk_consumer_applied (consumer TEXT NOT NULL, source TEXT NOT NULL,"
+    " subject TEXT NOT NULL, sequence BIGINT NOT NULL, PRIMARY KEY (consumer, source, subject))",
+    # Before streams were keyed by source: kept only to be migrated (see ConsumerRunner.migrate).
     "CREATE TABLE IF NOT EXISTS lk_consumer_seen (consumer TEXT NOT NULL, subject TEXT NOT NULL,"
     " sequence BIGINT NOT NULL, PRIMARY KEY (consumer, subject))",
 ]
+
+Stream = tuple[str, str]
+"""(source service, aggregate id): what a sequence number counts."""
+
+
+def source_of(topic: str) -> str:
+    """The service that publishes ``topic`` (``[prefix.]<service>.events``)."""
+    return topic.removesuffix(".events").rsplit(".", 1)[-1]
 
 
 class Projection(ABC):
@@ -63,21 +77,50 @@ class ConsumerRunner:
         self.transport = transport
         self.store = store
         self.applied: dict[str, int] = {}  # source -> highest applied position
-        # subject -> last applied sequence. This runner is the only writer of its rows in
-        # lk_consumer_seen, so the copy in memory stays exact (reloaded with the offsets).
-        self._seen: dict[str, int] = {}
+        # stream -> last applied sequence. This runner is the only writer of its rows in
+        # lk_consumer_applied, so the copy in memory stays exact (reloaded with the offsets).
+        self._seen: dict[Stream, int] = {}
         self._progress = asyncio.Condition()
 
     async def setup(self) -> None:
         await self.store.migrate([*CONSUMER_DDL, *self.projection.ddl])
+        await self.migrate()
         async with self.store.transaction() as tx:
             await self.projection.load(tx)
 
+    async def migrate(self) -> None:
+        """Move what was applied per bare id (the old table) to per-stream rows, once.
+
+        With one topic the source of every row is known. With several, a row may hide
+        events of another source that were wrongly skipped (same id, lower sequence), so
+        the consumer reads its topics again from the beginning: projections are idempotent
+        (rows keyed by event, subject or id; e-mails by event id), and whatever was skipped
+        is applied now."""
+        name = self.projection.name
+        async with self.store.transaction() as tx:
+            old = await tx.fetchval("SELECT COUNT(*) FROM lk_consumer_seen WHERE consumer = $1", name)
+            if not old:
+                return
+            if len(self.projection.topics) == 1:
+                await tx.execute(
+                    "INSERT INTO lk_consumer_applied (consumer, source, subject, sequence)"
+                    " SELECT consumer, $2, subject, sequence FROM lk_consumer_seen WHERE consumer = $1"
+                    " ON CONFLICT (consumer, source, subject) DO NOTHING",
+                    name,
+                    source_of(self.projection.topics[0]),
+                )
+            else:
+                await tx.execute("DELETE FROM lk_consumer_offsets WHERE consumer = $1", name)
+                await tx.execute("DELETE FROM lk_consumer_applied WHERE consumer = $1", name)
+            await tx.execute("DELETE FROM lk_consumer_seen WHERE consumer = $1", name)
+        log.warning("consumer.migrated", consumer=name, rows=int(old), replay=len(self.projection.topics) > 1)
+
     async def load_seen(self) -> None:
         rows = await self.store.fetch(
-            "SELECT subject, sequence FROM lk_consumer_seen WHERE consumer = $1", self.projection.name
+            "SELECT source, subject, sequence FROM lk_consumer_applied WHERE consumer = $1",
+            self.projection.name,
         )
-        self._seen = {r["subject"]: int(r["sequence"]) for r in rows}
+        self._seen = {(r["source"], r["subject"]): int(r["sequence"]) for r in rows}
 
     async def load_offsets(self) -> dict[tuple[str, int], int]:
         rows = await self.store.fetch(
@@ -92,7 +135,7 @@ class ConsumerRunner:
         next_offsets: dict[tuple[str, int], int] = {}
         high: dict[str, int] = {}
         fresh: list[Envelope] = []
-        last: dict[str, int] = {}  # subject -> sequence applied by this batch
+        last: dict[Stream, int] = {}  # stream -> sequence applied by this batch
         for msg in batch:
             next_offsets[(msg.topic, msg.partition)] = msg.offset + 1
             try:
@@ -101,16 +144,17 @@ class ConsumerRunner:
                 log.error("consumer.bad_record", consumer=name, topic=msg.topic, offset=msg.offset)
                 continue
             high[event.source] = max(high.get(event.source, 0), event.position)
-            if event.sequence <= last.get(event.subject, self._seen.get(event.subject, 0)):
+            stream = (event.source, event.subject)
+            if event.sequence <= last.get(stream, self._seen.get(stream, 0)):
                 continue  # already applied (a relay may republish)
-            last[event.subject] = event.sequence
+            last[stream] = event.sequence
             fresh.append(event)
         async with self.store.transaction() as tx:
             await self.projection.handle_many(tx, fresh)
             await tx.executemany(
-                "INSERT INTO lk_consumer_seen (consumer, subject, sequence) VALUES ($1, $2, $3)"
-                " ON CONFLICT (consumer, subject) DO UPDATE SET sequence = excluded.sequence",
-                [(name, subject, sequence) for subject, sequence in last.items()],
+                "INSERT INTO lk_consumer_applied (consumer, source, subject, sequence) VALUES ($1, $2, $3, $4)"
+                " ON CONFLICT (consumer, source, subject) DO UPDATE SET sequence = excluded.sequence",
+                [(name, source, subject, sequence) for (source, subject), sequence in last.items()],
             )
             await tx.executemany(
                 "INSERT INTO lk_consumer_offsets (consumer, topic, part, next_offset)"
@@ -128,16 +172,16 @@ class ConsumerRunner:
             self.on_applied()
         return applied
 
-    def has_seen(self, subject: str, sequence: int) -> bool:
-        return self._seen.get(subject, 0) >= sequence
+    def has_seen(self, source: str, subject: str, sequence: int) -> bool:
+        return self._seen.get((source, subject), 0) >= sequence
 
-    async def wait_for_subject(self, subject: str, sequence: int, timeout: float = 5.0) -> bool:
-        """Read-your-writes, exact on any transport: wait until the aggregate ``subject``
-        has been applied up to its version ``sequence``."""
+    async def wait_for_subject(self, source: str, subject: str, sequence: int, timeout: float = 5.0) -> bool:
+        """Read-your-writes, exact on any transport: wait until the aggregate ``subject`` of
+        ``source`` has been applied up to its version ``sequence``."""
 
         async def reached() -> None:
             async with self._progress:
-                await self._progress.wait_for(lambda: self.has_seen(subject, sequence))
+                await self._progress.wait_for(lambda: self.has_seen(source, subject, sequence))
 
         try:
             await asyncio.wait_for(reached(), timeout)

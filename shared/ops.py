@@ -79,7 +79,7 @@ def reset_projection(
                         raise typer.BadParameter(f"недопустимая таблица: {table}")
                     await tx.execute(f"DELETE FROM {table}")  # noqa: S608 - checked above
                 await tx.execute("DELETE FROM lk_consumer_offsets WHERE consumer = $1", consumer)
-                await tx.execute("DELETE FROM lk_consumer_seen WHERE consumer = $1", consumer)
+                await tx.execute("DELETE FROM lk_consumer_applied WHERE consumer = $1", consumer)
         finally:
             await store.close()
 

@@ -15,7 +15,7 @@ from shared.readstore import SQLiteReadStore, Tx
 from shared.transport import Message
 from shared.transport.embedded import EmbeddedTransport
 
-TOPIC = "test.events"
+TOPIC = "unit.identity.events"
 
 
 class Rows(Projection):
@@ -51,9 +51,17 @@ async def runner(store: SQLiteReadStore, tmp_path: Path) -> ConsumerRunner:
     return runner
 
 
-def msg(subject: str, sequence: int, offset: int, position: int = 0, part: int = 0, topic: str = TOPIC):
+def msg(
+    subject: str,
+    sequence: int,
+    offset: int,
+    position: int = 0,
+    part: int = 0,
+    topic: str = TOPIC,
+    source: str = "identity",
+) -> Message:
     event = EmailConfirmedV1(account_id=subject, email="a@example.ru").envelope(
-        source="identity", subject=subject, sequence=sequence, position=position or offset + 1
+        source=source, subject=subject, sequence=sequence, position=position or offset + 1
     )
     return Message(topic, part, offset, subject, event.to_bytes())
 
@@ -134,15 +142,16 @@ async def test_wait_for_position(runner: ConsumerRunner) -> None:
 
 async def test_wait_for_subject_is_exact_per_aggregate(runner: ConsumerRunner) -> None:
     a, b = str(uuid.uuid4()), str(uuid.uuid4())
-    waiter = asyncio.create_task(runner.wait_for_subject(a, 2, timeout=5))
+    waiter = asyncio.create_task(runner.wait_for_subject("identity", a, 2, timeout=5))
     # A later position of another aggregate (another partition) must not release the wait.
     await runner.apply_batch([msg(a, 1, 0, position=1), msg(b, 1, 1, position=9)])
     await asyncio.sleep(0.01)
     assert not waiter.done()
     await runner.apply_batch([msg(a, 2, 2, position=2)])
     assert await waiter is True
-    assert runner.has_seen(a, 2) and not runner.has_seen(b, 2)
-    assert await runner.wait_for_subject(b, 2, timeout=0.05) is False
+    assert runner.has_seen("identity", a, 2) and not runner.has_seen("identity", b, 2)
+    assert not runner.has_seen("chat", a, 1)  # the same id in another service is another stream
+    assert await runner.wait_for_subject("identity", b, 2, timeout=0.05) is False
 
 
 async def test_on_applied_is_called_only_when_something_took_effect(
@@ -185,3 +194,51 @@ async def test_run_applies_published_events_once_across_a_restart(
         await bus.stop()
     assert await rows(store) == sorted([(a, 1), (b, 1)])
     assert await store.fetchval("SELECT next_offset FROM lk_consumer_offsets") == 2
+
+
+async def test_streams_of_two_services_with_one_id_are_kept_apart(
+    runner: ConsumerRunner, store: SQLiteReadStore
+) -> None:
+    """A chat thread's id is its application's id: after 7 status changes, chat message 2
+    is not "already applied" (the bug of the first build)."""
+    shared_id = str(uuid.uuid4())
+    applications = [msg(shared_id, n, n - 1, source="applications") for n in range(1, 8)]
+    assert await runner.apply_batch(applications) == 7
+    chat = [msg(shared_id, n, 7 + n, source="chat", topic="chat.events") for n in (1, 2, 3)]
+    assert await runner.apply_batch(chat) == 3
+    assert await runner.apply_batch(chat) == 0  # a republished batch is still skipped
+    assert len(await rows(store)) == 10
+
+
+async def test_old_per_id_rows_are_migrated_once(store: SQLiteReadStore, tmp_path: Path) -> None:
+    """Rows of the old table: kept per stream for a one-topic consumer; a consumer of several
+    topics reads them again from the beginning (what was wrongly skipped gets applied)."""
+    bus = EmbeddedTransport(tmp_path / "bus.sqlite")
+    one = ConsumerRunner(Rows(), bus, store)
+    await one.setup()
+
+    class TwoTopics(Rows):
+        name = "test.two"
+        topics = ("t.applications.events", "t.chat.events")
+
+    two = ConsumerRunner(TwoTopics(), bus, store)
+    await two.setup()
+    a = str(uuid.uuid4())
+    async with store.transaction() as tx:
+        for consumer in ("test.rows", "test.two"):
+            await tx.execute(
+                "INSERT INTO lk_consumer_seen (consumer, subject, sequence) VALUES ($1, $2, 7)", consumer, a
+            )
+            await tx.execute(
+                "INSERT INTO lk_consumer_offsets (consumer, topic, part, next_offset) VALUES ($1, 't', 0, 9)",
+                consumer,
+            )
+    await one.setup()
+    await two.setup()
+    await one.load_seen()
+    await two.load_seen()
+    assert one.has_seen("identity", a, 7) and await one.load_offsets() == {("t", 0): 9}
+    assert not two.has_seen("applications", a, 1) and await two.load_offsets() == {}
+    assert await store.fetchval("SELECT COUNT(*) FROM lk_consumer_seen") == 0
+    await two.setup()  # a second start changes nothing
+    assert await two.load_offsets() == {}
