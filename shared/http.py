@@ -4,13 +4,14 @@ Russian ``message``, a request-size limit, and ``/health``."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Annotated, Any
 
 import structlog
 from eventsourcing.persistence import IntegrityError
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Path, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -34,6 +35,48 @@ class ApiError(Exception):
 
 def error_body(code: str, message: str, **extra: Any) -> dict[str, Any]:
     return {"code": code, "message": message, **extra}
+
+
+# The contract -----------------------------------------------------------------------------
+class FieldErrorOut(BaseModel):
+    field: str
+    code: str
+    message: str
+
+
+class ErrorOut(BaseModel):
+    """Every error answer: a stable ``code`` and a Russian ``message`` (per field for 422)."""
+
+    code: str
+    message: str
+    errors: list[FieldErrorOut] | None = None
+
+
+_ANSWERS = {
+    400: "Некорректный запрос",
+    401: "Требуется вход в личный кабинет",
+    403: "Недостаточно прав",
+    404: "Не найдено (или недоступно вызывающему)",
+    409: "Конфликт с текущим состоянием",
+    413: "Слишком большой запрос",
+    415: "Неподдерживаемый тип содержимого",
+    422: "Проверьте заполнение полей",
+    429: "Слишком много запросов",
+    503: "Сервис временно недоступен",
+}
+
+
+def answers(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """The error answers a route gives, for FastAPI's ``responses=`` (the published contract)."""
+    return {status: {"model": ErrorOut, "description": _ANSWERS[status]} for status in statuses}
+
+
+UUID_PATTERN = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+CODE_PATTERN = "^[A-Za-z0-9_-]{1,64}$"
+# Ids and codes in paths, as documented. Not enforced by the framework: an id of the wrong
+# shape is simply not found (404), like any other id the caller may not see.
+IdPath = Annotated[str, Path(json_schema_extra={"pattern": UUID_PATTERN})]
+CodePath = Annotated[str, Path(json_schema_extra={"pattern": CODE_PATTERN})]
 
 
 _STATUS_TEXT = {

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.concurrency import run_in_threadpool
@@ -16,7 +16,7 @@ from services.applications.app import Actor, ApplicationsApp, today
 from services.applications.workflow import CONSUMER, FINAL, STAFF, STATUS_TITLES, next_steps
 from shared.auth import CurrentPrincipal, Principal, require_role
 from shared.consumer import ConsumerRunner
-from shared.http import MAX_OFFSET, ApiError
+from shared.http import MAX_OFFSET, ApiError, CodePath, IdPath, answers
 from shared.readstore import ReadStore
 
 router = APIRouter(prefix="/api/v1")
@@ -65,13 +65,15 @@ class DocumentTypeIn(_Strict):
 class TypeIn(_Strict):
     title: str = Field(min_length=3, max_length=300)
     description: str = Field(max_length=5000)
-    max_power_kw: float = Field(gt=0)
+    max_power_kw: float = Field(gt=0, le=1_000_000)
     terms: str = Field(max_length=5000)
     procedure: str = Field(max_length=5000)
     payment: str = Field(max_length=5000)
     fees: list[dict[str, Any]] = Field(default_factory=list, max_length=100)
     documents: list[DocumentTypeIn] = Field(min_length=1, max_length=30)
-    deadlines: dict[str, dict[str, int]] = Field(default_factory=dict)
+    deadlines: dict[str, dict[Literal["working_days", "months"], Annotated[int, Field(ge=1, le=3650)]]] = (
+        Field(default_factory=dict, max_length=20)
+    )
 
 
 def state(request: Request) -> Any:
@@ -192,7 +194,7 @@ async def detail(request: Request, application_id: str, principal: Principal) ->
 async def caught_up(request: Request, application_id: str, version: int) -> None:
     """Read-your-writes: wait until the view has applied the application's new version."""
     runner: ConsumerRunner = state(request).view
-    await runner.wait_for_subject(application_id, version, timeout=5.0)
+    await runner.wait_for_subject("applications", application_id, version, timeout=5.0)
 
 
 def parse_id(application_id: str) -> uuid.UUID:
@@ -228,17 +230,17 @@ async def list_types(request: Request) -> dict[str, Any]:
     return {"items": [await type_out(request, data) for data in state(request).app.types.values()]}
 
 
-@router.get("/application-types/{code}")
-async def get_type(code: str, request: Request) -> dict[str, Any]:
+@router.get("/application-types/{code}", responses=answers(404))
+async def get_type(code: CodePath, request: Request) -> dict[str, Any]:
     data = state(request).app.types.get(code)
     if data is None:
         raise ApiError(404, "not_found", "Такого вида заявки нет в каталоге.")
     return await type_out(request, data)
 
 
-@router.put("/application-types/{code}")
+@router.put("/application-types/{code}", responses=answers(401, 403, 409, 422))
 async def put_type(
-    code: str,
+    code: CodePath,
     body: TypeIn,
     request: Request,
     principal: Annotated[Principal, Depends(require_role("admin"))],
@@ -254,7 +256,7 @@ async def put_type(
 
 
 # applications --------------------------------------------------------------------------------
-@router.post("/applications", status_code=201)
+@router.post("/applications", status_code=201, responses=answers(401, 403, 409, 422))
 async def submit(body: SubmitIn, request: Request, principal: CurrentPrincipal) -> dict[str, Any]:
     """«Отправить заявку на ТП»: a confirmed consumer files an application with documents."""
     s = state(request)
@@ -281,7 +283,7 @@ async def submit(body: SubmitIn, request: Request, principal: CurrentPrincipal) 
     return {"id": str(claim.id), "number": claim.number, "status": claim.status}
 
 
-@router.get("/applications")
+@router.get("/applications", responses=answers(401, 422))
 async def list_applications(
     request: Request,
     principal: CurrentPrincipal,
@@ -334,17 +336,17 @@ async def list_applications(
     }
 
 
-@router.get("/applications/{application_id}")
+@router.get("/applications/{application_id}", responses=answers(401, 404))
 async def get_application(
-    application_id: str, request: Request, principal: CurrentPrincipal
+    application_id: IdPath, request: Request, principal: CurrentPrincipal
 ) -> dict[str, Any]:
     parse_id(application_id)
     return await detail(request, application_id, principal)
 
 
-@router.post("/applications/{application_id}/transitions")
+@router.post("/applications/{application_id}/transitions", responses=answers(401, 403, 404, 409, 422))
 async def transition(
-    application_id: str, body: TransitionIn, request: Request, principal: CurrentPrincipal
+    application_id: IdPath, body: TransitionIn, request: Request, principal: CurrentPrincipal
 ) -> dict[str, Any]:
     """Staff move the status one step, request documents or annul; the applicant may withdraw."""
     key = parse_id(application_id)
@@ -356,9 +358,9 @@ async def transition(
     return await detail(request, application_id, principal)
 
 
-@router.post("/applications/{application_id}/documents")
+@router.post("/applications/{application_id}/documents", responses=answers(401, 403, 404, 409, 422))
 async def add_documents(
-    application_id: str, body: DocumentsIn, request: Request, principal: CurrentPrincipal
+    application_id: IdPath, body: DocumentsIn, request: Request, principal: CurrentPrincipal
 ) -> dict[str, Any]:
     """The applicant adds the documents staff asked for (status «Требуются документы»)."""
     key = parse_id(application_id)
