@@ -19,7 +19,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, ValidationError, field_validator, model_validator
 from starlette.requests import ClientDisconnect
 
-from services.files.app import FilesApp
+from services.files.app import FilesApp, form_not_found
 from services.files.content import TYPES, content_disposition
 from services.files.domain import KINDS, Audit, StoredFile
 from services.files.forms import SPECS, SPECS_BY_CODE, fill_docx, today_ru
@@ -35,22 +35,32 @@ log = structlog.get_logger(__name__)
 router = APIRouter(prefix="/api/v1")
 T = TypeVar("T")
 
-NOT_FOUND = ApiError(404, "not_found", "Файл не найден.")
-FORM_NOT_FOUND = ApiError(404, "form_not_found", "Такой типовой формы нет.")
-STORAGE_DOWN = ApiError(503, "storage_unavailable", "Хранилище файлов временно недоступно, попробуйте позже.")
-NOT_FILLABLE = ApiError(
-    422,
-    "form_not_fillable",
-    "Эту форму нельзя заполнить автоматически: скачайте её и заполните вручную.",
-)
 FORM_FORMATS = {"docx", "pdf", "odt", "xlsx"}
-UNSUPPORTED_FORM = ApiError(
-    415, "unsupported_form_format", "Типовая форма публикуется в формате DOCX, PDF, ODT или XLSX."
-)
 DOCX = TYPES["docx"][0]
 KIND_ORDER = {kind: i for i, kind in enumerate(KINDS)}
 CODE_ORDER = {spec.code: i for i, spec in enumerate(SPECS)}
 MAX_CONCURRENT_UPLOADS = 16
+
+
+# Errors are made fresh for every raise: a shared instance would keep collecting tracebacks.
+def not_found() -> ApiError:
+    return ApiError(404, "not_found", "Файл не найден.")
+
+
+def storage_down() -> ApiError:
+    return ApiError(503, "storage_unavailable", "Хранилище файлов временно недоступно, попробуйте позже.")
+
+
+def not_fillable() -> ApiError:
+    return ApiError(
+        422, "form_not_fillable", "Эту форму нельзя заполнить автоматически: скачайте её и заполните вручную."
+    )
+
+
+def unsupported_form() -> ApiError:
+    return ApiError(
+        415, "unsupported_form_format", "Типовая форма публикуется в формате DOCX, PDF, ODT или XLSX."
+    )
 
 
 # state and dependencies -------------------------------------------------------------------------
@@ -248,7 +258,7 @@ async def blob_response(
     except (StorageUnavailable, KeyError):
         log.exception("files.blob_unreadable", file_id=str(stored.id))
         await chunks.aclose()
-        raise STORAGE_DOWN from None
+        raise storage_down() from None
 
     async def body() -> AsyncIterator[bytes]:
         try:
@@ -310,7 +320,7 @@ async def upload(request: Request, principal: CurrentPrincipal, files: State) ->
             return Response(status_code=400)
         except StorageUnavailable:
             log.exception("files.storage_unavailable")
-            raise STORAGE_DOWN from None
+            raise storage_down() from None
         stored, position = await _store_upload(request, files, received, principal)
     # The answer is final: the file is downloadable at once (read from the event store),
     # and the list shows it once the catalog has caught up with this very event.
@@ -355,10 +365,10 @@ async def readable(files: FilesState, file_id: str, principal: Principal) -> Sto
     try:
         key = uuid.UUID(file_id)
     except ValueError:
-        raise NOT_FOUND from None
+        raise not_found() from None
     stored = await call(files.app.file, key)
     if stored is None or not stored.can_read(principal.account_id, principal.has("staff")):
-        raise NOT_FOUND
+        raise not_found()
     return stored
 
 
@@ -378,10 +388,10 @@ async def _form_row(files: FilesState, form_id: str) -> dict[str, Any]:
     try:
         uuid.UUID(form_id)
     except ValueError:
-        raise FORM_NOT_FOUND from None
+        raise form_not_found() from None
     row = await files.store.fetchrow("SELECT * FROM files_forms WHERE form_id = $1", form_id)
     if row is None:
-        raise FORM_NOT_FOUND
+        raise form_not_found()
     return row
 
 
@@ -407,7 +417,7 @@ async def form_versions(code: str, files: State) -> FormsOut:
     """Every published version of one form, newest first."""
     rows = await files.store.fetch("SELECT * FROM files_forms WHERE code = $1", code)
     if not rows:
-        raise FORM_NOT_FOUND
+        raise form_not_found()
     return FormsOut(items=_ordered(rows))
 
 
@@ -419,7 +429,7 @@ async def form_meta(form_id: str, files: State) -> FormOut:
 async def _form_file(files: FilesState, row: dict[str, Any]) -> StoredFile:
     stored = await call(files.app.file, uuid.UUID(row["file_id"]))
     if stored is None:  # the catalog only lists forms whose file is saved with them
-        raise FORM_NOT_FOUND
+        raise form_not_found()
     return stored
 
 
@@ -435,7 +445,7 @@ async def publish_version(code: str, request: Request, principal: Staff, files: 
     """Staff publish a new version of a form (multipart ``file``: DOCX, PDF, ODT or XLSX;
     optional ``title``). Older versions stay downloadable by their id."""
     if await call(files.app.series, code) is None:
-        raise FORM_NOT_FOUND
+        raise form_not_found()
     async with files.uploads:
         try:
             received = await receive_file(
@@ -443,12 +453,12 @@ async def publish_version(code: str, request: Request, principal: Staff, files: 
                 files.blobs,
                 max_bytes=files.settings.max_upload_bytes,
                 allowed=FORM_FORMATS,
-                unsupported=UNSUPPORTED_FORM,
+                unsupported=unsupported_form,
             )
         except ClientDisconnect:
             return Response(status_code=400)
         except StorageUnavailable:
-            raise STORAGE_DOWN from None
+            raise storage_down() from None
         title = " ".join(received.fields.get("title", "").split())[:300]
         title = "".join(ch for ch in title if unicodedata.category(ch) not in _CONTROL)
         audit = audit_of(request, principal.account_id)
@@ -539,7 +549,7 @@ async def fill_form(form_id: str, request: Request, files: State) -> Response:
     row = await _form_row(files, form_id)
     spec = SPECS_BY_CODE.get(row["code"])
     if spec is None or not spec.fillable or row["format"] != "docx":
-        raise NOT_FILLABLE
+        raise not_fillable()
     low, high = spec.power_range
     if body.max_power_kw <= low or (high is not None and body.max_power_kw > high):
         upto = f"до {high:g} кВт включительно" if high is not None else ""
@@ -552,14 +562,14 @@ async def fill_form(form_id: str, request: Request, files: State) -> Response:
     try:
         template = await files.blobs.read_bytes(stored.blob_key)
     except (StorageUnavailable, KeyError):
-        raise STORAGE_DOWN from None
+        raise storage_down() from None
     try:
         document, filled = await run_in_threadpool(fill_docx, template, body.values())
     except Exception:
         log.exception("files.fill_failed", form_id=form_id)
-        raise NOT_FILLABLE from None
+        raise not_fillable() from None
     if not filled:
-        raise NOT_FILLABLE
+        raise not_fillable()
     return Response(
         document,
         media_type=DOCX,

@@ -18,7 +18,9 @@ from services.files.domain import KINDS, Audit, FormSeries, StoredFile, form_id_
 from shared.http import ApiError
 from shared.settings import Settings
 
-FORM_NOT_FOUND = ApiError(404, "form_not_found", "Такой типовой формы нет.")
+
+def form_not_found() -> ApiError:
+    return ApiError(404, "form_not_found", "Такой типовой формы нет.")
 
 
 class FilesApp(Application[uuid.UUID]):
@@ -185,7 +187,7 @@ class FilesApp(Application[uuid.UUID]):
     ) -> tuple[dict[str, Any], int]:
         series = self.series(code)
         if series is None:
-            raise FORM_NOT_FOUND
+            raise form_not_found()
         return self.publish_form(
             code=code,
             title=title or series.title,

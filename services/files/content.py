@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import contextlib
 import re
+import struct
 import unicodedata
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from shared.http import ApiError
 
@@ -41,11 +43,13 @@ MAX_RATIO = 100
 RATIO_FLOOR = 1024 * 1024
 NAME_MAX = 200
 
-UNSUPPORTED = ApiError(
-    415,
-    "unsupported_file_type",
-    "Этот тип файла не принимается. Допустимы PDF, JPEG, PNG, TIFF, ZIP, DOCX, XLSX и ODT.",
-)
+
+def unsupported() -> ApiError:
+    return ApiError(
+        415,
+        "unsupported_file_type",
+        "Этот тип файла не принимается. Допустимы PDF, JPEG, PNG, TIFF, ZIP, DOCX, XLSX и ODT.",
+    )
 
 
 def sniff(head: bytes) -> str | None:
@@ -162,13 +166,47 @@ class Inspected:
     entries: list[dict[str, Any]] | None  # listing for a plain ZIP; None for office documents
 
 
-def _entry_name(info: zipfile.ZipInfo) -> str:
-    """The entry's real name: archives made on Russian Windows use CP866 without the
-    UTF-8 flag; ``zipfile`` then decodes them as CP437."""
-    name = info.filename
-    if not info.flag_bits & 0x800 and not name.isascii():
+def _raw_name(info: zipfile.ZipInfo) -> bytes:
+    """The entry's name exactly as the central directory stores it. ``ZipInfo.filename`` is
+    cut at the first NUL (``a.txt\x00.pdf`` becomes ``a.txt``); ``orig_filename`` is not,
+    and ``zipfile`` decoded it from these bytes as UTF-8 (flag 0x800) or CP437 (one byte
+    per character), so encoding it back gives them again."""
+    return info.orig_filename.encode("utf-8" if info.flag_bits & 0x800 else "cp437")
+
+
+def _decoded(raw: bytes, utf8: bool) -> str:
+    """A stored name as the user meant it: archives made on Russian Windows use CP866
+    without the UTF-8 flag (``zipfile`` would show them as CP437)."""
+    if utf8:
+        return raw.decode("utf-8")
+    text = raw.decode("cp437")
+    if not text.isascii():
         with contextlib.suppress(UnicodeEncodeError, UnicodeDecodeError):
-            name = name.encode("cp437").decode("cp866")
+            text = raw.decode("cp866")
+    return text
+
+
+def _entry_name(info: zipfile.ZipInfo) -> str:
+    """The entry's real, whole name (NULs and all: never the truncated ``filename``)."""
+    return _decoded(_raw_name(info), bool(info.flag_bits & 0x800))
+
+
+_LOCAL_HEADER = struct.Struct("<4s22xHH")  # signature … name length, extra length
+
+
+def _local_name(handle: BinaryIO, info: zipfile.ZipInfo) -> bytes:
+    """The name in the entry's local header: what a streaming extractor goes by, and a
+    directory entry's local header is never read by ``zipfile`` itself."""
+    handle.seek(info.header_offset)
+    head = handle.read(_LOCAL_HEADER.size)
+    if len(head) != _LOCAL_HEADER.size:
+        raise archive_corrupt()
+    signature, length, _ = _LOCAL_HEADER.unpack(head)
+    if signature != b"PK\x03\x04":
+        raise archive_corrupt()
+    name = handle.read(length)
+    if len(name) != length:
+        raise archive_corrupt()
     return name
 
 
@@ -180,33 +218,34 @@ def _unsafe(name: str) -> bool:
     return ".." in re.split(r"[/\\]", name)
 
 
-def _refuse(status: int, code: str, message: str) -> ApiError:
-    return ApiError(status, code, message)
+def _refusal(status: int, code: str, message: str) -> Callable[[], ApiError]:
+    """A factory of one refusal: every raise gets an error of its own."""
+    return lambda: ApiError(status, code, message)
 
 
-ARCHIVE_CORRUPT = _refuse(422, "archive_corrupt", "Архив повреждён или не является ZIP-архивом.")
-ARCHIVE_UNSAFE_PATH = _refuse(
+archive_corrupt = _refusal(422, "archive_corrupt", "Архив повреждён или не является ZIP-архивом.")
+archive_unsafe_path = _refusal(
     422,
     "archive_unsafe_path",
     "В архиве есть файлы с недопустимыми путями (абсолютными или с «..»). Упакуйте папку заново.",
 )
-ARCHIVE_TOO_MANY = _refuse(
+archive_too_many = _refusal(
     422,
     "archive_too_many_entries",
     f"В архиве больше {MAX_ENTRIES} файлов и папок: так много не принимается.",
 )
-ARCHIVE_TOO_LARGE = _refuse(
+archive_too_large = _refusal(
     413,
     "archive_too_large",
     f"Распакованное содержимое архива больше {MAX_UNPACKED // (1024 * 1024)} МБ.",
 )
-ARCHIVE_BOMB = _refuse(
+archive_bomb = _refusal(
     422,
     "archive_compression_suspicious",
     f"Архив сжат подозрительно сильно (более чем в {MAX_RATIO} раз): такие архивы не принимаются.",
 )
-ARCHIVE_EMPTY = _refuse(422, "archive_empty", "Архив пуст: в нём нет ни одного файла.")
-ARCHIVE_ENCRYPTED = _refuse(
+archive_empty = _refusal(422, "archive_empty", "Архив пуст: в нём нет ни одного файла.")
+archive_encrypted = _refusal(
     422, "archive_encrypted", "Архивы с паролем не принимаются: упакуйте файлы без пароля."
 )
 
@@ -214,31 +253,36 @@ ARCHIVE_ENCRYPTED = _refuse(
 def inspect_container(path: Path) -> Inspected:
     """Check a ZIP container safely and tell what it is (zip, docx, xlsx or odt).
 
-    Refused: unreadable archives, absolute or ``..`` paths, more than 1,000 entries, more
-    than 200 MB unpacked, a compression ratio above 100 (per entry and overall, judged
-    above 1 MB unpacked), encrypted entries. Every entry is then read through once (CRC
-    checked; ``zipfile`` never produces more than an entry declares), so sizes that lie
-    are caught too. Raises :class:`ApiError`.
+    Refused: unreadable archives; names that are absolute, climb out with ``..`` or hold a
+    NUL or another control character — judged on the whole stored name, and the local
+    header of every entry must carry the same name as the central directory; more than
+    1,000 entries, more than 200 MB unpacked, a compression ratio above 100 (per entry and
+    overall, judged above 1 MB unpacked), encrypted entries. Every entry is then read
+    through once (CRC checked; ``zipfile`` never produces more than an entry declares), so
+    sizes that lie are caught too. Raises :class:`ApiError`.
     """
     try:
-        with zipfile.ZipFile(path) as archive:
+        with zipfile.ZipFile(path) as archive, path.open("rb") as headers:
             infos = archive.infolist()
             if len(infos) > MAX_ENTRIES:
-                raise ARCHIVE_TOO_MANY
+                raise archive_too_many()
             names = [_entry_name(i) for i in infos]
             if any(_unsafe(n) for n in names):
-                raise ARCHIVE_UNSAFE_PATH
+                raise archive_unsafe_path()
+            for info in infos:
+                if _local_name(headers, info) != _raw_name(info):
+                    raise archive_unsafe_path()  # two names for one entry: which one is real?
             if any(i.flag_bits & 0x1 for i in infos):
-                raise ARCHIVE_ENCRYPTED
+                raise archive_encrypted()
             total = sum(i.file_size for i in infos)
             packed = sum(i.compress_size for i in infos)
             if total > MAX_UNPACKED:
-                raise ARCHIVE_TOO_LARGE
+                raise archive_too_large()
             for info in infos:
                 if info.file_size > RATIO_FLOOR and info.file_size > MAX_RATIO * max(info.compress_size, 1):
-                    raise ARCHIVE_BOMB
+                    raise archive_bomb()
             if total > RATIO_FLOOR and total > MAX_RATIO * max(packed, 1):
-                raise ARCHIVE_BOMB
+                raise archive_bomb()
             for info in infos:
                 if info.is_dir():
                     continue
@@ -249,11 +293,11 @@ def inspect_container(path: Path) -> Inspected:
     except ApiError:
         raise
     except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, EOFError, OSError, ValueError):
-        raise ARCHIVE_CORRUPT from None
+        raise archive_corrupt() from None
     if kind != "zip":
         return Inspected(kind, None)
     if all(info.is_dir() for info in infos):
-        raise ARCHIVE_EMPTY
+        raise archive_empty()
     listing = [
         {"name": name, "size": info.file_size}
         for name, info in zip(names, infos, strict=True)

@@ -12,6 +12,7 @@ client gone), the writer is aborted: no blob is left.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,10 +24,10 @@ from services.files.content import (
     CONTAINERS,
     SNIFF_BYTES,
     TYPES,
-    UNSUPPORTED,
     clean_name,
     inspect_container,
     sniff,
+    unsupported,
 )
 from services.files.storage import BlobInfo, BlobStore, BlobWriter
 from shared.http import ApiError
@@ -35,12 +36,23 @@ OVERHEAD = 64 * 1024  # multipart headers, boundaries and small text fields
 TEXT_FIELD_MAX = 2000
 TEXT_FIELDS_MAX = 10
 
-FILE_REQUIRED = ApiError(422, "file_required", "Выберите файл для загрузки.")
-EMPTY_FILE = ApiError(422, "empty_file", "Файл пустой: выберите файл с содержимым.")
-MULTIPART_REQUIRED = ApiError(
-    415, "multipart_required", "Файл передаётся запросом multipart/form-data в поле «file»."
-)
-MALFORMED = ApiError(400, "malformed_multipart", "Запрос повреждён: файл передан не полностью.")
+Refusal = Callable[[], ApiError]  # errors are made fresh for every raise
+
+
+def file_required() -> ApiError:
+    return ApiError(422, "file_required", "Выберите файл для загрузки.")
+
+
+def empty_file() -> ApiError:
+    return ApiError(422, "empty_file", "Файл пустой: выберите файл с содержимым.")
+
+
+def multipart_required() -> ApiError:
+    return ApiError(415, "multipart_required", "Файл передаётся запросом multipart/form-data в поле «file».")
+
+
+def malformed() -> ApiError:
+    return ApiError(400, "malformed_multipart", "Запрос повреждён: файл передан не полностью.")
 
 
 def too_large(max_bytes: int) -> ApiError:
@@ -80,7 +92,7 @@ def _filename(raw: bytes) -> str:
 
 class _Receiver:
     def __init__(
-        self, store: BlobStore, max_bytes: int, allowed: set[str], field_name: str, unsupported: ApiError
+        self, store: BlobStore, max_bytes: int, allowed: set[str], field_name: str, unsupported: Refusal
     ) -> None:
         self.store = store
         self.unsupported = unsupported
@@ -178,7 +190,7 @@ class _Receiver:
         ctype, params = parse_options_header(content_type.encode("latin-1", "replace"))
         boundary = params.get(b"boundary")
         if ctype != b"multipart/form-data" or not boundary:
-            raise MULTIPART_REQUIRED
+            raise multipart_required()
         declared = request.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > self.max_bytes + OVERHEAD:
             raise too_large(self.max_bytes)
@@ -203,7 +215,7 @@ class _Receiver:
         try:
             parser = MultipartParser(boundary, callbacks)
         except (MultipartParseError, ValueError):
-            raise MALFORMED from None
+            raise malformed() from None
         try:
             async for chunk in request.stream():
                 self.body += len(chunk)
@@ -215,16 +227,16 @@ class _Receiver:
                 events.clear()
             parser.finalize()
         except MultipartParseError:
-            raise MALFORMED from None
+            raise malformed() from None
         return await self.complete()
 
     async def complete(self) -> Received:
         if not self.got_file:
-            raise FILE_REQUIRED
+            raise file_required()
         if self.size == 0:
-            raise EMPTY_FILE
+            raise empty_file()
         if self.refused or self.writer is None or self.kind is None:
-            raise self.unsupported
+            raise self.unsupported()
         info = await self.writer.finish()
         kind, entries = self.kind, None
         if kind == "zip":
@@ -233,7 +245,7 @@ class _Receiver:
             inspected = await self.store.run(inspect_container, local)
             kind, entries = inspected.kind, inspected.entries
         if kind not in self.allowed:
-            raise self.unsupported
+            raise self.unsupported()
         return Received(self.writer, clean_name(self.filename, kind), kind, info, entries, self.fields)
 
     async def abort(self) -> None:
@@ -248,7 +260,7 @@ async def receive_file(
     max_bytes: int,
     allowed: set[str] | None = None,
     field_name: str = "file",
-    unsupported: ApiError = UNSUPPORTED,
+    unsupported: Refusal = unsupported,
 ) -> Received:
     """Stream the request's ``field_name`` part into ``store``; raises :class:`ApiError`
     (413, 415, 422, 400) or ``ClientDisconnect`` after removing what was written."""

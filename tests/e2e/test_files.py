@@ -235,6 +235,13 @@ def test_hostile_uploads_are_refused_and_leave_nothing(system: System, people: P
             "archive_unsafe_path",
         ),
         ("много.zip", zip_of({f"f{i}.txt": b"x" for i in range(1001)}), 422, "archive_too_many_entries"),
+        # zipfile shows "a.txt\x00.pdf" as "a.txt": the whole stored name is judged.
+        (
+            "нуль.zip",
+            zip_of({"a.txtX.pdf": PDF}).replace(b"a.txtX.pdf", b"a.txt\x00.pdf"),
+            422,
+            "archive_unsafe_path",
+        ),
     ]
     with system.client() as http:
         before = stored_blobs(system)

@@ -131,6 +131,49 @@ def test_traversal_is_refused(tmp_path: Path, entry: str) -> None:
     assert "«..»" in error.message
 
 
+def nul_archive(tmp_path: Path) -> Path:
+    """``a.txt\x00.pdf``: ``zipfile`` shows it as ``a.txt`` (``ZipInfo.filename`` is cut at
+    the NUL); the stored name, in both headers, is the whole of it."""
+    path = tmp_path / "nul.zip"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("ok.pdf", b"%PDF-1.4 ok")
+        archive.writestr("a.txtX.pdf", b"text, or is it")
+    raw = path.read_bytes()
+    assert raw.count(b"a.txtX.pdf") == 2  # the local header and the central directory
+    path.write_bytes(raw.replace(b"a.txtX.pdf", b"a.txt\x00.pdf"))
+    return path
+
+
+def test_a_nul_in_an_entry_name_is_refused(tmp_path: Path) -> None:
+    path = nul_archive(tmp_path)
+    with zipfile.ZipFile(path) as archive:
+        names = [(i.filename, i.orig_filename) for i in archive.infolist()]
+    assert names[1] == ("a.txt", "a.txt\x00.pdf")  # what the check used to see
+    error = _refused(path)
+    assert (error.status, error.code) == (422, "archive_unsafe_path")
+
+
+def test_a_local_header_must_name_the_entry_as_the_central_directory_does(tmp_path: Path) -> None:
+    # zipfile reads a local header only to extract a file, and compares the names then; a
+    # directory entry is never opened, so a streaming extractor's name for it went unchecked.
+    path = tmp_path / "two-names.zip"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("ok.pdf", b"%PDF-1.4 ok")
+        archive.writestr(zipfile.ZipInfo("documents/"), b"")
+    raw = path.read_bytes()
+    local = raw.index(b"documents/")
+    path.write_bytes(raw[:local] + b"../../etc/" + raw[local + len(b"documents/") :])
+    with zipfile.ZipFile(path) as archive:
+        assert [i.filename for i in archive.infolist()] == ["ok.pdf", "documents/"]
+    assert _refused(path).code == "archive_unsafe_path"
+    # The same trick on a file is caught by zipfile itself when the entry is read through.
+    path = _zip(tmp_path, {"ok.pdf": b"%PDF-1.4 ok", "plan.pdf": b"%PDF-1.4 plan"}, name="file.zip")
+    raw = path.read_bytes()
+    local = raw.index(b"plan.pdf")
+    path.write_bytes(raw[:local] + b"../a.pdf" + raw[local + len(b"plan.pdf") :])
+    assert _refused(path).code in ("archive_unsafe_path", "archive_corrupt")
+
+
 def test_too_many_entries(tmp_path: Path) -> None:
     error = _refused(_zip(tmp_path, {f"f{i}.txt": b"x" for i in range(MAX_ENTRIES + 1)}))
     assert (error.status, error.code) == (422, "archive_too_many_entries")
