@@ -302,6 +302,7 @@ async def _store_upload(
             blob_key=key,
             archive_entries=received.entries,
             audit=audit_of(request, principal.account_id),
+            owner_staff=principal.has("staff"),
         )
     except BaseException:
         await received.writer.abort()
@@ -474,6 +475,7 @@ async def publish_version(code: str, request: Request, principal: Staff, files: 
                 blob_key=key,
                 archive_entries=None,
                 audit=audit,
+                owner_staff=True,
             )
             item, position = await call(
                 files.app.publish_new_version,

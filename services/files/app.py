@@ -59,6 +59,7 @@ class FilesApp(Application[uuid.UUID]):
         archive_entries: list[dict[str, Any]] | None,
         audit: Audit,
         file_id: uuid.UUID | None = None,
+        owner_staff: bool = False,
     ) -> StoredFile:
         """A file whose bytes are stored and checked already (not saved yet)."""
         if size <= 0 or len(sha256) != 64 or not blob_key:
@@ -74,6 +75,7 @@ class FilesApp(Application[uuid.UUID]):
             blob_key=blob_key,
             archive_entries=archive_entries,
             audit=audit,
+            owner_staff=owner_staff,
         )
 
     def record_upload(
@@ -89,6 +91,7 @@ class FilesApp(Application[uuid.UUID]):
         blob_key: str,
         archive_entries: list[dict[str, Any]] | None,
         audit: Audit,
+        owner_staff: bool = False,
     ) -> tuple[StoredFile, int]:
         """A file whose bytes are stored and checked already becomes known."""
         stored = self.new_file(
@@ -102,14 +105,18 @@ class FilesApp(Application[uuid.UUID]):
             blob_key=blob_key,
             archive_entries=archive_entries,
             audit=audit,
+            owner_staff=owner_staff,
         )
         return stored, self._commit(stored)
 
     def grant(self, file_ids: list[str], account_ids: list[str], *, by: str, reason: str) -> int:
-        """Let ``account_ids`` read the files that ``by`` attached somewhere.
+        """Record that ``by`` attached these files somewhere (``reason``) and let
+        ``account_ids`` read them.
 
         Only a file's owner shares it by attaching it: an id of someone else's file,
-        attached by anyone else, grants nothing. Repeats do nothing (consumers may replay).
+        attached by anyone else, records nothing. The attachment is recorded once per file
+        and reason, even when no party is new (the applicant attaching their own file: staff
+        may then read it); repeats do nothing, so consumers may replay.
         Returns the last notification id written (0 if nothing changed)."""
         changed = []
         for raw in dict.fromkeys(file_ids):
@@ -119,10 +126,15 @@ class FilesApp(Application[uuid.UUID]):
                 continue
             if stored is None or stored.owner_id != by:
                 continue
+            audit = {"actor": by, "reason": reason}
             missing = stored.missing_parties(account_ids)
             if missing:
-                stored.grant(account_ids=missing, reason=reason, audit={"actor": by, "reason": reason})
-                changed.append(stored)
+                stored.grant(account_ids=missing, reason=reason, audit=audit)
+            elif not stored.is_attached_to(reason):
+                stored.attach(reason=reason, audit=audit)
+            else:
+                continue
+            changed.append(stored)
         return self._commit(*changed) if changed else 0
 
     # forms ----------------------------------------------------------------------------------

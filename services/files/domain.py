@@ -1,7 +1,7 @@
 """The files service's write model: stored files and the series of standard forms.
 
-A :class:`StoredFile` records who uploaded which bytes (by blob key and SHA-256) and who
-else may read them. A :class:`FormSeries` is one standard form (its code is its
+A :class:`StoredFile` records who uploaded which bytes (by blob key and SHA-256), where
+its owner attached it and who else may read it. A :class:`FormSeries` is one standard form (its code is its
 identity) with every version ever published; each version names the stored file that
 holds its document. Events carry ``audit`` (actor and origin), so the event store is the
 audit log.
@@ -47,8 +47,10 @@ class StoredFile(Aggregate):
         blob_key: str,
         archive_entries: list[dict[str, Any]] | None,
         audit: Audit,
+        owner_staff: bool = False,  # absent from files uploaded before it was recorded
     ) -> None:
         self.owner_id = owner_id
+        self.owner_staff = owner_staff
         self.name = name
         self.size = size
         self.content_type = content_type
@@ -57,14 +59,30 @@ class StoredFile(Aggregate):
         self.blob_key = blob_key
         self.archive_entries = archive_entries
         self.parties: list[str] = []
+        self.attached_to: list[str] = []  # reasons: "application:<id>", "chat:<thread id>"
+
+    @event("Attached")
+    def attach(self, reason: str, audit: Audit) -> None:
+        """Its owner attached it to an application or a chat message (recorded once per reason)."""
+        if reason not in self.attached_to:
+            self.attached_to.append(reason)
 
     @event("PartiesGranted")
     def grant(self, account_ids: list[str], reason: str, audit: Audit) -> None:
         self.parties.extend(a for a in account_ids if a not in self.parties)
+        if reason not in self.attached_to:  # a grant always came from an attachment
+            self.attached_to.append(reason)
 
     def can_read(self, account_id: str, staff: bool) -> bool:
-        """The owner, staff, and the parties it was shared with."""
-        return staff or account_id == self.owner_id or account_id in self.parties
+        """The owner and the parties it was shared with. Staff: what belongs to an application
+        or a chat (every one is visible to staff), files of staff and of the system (the
+        standard forms), and their own. A consumer's upload attached to nothing stays private."""
+        if account_id == self.owner_id or account_id in self.parties:
+            return True
+        return staff and (self.owner_staff or self.owner_id == SYSTEM or bool(self.attached_to))
+
+    def is_attached_to(self, reason: str) -> bool:
+        return reason in self.attached_to
 
     def missing_parties(self, account_ids: list[str]) -> list[str]:
         return sorted({a for a in account_ids if a != self.owner_id and a not in self.parties})

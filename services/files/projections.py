@@ -3,9 +3,9 @@
 - :class:`Catalog` (files.events): the files each account may list, the people they are
   shared with, and every published version of every standard form.
 - :class:`AttachmentGrants` (applications.events, chat.events): when a file's owner
-  attaches it to an application or a chat message, the application's applicant may read
-  it (staff may read every file anyway). It issues an idempotent command, so a replay
-  grants nothing twice.
+  attaches it to an application or a chat message, the attachment is recorded on the file
+  (staff may then read it) and the application's applicant may read it. It issues an
+  idempotent command, so a replay records nothing twice.
 
 Both are rebuildable from the beginning of their topics.
 """
@@ -98,7 +98,10 @@ class Catalog(Projection):
 
 
 class AttachmentGrants(Projection):
-    name = "files.grants"
+    # Renamed from "files.grants" when attachments began to be recorded even without a new
+    # party: the new name reads both topics again from the start, so the attachments made
+    # before are recorded too (the command is idempotent: nothing is recorded twice).
+    name = "files.attachments"
 
     def __init__(self, app: FilesApp, applications_topic: str, chat_topic: str) -> None:
         self.app = app

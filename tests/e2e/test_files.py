@@ -184,11 +184,14 @@ def test_access_rules(system: System, people: People) -> None:
         )
         assert created.status_code == 201, created.text
         file_id = created.json()["id"]
+        nowhere = http.get(f"/api/v1/files/{uuid.uuid4()}", headers=people.staff.auth)
+        assert nowhere.status_code == 404 and nowhere.json()["code"] == "not_found"
         for path in (f"/api/v1/files/{file_id}", f"/api/v1/files/{file_id}/meta"):
             assert http.get(path, headers=people.owner.auth).status_code == 200
-            assert http.get(path, headers=people.staff.auth).status_code == 200
-            foreign = http.get(path, headers=people.other.auth)
-            assert foreign.status_code == 404 and foreign.json()["code"] == "not_found"
+            # A consumer's upload attached to nothing is private, from staff too.
+            for reader in (people.other, people.staff):
+                foreign = http.get(path, headers=reader.auth)
+                assert (foreign.status_code, foreign.content) == (404, nowhere.content)
             with system.client() as anonymous:
                 assert anonymous.get(path).status_code == 401
         assert http.get(f"/api/v1/files/{uuid.uuid4()}", headers=people.owner.auth).status_code == 404
@@ -339,6 +342,68 @@ def test_attaching_a_file_to_a_chat_shares_it_with_the_applicant(system: System,
             i["id"] for i in http.get("/api/v1/files", headers=people.other.auth).json()["items"]
         ]
         assert http.get(f"/api/v1/files/{staff_file}", headers=people.owner.auth).status_code == 404
+
+
+def _submit(http: httpx.Client, applicant: Account, archive: str) -> str:
+    answer = http.post(
+        "/api/v1/applications",
+        headers=applicant.auth,
+        json={
+            "type_code": "individual_15kw",
+            "power_kw": 10,
+            "object_address": "Московская обл., д. Берёзки, ул. Полевая, 7",
+            "contact": {"phone": "+7 900 123-45-67", "email": applicant.person.email},
+            "documents": [{"slot": "archive", "file_id": archive}],
+        },
+    )
+    assert answer.status_code == 201, answer.text
+    return str(answer.json()["id"])
+
+
+def _eventually(http: httpx.Client, path: str, auth: dict[str, str], status: int = 200) -> httpx.Response:
+    deadline = time.monotonic() + 20
+    while True:
+        answer = http.get(path, headers=auth)
+        if answer.status_code == status:
+            return answer
+        assert time.monotonic() < deadline, (path, answer.status_code, answer.text)
+        time.sleep(0.2)
+
+
+def test_staff_read_what_belongs_to_an_application_or_a_chat(system: System, people: People) -> None:
+    """Issue 9 (12): a consumer's upload is private until they attach it; then staff may read
+    it. A staff member's chat attachment is readable by other staff and by the applicant."""
+    with system.client() as http:
+        applicant = consumer(system, http)
+        colleague = staff_member(system, http)
+        data = zip_of({"план.pdf": PDF + b"plan"})
+        archive = upload(http, applicant.auth, "документы.zip", data)
+        assert archive.status_code == 201, archive.text
+        archive_id = archive.json()["id"]
+        nowhere = http.get(f"/api/v1/files/{uuid.uuid4()}", headers=people.staff.auth)
+        refused = http.get(f"/api/v1/files/{archive_id}", headers=people.staff.auth)
+        assert (refused.status_code, refused.content) == (404, nowhere.content)
+
+        application = _submit(http, applicant, archive_id)
+        got = _eventually(http, f"/api/v1/files/{archive_id}", people.staff.auth)
+        assert got.content == data
+        assert http.get(f"/api/v1/files/{archive_id}/meta", headers=colleague.auth).status_code == 200
+        assert http.get(f"/api/v1/files/{archive_id}", headers=people.other.auth).status_code == 404
+
+        contract = upload(http, people.staff.auth, "проект договора.pdf", PDF + b"contract").json()["id"]
+        # A staff member's file: other staff may read it at once, a consumer only once it is shared.
+        assert http.get(f"/api/v1/files/{contract}", headers=colleague.auth).status_code == 200
+        assert http.get(f"/api/v1/files/{contract}", headers=applicant.auth).status_code == 404
+        sent = http.post(
+            f"/api/v1/applications/{application}/messages",
+            headers=people.staff.auth,
+            json={"text": "Проект договора во вложении.", "attachments": [contract]},
+        )
+        assert sent.status_code == 201, sent.text
+        shared = _eventually(http, f"/api/v1/files/{contract}", applicant.auth)
+        assert shared.content == PDF + b"contract"
+        assert http.get(f"/api/v1/files/{contract}", headers=colleague.auth).content == PDF + b"contract"
+        assert http.get(f"/api/v1/files/{contract}", headers=people.other.auth).status_code == 404
 
 
 # forms -------------------------------------------------------------------------------------------------

@@ -272,12 +272,19 @@ async def test_attachment_grants_projection(files: FilesApp, tmp_path: Path) -> 
     store = SQLiteReadStore(tmp_path / "read.sqlite")
     await store.open()
     projection = AttachmentGrants(files, "applications.events", "chat.events")
-    try:
+
+    async def feed() -> None:
         for i, event in enumerate(events, 1):
             async with store.transaction() as tx:
                 await projection.handle(
                     tx, event.envelope(source="x", subject=str(i), sequence=1, position=i)
                 )
+
+    try:
+        await feed()
+        recorded = files.recorder.max_notification_id()
+        await feed()  # a replay (a rebuild, a republished batch) records nothing twice
+        assert files.recorder.max_notification_id() == recorded
     finally:
         await store.close()
 
@@ -286,5 +293,54 @@ async def test_attachment_grants_projection(files: FilesApp, tmp_path: Path) -> 
         assert stored is not None
         return stored.parties
 
-    assert readers(own) == []  # the applicant owns it already
+    assert readers(own) == []  # the applicant owns it already ...
     assert readers(contract) == [applicant] and readers(answer) == [applicant]
+    stored = files.file(own)
+    assert stored is not None and stored.attached_to == [f"application:{application}"]
+    assert stored.can_read(str(uuid.uuid4()), staff=True)  # ... and staff may now read it
+    assert [type(e).__qualname__ for e in files.repository.event_store.get(own)] == [
+        "StoredFile.Uploaded",
+        "StoredFile.Attached",
+    ]
+    assert to_public(list(files.repository.event_store.get(own))[1]) is None  # no consumer needs it
+
+
+def test_staff_read_what_belongs_to_an_application_or_a_chat(files: FilesApp) -> None:
+    consumer, other_staff, staff = (str(uuid.uuid4()) for _ in range(3))
+
+    def stored(file_id: uuid.UUID) -> Any:
+        found = files.file(file_id)
+        assert found is not None
+        return found
+
+    private = _upload(files, consumer)
+    assert stored(private).can_read(consumer, staff=False)
+    assert not stored(private).can_read(staff, staff=True)  # attached to nothing: private
+    assert not stored(private).can_read(str(uuid.uuid4()), staff=False)
+    # Attached by its owner to their own application: no new party, but recorded, once.
+    assert files.grant([str(private)], [consumer], by=consumer, reason="application:1") > 0
+    assert stored(private).can_read(staff, staff=True)
+    assert not stored(private).can_read(str(uuid.uuid4()), staff=False)
+    assert files.grant([str(private)], [consumer], by=consumer, reason="application:1") == 0
+    # Attached by someone else: records nothing.
+    other = _upload(files, consumer)
+    assert files.grant([str(other)], [consumer], by=staff, reason="chat:1") == 0
+    assert not stored(other).can_read(staff, staff=True)
+
+    staffs = files.new_file(
+        owner_id=other_staff,
+        name="договор.pdf",
+        size=10,
+        content_type="application/pdf",
+        kind="pdf",
+        sha256="a" * 64,
+        blob_key="k",
+        archive_entries=None,
+        audit={"actor": other_staff},
+        owner_staff=True,
+    )
+    files.save(staffs)
+    assert stored(staffs.id).can_read(staff, staff=True)  # a staff member's file: staff may read it
+    assert not stored(staffs.id).can_read(consumer, staff=False)
+    own = _upload(files, staff)  # a staff member's own upload (recorded as a consumer's here)
+    assert stored(own).can_read(staff, staff=True)
