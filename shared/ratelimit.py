@@ -124,6 +124,14 @@ class FixedWindow:
         else:
             await self.store.execute(sql + " OR substr(key, 1, $3) = $2", key, prefix, len(prefix))
 
+    async def purge(self, older_than: float) -> None:
+        """Delete the rows of windows that started more than ``older_than`` seconds ago
+        (longer than any window the keys use) and hold no places."""
+        await self.store.execute(
+            f"DELETE FROM {self.table} WHERE window_start < $1 AND pending = 0",  # noqa: S608
+            time.time() - older_than,
+        )
+
     async def forget_pending(self) -> None:
         """At the start of the only process that reserves: places held by a process that
         died can never be settled."""

@@ -119,6 +119,10 @@ class System:
             "LK_MAIL_RETRY_MAX": "2",
             "LK_CHAT_MAIL_DELAY": "3",
             "LK_STAFF_MAIL": "chat-desk@grid.example.ru",
+            # Every test's client is 127.0.0.1: room for the whole suite's registrations and
+            # e-mail requests (the tests of these limits start systems with small ones).
+            "LK_REGISTER_PER_CLIENT_MAX": "100000",
+            "LK_MAIL_PER_CLIENT_MAX": "100000",
         }
         for service in STACK_ORDER:
             env[f"LK_{service.upper()}_PORT"] = str(free_port())

@@ -14,8 +14,10 @@ from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
 from services.identity.app import IdentityApp
 from services.identity.domain import ADMIN, STAFF, Account, Audit, public_fields
-from services.identity.throttle import LoginThrottle
+from services.identity.mail_requests import MailRequest, MailRequests
+from services.identity.throttle import Throttle
 from shared.auth import CSRF_COOKIE, check_csrf, forbidden, not_authenticated, token_from_request
+from shared.edge import client_address, client_scheme
 from shared.http import ApiError
 from shared.settings import Settings
 
@@ -135,10 +137,14 @@ async def get_settings(request: Request) -> Settings:
     return settings
 
 
-def client_address(request: Request) -> str:
-    """The caller's address: the gateway's X-Forwarded-For (it overwrites any a client sent)."""
-    forwarded = request.headers.get("x-forwarded-for", "")
-    return forwarded.split(",")[0].strip() or (request.client.host if request.client else "")
+async def get_throttle(request: Request) -> Throttle:
+    throttle: Throttle = request.app.state.throttle
+    return throttle
+
+
+async def get_mail_requests(request: Request) -> MailRequests:
+    requests: MailRequests = request.app.state.mail_requests
+    return requests
 
 
 def get_audit(request: Request) -> Audit:
@@ -148,6 +154,8 @@ def get_audit(request: Request) -> Audit:
 Identity = Annotated[IdentityApp, Depends(get_identity)]
 Config = Annotated[Settings, Depends(get_settings)]
 AuditInfo = Annotated[Audit, Depends(get_audit)]
+Throttling = Annotated[Throttle, Depends(get_throttle)]
+Mail = Annotated[MailRequests, Depends(get_mail_requests)]
 
 
 async def current_session(request: Request, identity: Identity, settings: Config) -> tuple[Account, str]:
@@ -187,13 +195,30 @@ async def call(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
 
 
 def secure_cookies(request: Request, settings: Settings) -> bool:
-    return settings.cookie_secure or request.headers.get("x-forwarded-proto") == "https"
+    return settings.cookie_secure or client_scheme(request) == "https"
+
+
+def set_csrf_cookie(request: Request, response: Response, settings: Settings, max_age: int | None) -> None:
+    """A fresh double-submit CSRF token (readable by scripts, not HttpOnly by design): a
+    new one at every login and logout, so a value seen before never outlives a session."""
+    response.set_cookie(
+        CSRF_COOKIE,
+        secrets.token_urlsafe(24),
+        max_age=max_age,
+        samesite="lax",
+        secure=secure_cookies(request, settings),
+        path="/",
+    )
 
 
 # accounts -----------------------------------------------------------------------------
 @router.post("/accounts", status_code=201, response_model=AccountOut)
-async def register(body: RegisterIn, identity: Identity, audit: AuditInfo) -> AccountOut:
-    """Self-registration; only the «Потребитель» account type is accepted."""
+async def register(
+    body: RegisterIn, identity: Identity, audit: AuditInfo, throttle: Throttling
+) -> AccountOut:
+    """Self-registration; only the «Потребитель» account type is accepted. Attempts are
+    limited per client address (429)."""
+    await throttle.registration(audit["ip"])
     account = await call(
         identity.register,
         login=body.login,
@@ -218,8 +243,9 @@ async def confirm_email(body: TokenIn, identity: Identity, audit: AuditInfo) -> 
 
 
 @router.post("/accounts/resend-confirmation", status_code=202, response_model=StatusOut)
-async def resend_confirmation(body: EmailIn, identity: Identity, audit: AuditInfo) -> StatusOut:
-    await call(identity.resend_confirmation, str(body.email), audit)
+async def resend_confirmation(body: EmailIn, mail: Mail, audit: AuditInfo) -> StatusOut:
+    """Queued for the background worker: the same answer, at once, for every address."""
+    mail.submit(MailRequest("confirmation", str(body.email), audit))
     return StatusOut(
         status="accepted",
         message="Если адрес зарегистрирован и ещё не подтверждён, мы отправили на него новую ссылку.",
@@ -234,37 +260,31 @@ async def log_in(
     identity: Identity,
     settings: Config,
     audit: AuditInfo,
+    throttle: Throttling,
     response: Response,
 ) -> SessionOut:
     """Log in: a bearer token in the body and the same token in an HttpOnly cookie.
-    Repeated failures for a login or from an address are throttled (429)."""
-    throttle: LoginThrottle = request.app.state.throttle
-    login_key = f"login:{body.login.strip().casefold()}"
-    limits = {login_key: settings.login_max_failures, f"ip:{audit['ip']}": settings.login_max_failures_per_ip}
-    wait = await throttle.retry_after(limits)
-    if wait:
-        minutes = max(1, round(wait / 60))
-        raise ApiError(
-            429,
-            "too_many_attempts",
-            f"Слишком много неудачных попыток входа. Повторите через {minutes} мин.",
-            headers={"Retry-After": str(wait)},
-        )
+    Failures are throttled per (login, address) and per address (429); a login that keeps
+    failing from anywhere answers more slowly (``throttle.py``)."""
+    admission = await throttle.admit(body.login, audit["ip"])
     try:
+        await throttle.wait(admission)
         token, ttl, _ = await call(identity.log_in, body.login, body.password, audit)
     except ApiError as exc:
         if exc.code == "invalid_credentials":
-            await throttle.record_failure(list(limits))
+            await throttle.failed(admission)
+        else:
+            await throttle.abandoned(admission)
         raise
-    await throttle.clear(login_key)
+    except BaseException:
+        await throttle.abandoned(admission)
+        raise
+    await throttle.succeeded(admission)
     secure = secure_cookies(request, settings)
     response.set_cookie(
         settings.session_cookie, token, max_age=ttl, httponly=True, samesite="lax", secure=secure, path="/"
     )
-    # Double-submit CSRF token for scripts that write with the cookie (not HttpOnly by design).
-    response.set_cookie(
-        CSRF_COOKIE, secrets.token_urlsafe(24), max_age=ttl, samesite="lax", secure=secure, path="/"
-    )
+    set_csrf_cookie(request, response, settings, ttl)
     return SessionOut(access_token=token, expires_in=ttl)
 
 
@@ -306,9 +326,10 @@ async def change_password(
 
 # password reset ---------------------------------------------------------------------------
 @router.post("/password-reset", status_code=202, response_model=StatusOut)
-async def request_password_reset(body: EmailIn, identity: Identity, audit: AuditInfo) -> StatusOut:
-    """Always the same answer: it never tells whether the address is registered."""
-    await call(identity.request_password_reset, str(body.email), audit)
+async def request_password_reset(body: EmailIn, mail: Mail, audit: AuditInfo) -> StatusOut:
+    """Always the same answer at the same speed: it never tells whether the address is
+    registered (the background worker does the work)."""
+    mail.submit(MailRequest("reset", str(body.email), audit))
     return StatusOut(
         status="accepted",
         message="Если адрес зарегистрирован, на него отправлена ссылка для смены пароля."
@@ -317,8 +338,12 @@ async def request_password_reset(body: EmailIn, identity: Identity, audit: Audit
 
 
 @router.post("/password-reset/confirm", response_model=StatusOut)
-async def confirm_password_reset(body: PasswordResetIn, identity: Identity, audit: AuditInfo) -> StatusOut:
-    await call(identity.reset_password, body.token, body.new_password, audit)
+async def confirm_password_reset(
+    body: PasswordResetIn, identity: Identity, audit: AuditInfo, throttle: Throttling
+) -> StatusOut:
+    account = await call(identity.reset_password, body.token, body.new_password, audit)
+    # The owner proved the address: whatever anyone tried against the login is forgotten.
+    await throttle.forgive(account.login)
     return StatusOut(status="changed", message="Пароль изменён. Войдите с новым паролем.")
 
 

@@ -322,7 +322,7 @@ class IdentityApp(Application[uuid.UUID]):
         )
         self._commit(account)
 
-    def reset_password(self, token: str, new: str, audit: Audit | None = None) -> None:
+    def reset_password(self, token: str, new: str, audit: Audit | None = None) -> Account:
         """Set a new password from an e-mailed link; every session of the account ends."""
         parsed = parse_link_token(self.settings.secret(), RESET, token)
         account = self._get(parsed[0]) if parsed else None
@@ -341,6 +341,7 @@ class IdentityApp(Application[uuid.UUID]):
         )
         account.end_sessions("password_reset", audit)
         self._commit(account)
+        return account
 
     # audit ------------------------------------------------------------------------------
     def history(self, account_id: uuid.UUID) -> list[dict[str, Any]]:

@@ -1,4 +1,5 @@
-"""Identity service process: API, outbox relay and the account-directory projection."""
+"""Identity service process: API, outbox relay, the account-directory projection and the
+worker that serves resend and reset requests."""
 
 from __future__ import annotations
 
@@ -9,9 +10,10 @@ from fastapi import FastAPI
 
 from services.identity.api import router
 from services.identity.app import IdentityApp
+from services.identity.mail_requests import MailRequests
 from services.identity.projections import AccountDirectory
 from services.identity.public import make_mapper
-from services.identity.throttle import LoginThrottle
+from services.identity.throttle import Throttle
 from shared.consumer import ConsumerRunner
 from shared.http import add_health
 from shared.readstore import build_readstore
@@ -45,19 +47,24 @@ def create_app(settings: Settings) -> FastAPI:
         identity.on_saved = relay.wake
         directory = ConsumerRunner(AccountDirectory(settings.topic(SERVICE)), transport, store)
         await directory.setup()
-        throttle = LoginThrottle(store, settings.login_window)
+        throttle = Throttle(store, settings)
         await throttle.setup()
+        mail_requests = MailRequests(identity, throttle, settings.mail_queue_max)
         workers = Workers()
         workers.start("identity.relay", relay.run)
         workers.start("identity.directory", directory.run)
+        workers.start("identity.mail_requests", mail_requests.run)
+        workers.start("identity.counters_purge", throttle.purge_loop)
         app.state.identity = identity
         app.state.relay = relay
         app.state.directory = directory
         app.state.store = store
         app.state.throttle = throttle
+        app.state.mail_requests = mail_requests
         try:
             yield
         finally:
+            await mail_requests.drain(timeout=5.0)
             await workers.stop()
             await transport.stop()
             await store.close()

@@ -12,6 +12,7 @@ import uuid
 import httpx
 import pytest
 
+from shared.edge import edge_headers
 from tests.conftest import Person, new_person
 from tests.e2e.helpers import link_in, log_in, mails_with, register_and_confirm, token_in
 from tests.harness import ROOT, System
@@ -137,10 +138,15 @@ def _identity(system: System) -> httpx.Client:
     return httpx.Client(base_url=f"http://127.0.0.1:{system.env['LK_IDENTITY_PORT']}", timeout=30)
 
 
+def _from(system: System, address: str) -> dict[str, str]:
+    """What the gateway adds for a client at ``address`` (identity believes only the edge)."""
+    return edge_headers(system.env["LK_SECRET_KEY"], address, "http")
+
+
 def test_login_throttling_per_login_and_per_address(system: System, person: Person) -> None:
     with system.client() as http:
         register_and_confirm(system, http, person)
-    address = {"x-forwarded-for": f"198.51.100.{uuid.uuid4().int % 250}"}
+    address = _from(system, f"198.51.100.{uuid.uuid4().int % 250}")
     with _identity(system) as identity:
         for _ in range(system.settings.login_max_failures):
             bad = identity.post(
@@ -163,7 +169,7 @@ def test_login_throttling_per_login_and_per_address(system: System, person: Pers
         assert [a.status_code for a in answers][-1] == 429
 
         # Per address: many logins from one address trip the address limit.
-        flood = {"x-forwarded-for": f"203.0.113.{uuid.uuid4().int % 250}"}
+        flood = _from(system, f"203.0.113.{uuid.uuid4().int % 250}")
         codes = [
             identity.post(
                 "/api/v1/sessions",
@@ -181,7 +187,7 @@ def test_wrong_password_and_unknown_login_look_alike(system: System, person: Per
     with _identity(system) as identity:
 
         def attempt(login: str) -> tuple[float, httpx.Response]:
-            address = {"x-forwarded-for": f"192.0.2.{uuid.uuid4().int % 250}"}
+            address = _from(system, f"192.0.2.{uuid.uuid4().int % 250}")
             started = time.perf_counter()
             answer = identity.post(
                 "/api/v1/sessions", headers=address, json={"login": login, "password": "Wrong-12345678"}

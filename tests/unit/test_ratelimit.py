@@ -105,3 +105,14 @@ async def test_a_crashed_holder_frees_its_places_at_the_next_start(limiter: Fixe
 def test_table_names_are_checked() -> None:
     with pytest.raises(ValueError, match="table"):
         FixedWindow(SQLiteReadStore(Path("unused.sqlite")), "x; DROP TABLE y")
+
+
+async def test_purge_drops_only_long_finished_windows(limiter: FixedWindow) -> None:
+    await limiter.hit("old", 1)
+    held = await limiter.reserve("old-but-held", 5, 1)
+    await asyncio.sleep(1.1)
+    await limiter.hit("new", 900)
+    await limiter.purge(older_than=1)
+    rows = await limiter.store.fetch("SELECT key FROM unit_rate_limits ORDER BY key")
+    assert [r["key"] for r in rows] == ["new", "old-but-held"]
+    await limiter.settle(held, hit=False)
