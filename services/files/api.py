@@ -27,7 +27,8 @@ from services.files.storage import BlobStore, StorageUnavailable
 from services.files.upload import Received, receive_file
 from shared.auth import CurrentPrincipal, Principal, require_role
 from shared.consumer import ConsumerRunner
-from shared.http import ApiError, error_body
+from shared.edge import client_address
+from shared.http import MAX_OFFSET, ApiError, error_body
 from shared.readstore import ReadStore
 from shared.settings import Settings
 
@@ -89,9 +90,12 @@ async def call(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
 
 
 def audit_of(request: Request, actor: str) -> Audit:
-    forwarded = request.headers.get("x-forwarded-for", "")
-    ip = forwarded.split(",")[0].strip() or (request.client.host if request.client else "")
-    return {"actor": actor, "ip": ip, "user_agent": request.headers.get("user-agent", "")[:300]}
+    """Who did it and from where: the address as the edge saw it (never a client's own header)."""
+    return {
+        "actor": actor,
+        "ip": client_address(request),
+        "user_agent": request.headers.get("user-agent", "")[:300],
+    }
 
 
 # models ------------------------------------------------------------------------------------------
@@ -335,7 +339,7 @@ async def list_files(
     principal: CurrentPrincipal,
     files: State,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> FilesPage:
     """The caller's files and the files shared with them, newest first."""
     where = "WHERE owner_id = $1 OR file_id IN (SELECT file_id FROM files_parties WHERE account_id = $1)"

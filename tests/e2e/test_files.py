@@ -406,6 +406,22 @@ def test_staff_read_what_belongs_to_an_application_or_a_chat(system: System, peo
         assert http.get(f"/api/v1/files/{contract}", headers=people.other.auth).status_code == 404
 
 
+def test_integer_parameters_are_bounded(system: System, people: People) -> None:
+    """Issue 9 (6): 2**63 and 10**30 in every integer a client sends to the files service:
+    a 4xx, never a 500 (PostgreSQL's OFFSET and LIMIT are 64-bit)."""
+    with system.client() as http:
+        form = _form(http, "individual_15kw")
+        for big in (2**63, 10**30):
+            for params in ({"limit": big}, {"offset": big}, {"offset": -big}):
+                answer = http.get("/api/v1/files", headers=people.owner.auth, params=params)
+                assert answer.status_code == 422, (params, answer.text)
+                assert answer.json()["code"] == "validation_error"
+            for field in ("max_power_kw", "voltage_kv", "reliability_category"):
+                answer = http.post(f"/api/v1/forms/{form['id']}/fill", json={**APPLICANT, field: big})
+                assert answer.status_code == 422, (field, answer.text)
+                assert [e["field"] for e in answer.json()["errors"]] == [field]
+
+
 # forms -------------------------------------------------------------------------------------------------
 def test_every_standard_form_downloads_as_a_real_document(system: System) -> None:
     with system.client() as http:
