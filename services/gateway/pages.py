@@ -129,6 +129,13 @@ def _login_cookie(request: Request, response: Response, token: str, ttl: int) ->
     )
 
 
+def _new_csrf_cookie(request: Request, response: Response) -> None:
+    """A fresh CSRF token at login and at logout: a value seen before never outlives a session."""
+    response.set_cookie(
+        CSRF_COOKIE, secrets.token_urlsafe(24), samesite="lax", secure=_secure(request), path="/"
+    )
+
+
 # entry: tabs «Вход» and «Регистрация» -----------------------------------------------------
 @router.get("/")
 async def index(request: Request, tab: str = "login") -> Response:
@@ -167,6 +174,7 @@ async def login(request: Request) -> Response:
         body = answer.json()
         response = RedirectResponse("/cabinet", 303)
         _login_cookie(request, response, body["access_token"], int(body["expires_in"]))
+        _new_csrf_cookie(request, response)
         return response
     summary, fields, code = _errors(answer)
     return page(
@@ -427,4 +435,5 @@ async def logout(request: Request) -> Response:
             await api(request, "DELETE", "/api/v1/sessions/current", auth=True)
     response = RedirectResponse("/", 303)
     response.delete_cookie(_settings(request).session_cookie, path="/", httponly=True, samesite="lax")
+    _new_csrf_cookie(request, response)
     return response

@@ -290,12 +290,12 @@ async def log_in(
 
 @router.delete("/sessions/current", status_code=204)
 async def log_out(
-    identity: Identity, session: CurrentSession, settings: Config, audit: AuditInfo
+    request: Request, identity: Identity, session: CurrentSession, settings: Config, audit: AuditInfo
 ) -> Response:
     await call(identity.log_out, *session, audit)
     response = Response(status_code=204)
     response.delete_cookie(settings.session_cookie, path="/", httponly=True, samesite="lax")
-    response.delete_cookie(CSRF_COOKIE, path="/", samesite="lax")
+    set_csrf_cookie(request, response, settings, None)
     return response
 
 

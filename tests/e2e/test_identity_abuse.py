@@ -1,10 +1,12 @@
 """Abuse of identity's public entry points (security review, issue 9), one body per mode:
-lockout of the owner, concurrent guesses, mail and registration floods. Distinct clients
-call identity directly with the edge's headers, exactly as the gateway does."""
+lockout of the owner, concurrent guesses, mail and registration floods, the CSRF cookie
+across login and logout. Distinct clients call identity directly with the edge's headers,
+exactly as the gateway does."""
 
 from __future__ import annotations
 
 import concurrent.futures
+import re
 import time
 import uuid
 from collections.abc import Iterator
@@ -19,6 +21,7 @@ from tests.harness import System
 
 NEW_PASSWORD = "Лампа-над-столом-1987!"
 WRONG = "Wrong-1234567"
+CSRF_FIELD = re.compile(r'name="csrf" value="([^"]+)"')
 
 
 def fresh_address() -> str:
@@ -113,6 +116,46 @@ def test_concurrent_wrong_logins_stop_at_the_limit(system: System, person: Perso
     with Identity(system) as identity:
         assert identity.log_in(address, person.login, person.password).status_code == 429
         assert identity.log_in(fresh_address(), person.login, person.password).status_code == 201
+
+
+# finding 11: the CSRF cookie changes at login and at logout --------------------------------
+def test_the_csrf_cookie_changes_at_page_login_and_logout(system: System, person: Person) -> None:
+    with system.client() as http:
+        register_and_confirm(system, http, person)
+        http.cookies.clear()
+        entry = http.get("/")
+        before = http.cookies["lk_csrf"]
+        assert CSRF_FIELD.findall(entry.text)[0] == before
+        logged_in = http.post(
+            "/login", data={"csrf": before, "login": person.login, "password": person.password}
+        )
+        assert logged_in.status_code == 303 and logged_in.headers["location"] == "/cabinet"
+        after_login = http.cookies["lk_csrf"]
+        assert after_login != before
+        cabinet = http.get("/cabinet")
+        assert cabinet.status_code == 200 and CSRF_FIELD.findall(cabinet.text)[0] == after_login
+        logged_out = http.post("/logout", data={"csrf": after_login})
+        assert logged_out.status_code == 303
+        after_logout = http.cookies.get("lk_csrf")
+        assert after_logout and after_logout not in (before, after_login)
+        assert http.get("/cabinet").status_code == 303  # logged out
+
+
+def test_the_csrf_cookie_changes_at_api_login_and_logout(system: System, person: Person) -> None:
+    with system.client() as http:
+        register_and_confirm(system, http, person)
+        http.cookies.set("lk_csrf", "known-to-someone", domain="127.0.0.1")
+        assert (
+            http.post(
+                "/api/v1/sessions", json={"login": person.login, "password": person.password}
+            ).status_code
+            == 201
+        )
+        issued = http.cookies["lk_csrf"]
+        assert issued != "known-to-someone"
+        out = http.delete("/api/v1/sessions/current", headers={"X-CSRF-Token": issued})
+        assert out.status_code == 204
+        assert http.cookies.get("lk_csrf") not in (issued, "known-to-someone")
 
 
 # findings 7 and 8b: mail on request and registration, on a system with small limits --------
