@@ -3,7 +3,6 @@ caller's unread counter and presence. The live socket is in :mod:`services.chat.
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from dataclasses import dataclass
 from typing import Annotated, Any
@@ -19,14 +18,12 @@ from services.chat.hub import Hub
 from services.chat.projections import Directory
 from shared.auth import CurrentPrincipal, Principal
 from shared.http import ApiError
-from shared.readstore import ReadStore
 
 router = APIRouter(prefix="/api/v1")
 
 MAX_TEXT = 4000
 MAX_ATTACHMENTS = 10
-WAIT_STEP = 0.05
-WAIT_REFERENCE = 60  # steps: a file may be a moment behind in our projection
+MAX_SEQ = 2**31  # every sequence number a client sends is at most this
 
 FileId = Annotated[str, Field(min_length=1, max_length=64)]
 
@@ -43,7 +40,7 @@ class PostIn(_Strict):
 
 
 class ReadIn(_Strict):
-    up_to_seq: int = Field(ge=0, le=2**31)
+    up_to_seq: int = Field(ge=0, le=MAX_SEQ)
 
 
 def not_found() -> ApiError:
@@ -70,15 +67,23 @@ def state(conn: HTTPConnection) -> Any:
 
 async def find_target(s: Any, application_id: str, principal: Principal) -> Target:
     """The application if the caller may open its chat: its applicant, or staff. Else 404.
-    ``s`` is the app's state (here and below: shared by HTTP, the socket and the link)."""
+    ``s`` is the app's state (here and below: shared by HTTP, the socket and the link).
+
+    Someone else's application does not exist for you: the directory waits for it exactly as
+    for an unknown id (:meth:`Directory.application`), so neither the answer nor its time
+    tells them apart."""
     try:
         key = uuid.UUID(application_id)
     except ValueError:
         raise not_found() from None
+
+    def may_open(found: tuple[str, str]) -> bool:
+        return principal.has(STAFF) or found[0] == principal.account_id
+
     directory: Directory = s.directory
-    found = await directory.application(str(key))
-    if found is None or (not principal.has(STAFF) and found[0] != principal.account_id):
-        raise not_found()  # someone else's application does not exist for you
+    found = await directory.application(str(key), may_open)
+    if found is None:
+        raise not_found()
     return Target(key, str(key), found[0], found[1])
 
 
@@ -100,42 +105,20 @@ def clean_text(raw: str) -> str:
     return text
 
 
-async def owned_files(store: ReadStore, owner_id: str, file_ids: list[str]) -> list[dict[str, Any]]:
-    """Metadata of ``file_ids`` if ``owner_id`` uploaded every one (422 otherwise)."""
-    found: dict[str, dict[str, Any]] = {}
-    for attempt in range(WAIT_REFERENCE):
-        waiting = False
-        for file_id in file_ids:
-            if file_id in found:
-                continue
-            row = await store.fetchrow(
-                "SELECT owner_id, name, size, content_type FROM chat_files WHERE file_id = $1", file_id
-            )
-            if row is None:
-                waiting = True  # maybe uploaded a moment ago
-            elif row["owner_id"] != owner_id:
-                raise file_not_found()  # not yours: no hint that it exists
-            else:
-                found[file_id] = {
-                    "id": file_id,
-                    "name": row["name"],
-                    "size": int(row["size"]),
-                    "content_type": row["content_type"],
-                }
-        if not waiting:
-            return [found[f] for f in file_ids]
-        if attempt < WAIT_REFERENCE - 1:
-            await asyncio.sleep(WAIT_STEP)
-    raise file_not_found()
-
-
 async def send_message(s: Any, target: Target, author: Author, body: PostIn) -> tuple[dict[str, Any], bool]:
     """Validate and post; (message, created)."""
     text = clean_text(body.text)
     file_ids = list(dict.fromkeys(body.attachments))
     if not text and not file_ids:
         raise ApiError(422, "empty_message", "Напишите сообщение или приложите файл.")
-    attachments = await owned_files(s.store, author.account_id, file_ids) if file_ids else []
+    attachments: list[dict[str, Any]] = []
+    if file_ids:
+        directory: Directory = s.directory
+        # Someone else's file is refused after the same wait as an unknown one.
+        found = await directory.files(author.account_id, file_ids)
+        if found is None:
+            raise file_not_found()
+        attachments = found
     chat: ChatApp = s.chat
     result = await run_in_threadpool(
         chat.post, target.id, target.applicant_id, author, text, attachments, body.client_id or ""
@@ -183,8 +166,8 @@ async def history(
     application_id: str,
     request: Request,
     principal: CurrentPrincipal,
-    after: Annotated[int, Query(ge=0, le=2**31)] = 0,
-    before: Annotated[int | None, Query(ge=1, le=2**31)] = None,
+    after: Annotated[int, Query(ge=0, le=MAX_SEQ)] = 0,
+    before: Annotated[int | None, Query(ge=1, le=MAX_SEQ)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> dict[str, Any]:
     """Messages by sequence: the first ``limit`` after ``after``; with ``before``, the last

@@ -68,7 +68,12 @@ def create_app(settings: Settings) -> FastAPI:
         )
         directory = Directory(store)
         topics = (settings.topic("applications"), settings.topic("identity"), settings.topic("files"))
-        references = ConsumerRunner(References(*topics, on_renamed=directory.forget), transport, store)
+        references = ConsumerRunner(
+            References(*topics, on_renamed=directory.forget),
+            transport,
+            store,
+            on_applied=directory.progressed,
+        )
         await references.setup()
         presence = Presence(store)
         await presence.load()

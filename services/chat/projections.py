@@ -12,8 +12,10 @@ from chat's own event store (the Thread aggregate), never from a lagging project
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 from shared.consumer import Projection
 from shared.events import (
@@ -86,55 +88,119 @@ class References(Projection):
             )
 
 
+T = TypeVar("T")
+
+
 class Directory:
     """The hot path's memo of these rows: who owns an application (never changes, kept for
-    good) and account names (kept a minute). A row not there yet is waited for a moment —
-    an application filed a few milliseconds ago may still be on its way to this projection."""
+    good) and account names (kept a minute).
+
+    A row not there yet is waited for, up to ``patience`` seconds: an application filed a
+    few milliseconds ago may still be on its way to this projection. The wait wakes up when
+    the references runner applies a batch (:meth:`progressed`, its ``on_applied``), so the
+    owner of a just-filed application gets in as soon as its row lands. A caller who may not
+    open what is there waits exactly as for what is not there — the whole ``patience``,
+    looking the row up after every batch — and gets the same None: the time of a 404 tells
+    nothing about whether the application exists.
+    """
 
     NAME_TTL = 60.0
+    PATIENCE = 3.0
+    NAME_PATIENCE = 1.0
 
     def __init__(
-        self, store: ReadStore, step: float = 0.05, clock: Callable[[], float] = time.monotonic
+        self, store: ReadStore, patience: float = PATIENCE, clock: Callable[[], float] = time.monotonic
     ) -> None:
         self.store = store
-        self.step = step
+        self.patience = patience
         self.clock = clock
         self._applications: dict[str, tuple[str, str]] = {}
         self._names: dict[str, tuple[str, float]] = {}
+        self._progress = asyncio.Event()
 
-    async def application(self, application_id: str, waits: int = 60) -> tuple[str, str] | None:
-        """(applicant id, number), or None if the application is unknown."""
+    def progressed(self) -> None:
+        """The references runner committed a batch: wake everyone waiting for a row."""
+        self._progress.set()
+        self._progress = asyncio.Event()
+
+    async def _wait_for(
+        self, fetch: Callable[[], Awaitable[T | None]], accept: Callable[[T], bool], patience: float
+    ) -> T | None:
+        """``fetch()`` once, then again after every batch, until it gives a row that ``accept``
+        takes (returned at once) or ``patience`` has passed (None)."""
+        deadline = self.clock() + patience
+        while True:
+            progress = self._progress  # taken before the look-up: a batch during it wakes us
+            row = await fetch()
+            if row is not None and accept(row):
+                return row
+            remaining = deadline - self.clock()
+            if remaining <= 0:
+                return None
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(remaining):
+                    await progress.wait()
+
+    async def application(
+        self, application_id: str, may_open: Callable[[tuple[str, str]], bool]
+    ) -> tuple[str, str] | None:
+        """(applicant id, number) if the application is known and ``may_open`` it; None
+        otherwise, after the same wait whether it is unknown or not to be opened."""
         known = self._applications.get(application_id)
-        if known is not None:
+        if known is not None and may_open(known):
             return known
-        for attempt in range(waits):
+
+        async def fetch() -> tuple[str, str] | None:
             row = await self.store.fetchrow(
                 "SELECT applicant_id, number FROM chat_applications WHERE application_id = $1", application_id
             )
-            if row is not None:
-                known = self._applications[application_id] = (row["applicant_id"], row["number"])
-                return known
-            if attempt < waits - 1:
-                await asyncio.sleep(self.step)
-        return None
+            if row is None:
+                return None
+            found = self._applications[application_id] = (row["applicant_id"], row["number"])
+            return found
+
+        return await self._wait_for(fetch, may_open, self.patience)
+
+    async def files(self, owner_id: str, file_ids: list[str]) -> list[dict[str, Any]] | None:
+        """Metadata of ``file_ids`` if ``owner_id`` uploaded every one; None otherwise, after
+        the same wait whether a file is unknown or someone else's."""
+
+        async def fetch() -> list[dict[str, Any]] | None:
+            found, missing = [], False
+            for file_id in file_ids:  # every one looked up, whatever the first ones were
+                row = await self.store.fetchrow(
+                    "SELECT owner_id, name, size, content_type FROM chat_files WHERE file_id = $1", file_id
+                )
+                if row is None:
+                    missing = True  # maybe uploaded a moment ago
+                else:
+                    found.append({"id": file_id, **row, "size": int(row["size"])})
+            return None if missing else found
+
+        def all_mine(rows: list[dict[str, Any]]) -> bool:
+            return all(r["owner_id"] == owner_id for r in rows)
+
+        rows = await self._wait_for(fetch, all_mine, self.patience)
+        if rows is None:
+            return None
+        return [{k: r[k] for k in ("id", "name", "size", "content_type")} for r in rows]
 
     def forget(self, account_id: str) -> None:
         """A name changed: read it again next time."""
         self._names.pop(account_id, None)
 
-    async def name(self, account_id: str, waits: int = 20) -> str:
+    async def name(self, account_id: str) -> str:
         known = self._names.get(account_id)
         now = self.clock()
         if known is not None and now - known[1] < self.NAME_TTL:
             return known[0]
-        row = None
-        for attempt in range(waits):
-            row = await self.store.fetchrow(
+
+        async def fetch() -> dict[str, Any] | None:
+            return await self.store.fetchrow(
                 "SELECT login, display_name FROM chat_accounts WHERE account_id = $1", account_id
             )
-            if row is not None or attempt == waits - 1:
-                break
-            await asyncio.sleep(self.step)
+
+        row = await self._wait_for(fetch, lambda _: True, self.NAME_PATIENCE)
         if row is None:
             return known[0] if known else ""
         name = str(row["display_name"] or row["login"])

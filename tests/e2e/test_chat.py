@@ -475,3 +475,51 @@ def test_sockets_come_back_after_the_chat_service_restarts(fresh_system: System)
         return [f["message"]["text"] for f in frames if f["type"] == "message"]
 
     assert asyncio.run(resume()) == ["После перезапуска"]
+
+
+def test_someone_elses_application_answers_like_an_unknown_one(system: System, parties: Parties) -> None:
+    """Issue 9 (8a): for a stranger, the chat of an existing application and of an id that
+    exists nowhere are the same 404 (after the same wait, which is not asserted here): every
+    route, the socket and the page."""
+    with system.client() as http:
+        application = new_application(http, parties.consumer)
+        assert say(http, parties.consumer, application, "Вопрос по заявке").status_code == 201
+    unknown = str(uuid.uuid4())
+    stranger = parties.stranger
+
+    async def answers(target: str, http: httpx.AsyncClient) -> dict[str, tuple[int, bytes]]:
+        base = f"/api/v1/applications/{target}"
+        calls = {
+            "messages": http.get(f"{base}/messages", headers=stranger.auth),
+            "summary": http.get(f"{base}/chat", headers=stranger.auth),
+            "presence": http.get(f"{base}/presence", headers=stranger.auth),
+            "post": http.post(f"{base}/messages", headers=stranger.auth, json={"text": "чужое"}),
+            "read": http.post(f"{base}/messages/read", headers=stranger.auth, json={"up_to_seq": 1}),
+            "page": http.get(f"/applications/{target}/chat"),  # with the stranger's cookie
+        }
+        done = await asyncio.gather(*calls.values())
+        return {name: (r.status_code, r.content) for name, r in zip(calls, done, strict=True)}
+
+    async def socket(target: str) -> tuple[int, str]:
+        async with connect(ws_url(system, target, access_token=stranger.token)) as ws:
+            with pytest.raises(ConnectionClosed) as closed:
+                await until(ws, kind("ready"), timeout=20)
+        assert closed.value.rcvd is not None
+        return closed.value.rcvd.code, closed.value.rcvd.reason
+
+    async def scenario() -> None:
+        async with httpx.AsyncClient(base_url=system.base_url, timeout=30) as http:
+            log_in_answer = await http.post(
+                "/api/v1/sessions", json={"login": stranger.login, "password": stranger.password}
+            )
+            assert log_in_answer.status_code == 201
+            foreign, missing, foreign_ws, missing_ws = await asyncio.gather(
+                answers(application, http), answers(unknown, http), socket(application), socket(unknown)
+            )
+        for name, (status, body) in foreign.items():
+            assert status == 404, (name, body)
+            assert missing[name] == (status, body), name
+        assert json.loads(foreign["messages"][1])["code"] == "not_found"
+        assert foreign_ws == missing_ws == (4404, "not_found")
+
+    asyncio.run(scenario())

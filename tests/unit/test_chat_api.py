@@ -8,6 +8,7 @@ import json
 import sqlite3
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -231,6 +232,37 @@ def test_access_rules(world: World) -> None:
     assert [
         m["text"] for m in world.http.get(messages_path(application), headers=anna.auth).json()["items"]
     ] == ["вопрос"]
+
+
+def test_someone_elses_chat_is_refused_like_an_unknown_one(world: World) -> None:
+    """The same answer after the same work: the directory looks a foreign application up as
+    often as an unknown one (the old code answered the first at once, from its memo, and
+    polled 60 times for the second)."""
+    anna, boris = world.account("anna"), world.account("boris")
+    application = world.application(anna)
+    assert post(world, anna, application, text="вопрос").status_code == 201  # memoised, as in service
+    state = world.http.app.state  # type: ignore[attr-defined]
+    deadline = time.monotonic() + 10
+    while any(
+        state.references.applied.get(source, 0) < world.positions[source] for source in world.positions
+    ):
+        assert time.monotonic() < deadline, "references never caught up"
+        time.sleep(0.02)
+    lookups: Counter[str] = Counter()
+    real = state.directory.store
+
+    class Counting:
+        async def fetchrow(self, sql: str, *args: Any) -> Any:
+            lookups[str(args[0])] += 1
+            return await real.fetchrow(sql, *args)
+
+    state.directory.store = Counting()
+    unknown = str(uuid.uuid4())
+    foreign = world.http.get(messages_path(application), headers=boris.auth)
+    missing = world.http.get(messages_path(unknown), headers=boris.auth)
+    assert (foreign.status_code, foreign.content) == (missing.status_code, missing.content)
+    assert foreign.status_code == 404 and foreign.json()["code"] == "not_found"
+    assert lookups[application] == lookups[unknown] >= 1
 
 
 def test_bad_input_is_refused_whole(world: World) -> None:
