@@ -19,8 +19,9 @@ Server → client frames (JSON text):
   {"type": "pong"}
 Client → server: {"type": "send", "client_id", "text", "attachments"}, {"type": "typing"},
 {"type": "read", "up_to_seq"}, {"type": "ping"}.
-Close codes: 4401 not authenticated / session ended, 4404 not found (or not yours), 4008 too
-slow (reconnect and resume), 1009 frame too big, 1008 too many frames queued.
+Close codes: 4401 not authenticated / session ended, 4404 not found (or not yours), 4422 ``after``
+beyond any sequence, 4008 too slow (reconnect and resume), 1009 frame too big, 1008 too many
+frames queued.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ from typing import Any
 from fastapi.concurrency import run_in_threadpool
 from pydantic import ValidationError
 
-from services.chat.api import PostIn, Target, author_of, find_target, mark_read, send_message
+from services.chat.api import MAX_SEQ, PostIn, Target, author_of, find_target, mark_read, send_message
 from services.chat.app import Author
 from services.chat.domain import CONSUMER, STAFF
 from services.chat.hub import Hub, Subscriber, dumps
@@ -61,6 +62,10 @@ async def open_target(s: Any, token: str | None, application_id: str) -> tuple[P
     principal = await auth.authenticate(token)
     target = await find_target(s, application_id, principal)
     return principal, target, await author_of(s, principal)
+
+
+def after_out_of_range() -> ApiError:
+    return ApiError(422, "validation_error", f"Номер сообщения — не больше {MAX_SEQ}.")
 
 
 def error_frame(exc: ApiError, client_id: str | None = None) -> str:
@@ -195,7 +200,7 @@ class Channel(Subscriber):
                 self.hub.publish(self.target.key, typing, exclude=self)
         elif kind == "read":
             up_to = frame.get("up_to_seq")
-            if not isinstance(up_to, int) or isinstance(up_to, bool) or up_to < 0:
+            if not isinstance(up_to, int) or isinstance(up_to, bool) or not 0 <= up_to <= MAX_SEQ:
                 self.sink(error_frame(ApiError(422, "validation_error", "Укажите номер сообщения.")))
                 return
             try:

@@ -31,8 +31,8 @@ from typing import Any
 import structlog
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
-from services.chat.api import state
-from services.chat.channel import Channel, open_target, stop_soon
+from services.chat.api import MAX_SEQ, state
+from services.chat.channel import Channel, after_out_of_range, open_target, stop_soon
 from shared.http import ApiError
 
 log = structlog.get_logger(__name__)
@@ -97,6 +97,8 @@ class _Link:
             spec = json.loads(body)
             token, application_id = str(spec["token"]), str(spec["application_id"])
             after = max(0, int(spec.get("after") or 0))
+            if after > MAX_SEQ:
+                raise after_out_of_range()
             principal, target, author = await open_target(self.s, token, application_id)
         except ApiError as exc:
             self._refuse(c, f"{4000 + exc.status}:{exc.code}")

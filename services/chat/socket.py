@@ -14,8 +14,8 @@ import contextlib
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
-from services.chat.api import state
-from services.chat.channel import Channel, error_frame, open_target
+from services.chat.api import MAX_SEQ, state
+from services.chat.channel import Channel, after_out_of_range, error_frame, open_target
 from shared.http import ApiError
 
 router = APIRouter()
@@ -32,10 +32,17 @@ def token_of(ws: WebSocket) -> str | None:
 
 
 def after_of(ws: WebSocket) -> int:
+    """``?after=``: junk counts as 0; a number beyond any sequence is refused (422)."""
+    raw = ws.query_params.get("after", "0").strip()
+    if raw.isdigit() and len(raw) > len(str(MAX_SEQ)):  # no int() of a 4,000-digit number
+        raise after_out_of_range()
     try:
-        return max(0, int(ws.query_params.get("after", "0")))
+        after = max(0, int(raw))
     except ValueError:
         return 0
+    if after > MAX_SEQ:
+        raise after_out_of_range()
+    return after
 
 
 @router.websocket("/api/v1/applications/{application_id}/chat/ws")
@@ -43,6 +50,7 @@ async def chat_socket(ws: WebSocket, application_id: str) -> None:
     s = state(ws)
     await ws.accept()
     try:
+        after = after_of(ws)
         principal, target, author = await open_target(s, token_of(ws), application_id)
     except ApiError as exc:
         await ws.close(4000 + exc.status, exc.code)
@@ -62,7 +70,7 @@ async def chat_socket(ws: WebSocket, application_id: str) -> None:
     channel = Channel(s, target, author, principal.session_id, sink, closer)
     reader = asyncio.create_task(_read(ws, channel, queue))
     try:
-        await channel.start(after_of(ws))
+        await channel.start(after)
         while True:
             code, text = await queue.get()
             if code == 0:

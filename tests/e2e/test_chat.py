@@ -523,3 +523,38 @@ def test_someone_elses_application_answers_like_an_unknown_one(system: System, p
         assert foreign_ws == missing_ws == (4404, "not_found")
 
     asyncio.run(scenario())
+
+
+BIG = (2**63, 10**30)
+
+
+def test_integer_parameters_are_bounded(system: System, parties: Parties) -> None:
+    """Issue 9 (6): 2**63 and 10**30 in every integer a client sends to the chat: a 4xx, never a 500."""
+    with system.client() as http:
+        application = new_application(http, parties.consumer)
+        assert say(http, parties.consumer, application, "Первое").status_code == 201
+        path = messages(application)
+        for big in BIG:
+            for params in ({"after": big}, {"before": big}, {"limit": big}, {"after": -big}):
+                answer = http.get(path, headers=parties.consumer.auth, params=params)
+                assert answer.status_code == 422, (params, answer.text)
+                assert answer.json()["code"] == "validation_error"
+            read = http.post(f"{path}/read", headers=parties.consumer.auth, json={"up_to_seq": big})
+            assert read.status_code == 422 and read.json()["code"] == "validation_error", read.text
+
+    async def scenario() -> None:
+        for big in BIG:
+            url = ws_url(system, application, access_token=parties.consumer.token, after=big)
+            async with connect(url) as ws:
+                with pytest.raises(ConnectionClosed) as closed:
+                    await until(ws, kind("ready"))
+            assert closed.value.rcvd is not None
+            assert (closed.value.rcvd.code, closed.value.rcvd.reason) == (4422, "validation_error")
+        async with connect(ws_url(system, application, access_token=parties.consumer.token)) as ws:
+            await until(ws, kind("ready"))
+            for big in BIG:
+                await ws.send(json.dumps({"type": "read", "up_to_seq": big}))
+                error = (await until(ws, kind("error")))[-1]
+                assert (error["status"], error["code"]) == (422, "validation_error")
+
+    asyncio.run(scenario())

@@ -377,6 +377,18 @@ def test_socket_refusals(world: World) -> None:
         ):
             ws.receive_json()
         assert closed.value.code == code
+    for after in (2**31 + 1, 2**63, 10**30, "9" * 5000):  # beyond any sequence number
+        with (
+            world.http.websocket_connect(f"{path}?after={after}", headers=anna.auth) as ws,
+            pytest.raises(WebSocketDisconnect) as closed,
+        ):
+            ws.receive_json()
+        assert (closed.value.code, closed.value.reason) == (4422, "validation_error")
+    with world.http.websocket_connect(f"{path}?after=junk", headers=anna.auth) as ws:
+        assert frames_until(ws, "ready")[-1]["last_seq"] == 0
+        for up_to in (2**63, 10**30):
+            ws.send_json({"type": "read", "up_to_seq": up_to})
+            assert frames_until(ws, "error")[-1]["code"] == "validation_error"
 
 
 class LinkReader:
