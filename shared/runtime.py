@@ -74,6 +74,7 @@ def service_app(
     lifespan: Lifespan,
     *,
     body_limit: int | RouteLimit | None = None,
+    openapi_url: str | None = "/api/v1/openapi.json",
 ) -> FastAPI:
     """A FastAPI app with the platform's conventions: JSON errors, a request-size limit
     (``body_limit``: bytes, or bytes per route; ``LK_MAX_BODY_BYTES`` by default), API
@@ -89,7 +90,7 @@ def service_app(
     app = FastAPI(
         title=f"Личный кабинет ТП — {name}",
         lifespan=wrapped,
-        openapi_url="/api/v1/openapi.json",
+        openapi_url=openapi_url,
         docs_url=None,
         redoc_url=None,
     )

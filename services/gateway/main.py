@@ -96,7 +96,8 @@ def create_app(settings: Settings) -> FastAPI:
             await app.state.client.close()
 
     # Uploads stream through to the files service, which counts each file exactly.
-    app = service_app(SERVICE, settings, lifespan, body_limit=body_limit(settings))
+    # The gateway publishes the merged contract of the services, not one of its own.
+    app = service_app(SERVICE, settings, lifespan, body_limit=body_limit(settings), openapi_url=None)
     app.add_middleware(SecurityHeaders)
     app.add_middleware(Edge, settings=settings)  # outermost: everything else sees its decisions
 

@@ -18,7 +18,7 @@ from services.identity.mail_requests import MailRequest, MailRequests
 from services.identity.throttle import Throttle
 from shared.auth import CSRF_COOKIE, check_csrf, forbidden, not_authenticated, token_from_request
 from shared.edge import client_address, client_scheme
-from shared.http import ApiError
+from shared.http import MAX_OFFSET, ApiError
 from shared.settings import Settings
 
 router = APIRouter(prefix="/api/v1")
@@ -354,7 +354,7 @@ async def list_accounts(
     _: Annotated[Account, Depends(needs_role(STAFF, ADMIN))],
     q: Annotated[str, Query(max_length=100)] = "",
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> DirectoryPage:
     """The account directory for staff: search by login, e-mail or name; paginated."""
     store = request.app.state.store
