@@ -4,10 +4,14 @@
 #   Mailpit SMTP 1025 / API 8025.
 #
 #   deploy/infra.sh up       install what is missing, start (or reuse) all, wait until they answer
-#   deploy/infra.sh down     stop all
+#   deploy/infra.sh down     stop all (ours only, found by pid file or command line)
 #   deploy/infra.sh status   print the state of each; exit 0 only if all answer
+#   deploy/infra.sh reset    stop all and delete their data ($LK_INFRA_DIR, and the
+#                            databases of the PostgreSQL role lk)
 #   deploy/infra.sh env      print `export` lines with the connection settings
 #                            (eval "$(deploy/infra.sh env)")
+# The servers' data lives in $LK_INFRA_DIR (default <repo>/.infra), apart from the
+# embedded mode's var/: `make clean` never touches it.
 set -euo pipefail
 LK_COMPONENT=infra
 # shellcheck source=lib.sh
@@ -31,8 +35,13 @@ ENV
 cmd_up() {
   # share the "apt-get update already ran" flag with the component scripts
   LK_APT_STAMP="$(mktemp /tmp/lk-apt-stamp.XXXXXX)"
-  export LK_APT_STAMP LK_TOOLS_DIR LK_VAR_DIR
+  export LK_APT_STAMP LK_TOOLS_DIR LK_INFRA_DIR LK_VAR_DIR
   trap 'rm -f "$LK_APT_STAMP"' EXIT
+  case "$LK_INFRA_DIR/" in
+    "$(dirname "$LK_LEGACY_INFRA_DIR")"/*)
+      warn "LK_INFRA_DIR ($LK_INFRA_DIR) is inside LK_VAR_DIR: \`make clean\` (rm -rf var) would delete the running servers' data"
+      ;;
+  esac
   local c t0 t1
   t0=$(date +%s)
   for c in "${COMPONENTS[@]}"; do
@@ -46,32 +55,40 @@ cmd_up() {
   print_env | sed 's/^/  /'
 }
 
-cmd_down() {
-  local i c rc=0
-  export LK_TOOLS_DIR LK_VAR_DIR
+# in_reverse CMD : CMD on each component, last first (down, reset)
+in_reverse() {
+  local i rc=0
+  export LK_TOOLS_DIR LK_INFRA_DIR LK_VAR_DIR
   for ((i = ${#COMPONENTS[@]} - 1; i >= 0; i--)); do
-    c="${COMPONENTS[$i]}"
-    bash "$LK_DEPLOY_DIR/$c.sh" stop || rc=1
+    bash "$LK_DEPLOY_DIR/${COMPONENTS[$i]}.sh" "$1" || rc=1
   done
   return $rc
 }
 
 cmd_status() {
   local c rc=0
-  export LK_TOOLS_DIR LK_VAR_DIR
+  export LK_TOOLS_DIR LK_INFRA_DIR LK_VAR_DIR
   for c in "${COMPONENTS[@]}"; do
     bash "$LK_DEPLOY_DIR/$c.sh" status || rc=1
   done
   return $rc
 }
 
+cmd_reset() {
+  say "stopping every server and deleting its data ($LK_INFRA_DIR; PostgreSQL: the databases of role lk)…"
+  in_reverse reset
+  rmdir -- "$LK_INFRA_DIR" 2>/dev/null || true
+  say "done; \`deploy/infra.sh up\` starts them empty"
+}
+
 case "${1:-}" in
   up) cmd_up ;;
-  down) cmd_down ;;
+  down) in_reverse stop ;;
   status) cmd_status ;;
+  reset) cmd_reset ;;
   env) print_env ;;
   *)
-    echo "usage: $0 up|down|status|env" >&2
+    echo "usage: $0 up|down|status|reset|env" >&2
     exit 2
     ;;
 esac

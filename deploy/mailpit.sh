@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
 # Mailpit: SMTP sink on 127.0.0.1:1025, REST API on 127.0.0.1:8025.
-#   deploy/mailpit.sh install|start|stop|status
+#   deploy/mailpit.sh install|start|stop|status|reset
 # Binary: $LK_TOOLS_DIR/mailpit/<version>/bin/mailpit (go install).
-# Database, log, pid under $LK_VAR_DIR/infra/mailpit/.
+# Database, log, pid under $LK_INFRA_DIR/mailpit/. start/stop/status/reset: the
+# runner in lib.sh, with the hooks below.
+# For tests of these scripts only (tests/test_deploy.py): LK_MAILPIT_SMTP_PORT,
+# LK_MAILPIT_HTTP_PORT, LK_MAILPIT_POP3_PORT (a second, throwaway Mailpit) and
+# LK_MAILPIT_CHECK_URL (where the health check asks the API).
 set -euo pipefail
 LK_COMPONENT=mailpit
 # shellcheck source=lib.sh
@@ -10,65 +14,52 @@ source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/lib.sh"
 
 MAILPIT_VERSION="${LK_MAILPIT_VERSION:-v1.33.1}"
 MAILPIT_PKG="github.com/axllent/mailpit"
-SMTP_PORT=1025
-HTTP_PORT=8025
-POP3_PORT=1110 # POP3 stays disabled (no --pop3-auth-file); pinned to loopback anyway
+SMTP_PORT="${LK_MAILPIT_SMTP_PORT:-1025}"
+HTTP_PORT="${LK_MAILPIT_HTTP_PORT:-8025}"
+POP3_PORT="${LK_MAILPIT_POP3_PORT:-1110}" # POP3 stays disabled (no --pop3-auth-file); pinned to loopback anyway
+CHECK_URL="${LK_MAILPIT_CHECK_URL:-http://$LK_HOST:$HTTP_PORT}"
 
 BIN="$LK_TOOLS_DIR/mailpit/$MAILPIT_VERSION/bin/mailpit"
-VAR="$(component_var_dir mailpit)"
+COMPONENT_DIR="$LK_INFRA_DIR/mailpit"
+VAR="$COMPONENT_DIR"
 DB="$VAR/mailpit.db"
 PIDFILE="$VAR/mailpit.pid"
-LK_PROC_MATCH="$BIN"
+PROC_EXE=mailpit
+PROC_ARG=mailpit.db # mailpit … --database $DB
+DATA_MARK=mailpit.db
+PORTS=("$SMTP_PORT" "$HTTP_PORT")
 LOG="$VAR/mailpit.log"
+LOGS=("$LOG")
 START_TIMEOUT="${LK_MAILPIT_START_TIMEOUT:-30}"
+CHECK="GET /api/v1/info, SMTP greeting 220"
 
-cmd_install() {
+component_install() {
   go_tool_install mailpit "$MAILPIT_PKG" "$MAILPIT_VERSION"
 }
 
-# healthy : GET /api/v1/info answers 200 and SMTP accepts connections
-healthy() {
-  curl -sf -o /dev/null -m 5 "http://$LK_HOST:$HTTP_PORT/api/v1/info" 2>/dev/null || return 1
-  tcp_open "$LK_HOST" "$SMTP_PORT"
+component_where() { echo "SMTP $LK_HOST:$SMTP_PORT, API $CHECK_URL"; }
+
+# the REST API answers /api/v1/info and the SMTP port greets with 220
+component_healthy() {
+  local info line=""
+  if ! info="$(curl -sSf -m 5 "$CHECK_URL/api/v1/info" 2>&1)" || [[ "$info" != *'"Database"'* ]]; then
+    HEALTH_WHY="GET $CHECK_URL/api/v1/info failed${info:+: $(cut -c1-200 <<<"$info")}"
+    return 1
+  fi
+  if ! { exec 3<>"/dev/tcp/$LK_HOST/$SMTP_PORT"; } 2>/dev/null; then
+    HEALTH_WHY="nothing accepts connections on SMTP $LK_HOST:$SMTP_PORT"
+    return 1
+  fi
+  IFS= read -r -t 5 line <&3 || true
+  printf 'QUIT\r\n' >&3 2>/dev/null || true
+  exec 3>&-
+  if [[ "$line" != 220* ]]; then
+    HEALTH_WHY="SMTP $LK_HOST:$SMTP_PORT did not greet with 220 (got '${line%$'\r'}')"
+    return 1
+  fi
 }
 
-wait_ready() {
-  local pid deadline
-  pid="$(cat "$PIDFILE")"
-  deadline=$(($(date +%s) + START_TIMEOUT))
-  while (($(date +%s) < deadline)); do
-    if ! kill -0 "$pid" 2>/dev/null; then
-      show_start_log "$LOG"
-      die "mailpit (pid $pid) exited during start"
-    fi
-    healthy && return 0
-    sleep 0.3
-  done
-  show_start_log "$LOG"
-  die "no answer from http://$LK_HOST:$HTTP_PORT/api/v1/info within ${START_TIMEOUT}s"
-}
-
-cmd_start() {
-  cmd_install
-  if pid_running "$PIDFILE"; then
-    if ! healthy; then
-      say "process $(cat "$PIDFILE") exists but does not answer yet, waiting…"
-      wait_ready
-    fi
-    say "already running (pid $(cat "$PIDFILE")), SMTP $LK_HOST:$SMTP_PORT, API http://$LK_HOST:$HTTP_PORT"
-    return 0
-  fi
-  if healthy; then
-    say "already running on $LK_HOST:$SMTP_PORT/$HTTP_PORT (not started by this script; reusing it)"
-    return 0
-  fi
-  local p
-  for p in "$SMTP_PORT" "$HTTP_PORT"; do
-    if tcp_open "$LK_HOST" "$p"; then
-      warn "port $p is in use: $(port_listeners "$p")"
-      die "cannot start: $LK_HOST:$p is taken"
-    fi
-  done
+component_launch() {
   say "starting (db $DB, log $LOG)…"
   echo "=== $(date -Is) start ===" >>"$LOG"
   detach "$PIDFILE" "$LOG" "$BIN" \
@@ -81,35 +72,6 @@ cmd_start() {
     --smtp-disable-rdns \
     --ignore-duplicate-ids \
     --disable-version-check
-  wait_ready
-  say "started: SMTP $LK_HOST:$SMTP_PORT, API http://$LK_HOST:$HTTP_PORT (pid $(cat "$PIDFILE"))"
 }
 
-cmd_stop() {
-  stop_pidfile "$PIDFILE" 20
-}
-
-cmd_status() {
-  if pid_running "$PIDFILE"; then
-    if healthy; then
-      say "running (pid $(cat "$PIDFILE")), SMTP $LK_HOST:$SMTP_PORT, API http://$LK_HOST:$HTTP_PORT answers"
-      return 0
-    fi
-    say "process $(cat "$PIDFILE") alive but API/SMTP do not answer"
-    return 1
-  fi
-  if healthy; then
-    say "a Mailpit answers on $LK_HOST:$HTTP_PORT (not started by this script)"
-    return 0
-  fi
-  say "not running"
-  return 3
-}
-
-case "${1:-}" in
-  install) cmd_install ;;
-  start) cmd_start ;;
-  stop) cmd_stop ;;
-  status) cmd_status ;;
-  *) usage_exit "$0" ;;
-esac
+run_component "$@"

@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # PostgreSQL from Debian's packages, the Debian cluster "main", on 127.0.0.1:5432.
-#   deploy/postgres.sh install|start|stop|status
+#   deploy/postgres.sh install|start|stop|status|reset
 # Ensures role lk/lk (LOGIN CREATEDB) and database lk owned by it.
 # Data lives in the Debian cluster's directory (/var/lib/postgresql/<ver>/main),
 # config in /etc/postgresql/<ver>/main (our settings: conf.d/lk.conf).
+# start/stop/status: the runner in lib.sh, with the hooks below; "ours" is the
+# Debian cluster, not a directory under LK_INFRA_DIR. reset drops every database
+# the role lk owns (lk and whatever tests left behind); the role stays.
 set -euo pipefail
 LK_COMPONENT=postgres
 # shellcheck source=lib.sh
@@ -15,7 +18,9 @@ PG_USER=lk
 PG_PASSWORD=lk
 PG_DB=lk
 PG_MAX_CONNECTIONS=300
+PORTS=("$PG_PORT")
 START_TIMEOUT="${LK_PG_START_TIMEOUT:-60}"
+CHECK="login as $PG_USER: select 1"
 
 as_root() {
   if [[ $(id -u) -eq 0 ]]; then "$@"; else sudo "$@"; fi
@@ -36,7 +41,7 @@ server_installed() {
   compgen -G '/usr/lib/postgresql/*/bin/postgres' >/dev/null
 }
 
-cmd_install() {
+component_install() {
   if server_installed; then
     say "server present ($(newest_version_installed))"
     return 0
@@ -77,6 +82,7 @@ ensure_cluster() {
   fi
   PG_CONF_DIR="/etc/postgresql/$PG_VERSION/$PG_CLUSTER"
   PG_LOG="/var/log/postgresql/postgresql-$PG_VERSION-$PG_CLUSTER.log"
+  LOGS=("$PG_LOG")
 }
 
 # write our settings; prints "changed" when the file content changed
@@ -152,90 +158,95 @@ verify_login() {
     -U "$PG_USER" -d "$PG_DB" -c 'select 1' 2>&1
 }
 
-cmd_start() {
-  cmd_install
+# cluster_online : the Debian cluster runs (sets PG_VERSION when it exists)
+cluster_online() {
+  server_installed || return 1
+  PG_VERSION="$(cluster_version)"
+  [[ -n "$PG_VERSION" && "$(cluster_status "$PG_VERSION")" == online* ]]
+}
+
+pg_ctl() {
+  as_root pg_ctlcluster --skip-systemctl-redirect "$PG_VERSION" "$PG_CLUSTER" "$@"
+}
+
+component_where() { echo "$LK_HOST:$PG_PORT (cluster ${PG_VERSION:-?}/$PG_CLUSTER, db $PG_DB, user $PG_USER)"; }
+
+component_healthy() {
+  if ! ready; then
+    HEALTH_WHY="pg_isready: no answer on $LK_HOST:$PG_PORT"
+    return 1
+  fi
+  local out
+  if ! out="$(verify_login)" || [[ "$out" != 1 ]]; then
+    HEALTH_WHY="password login as $PG_USER to $PG_DB failed: $(tr '\n' ' ' <<<"$out" | cut -c1-200)"
+    return 1
+  fi
+}
+
+# our server is the Debian cluster: the postmaster's pid while it is online
+component_pids() {
+  cluster_online || return 0
+  local datadir
+  datadir="$(pg_lsclusters -h 2>/dev/null | awk -v c="$PG_CLUSTER" -v v="$PG_VERSION" '$1 == v && $2 == c {print $6}')"
+  as_root head -n1 "$datadir/postmaster.pid" 2>/dev/null || true
+}
+
+# config (restart when it changed) and, while the cluster runs, role and database
+component_prepare() {
   ensure_cluster
-  local changed status
+  local changed
   changed="$(ensure_config)"
   # Debian's socket dir is normally made by systemd-tmpfiles
   if [[ ! -d /var/run/postgresql ]]; then
     as_root install -d -m 2775 -o postgres -g postgres /var/run/postgresql
   fi
-  status="$(cluster_status "$PG_VERSION")"
-  if [[ "$status" == online* ]]; then
-    if [[ -n "$changed" ]]; then
-      say "config changed, restarting cluster $PG_VERSION/$PG_CLUSTER…"
-      as_root pg_ctlcluster --skip-systemctl-redirect "$PG_VERSION" "$PG_CLUSTER" restart -m fast \
-        || {
-          show_log_tail "$PG_LOG"
-          die "restart failed"
-        }
-    else
-      say "already running (cluster $PG_VERSION/$PG_CLUSTER) on $LK_HOST:$PG_PORT"
-    fi
-  else
-    say "starting cluster $PG_VERSION/$PG_CLUSTER…"
-    as_root pg_ctlcluster --skip-systemctl-redirect "$PG_VERSION" "$PG_CLUSTER" start \
-      || {
-        show_log_tail "$PG_LOG"
-        die "pg_ctlcluster start failed"
-      }
+  cluster_online || return 0
+  if [[ -n "$changed" ]]; then
+    say "config changed, restarting cluster $PG_VERSION/$PG_CLUSTER…"
+    pg_ctl restart -m fast || {
+      show_log_tail "$PG_LOG"
+      die "restart failed"
+    }
   fi
   wait_ready
   ensure_role_and_db
-  local out
-  if ! out="$(verify_login)" || [[ "$out" != 1 ]]; then
+}
+
+component_launch() {
+  say "starting cluster $PG_VERSION/$PG_CLUSTER…"
+  pg_ctl start || {
     show_log_tail "$PG_LOG"
-    die "password login as $PG_USER over TCP failed: $out"
-  fi
-  if [[ "$status" != online* || -n "$changed" ]]; then
-    say "started on $LK_HOST:$PG_PORT (PostgreSQL $PG_VERSION, db $PG_DB, user $PG_USER)"
-  fi
+    die "pg_ctlcluster start failed"
+  }
+  wait_ready
+  ensure_role_and_db
 }
 
-cmd_stop() {
-  if ! server_installed; then
-    say "not installed"
-    return 0
+component_kill() {
+  say "stopping cluster $PG_VERSION/$PG_CLUSTER (pid $1)…"
+  if ! pg_ctl stop -m fast; then
+    warn "fast shutdown failed, trying immediate"
+    pg_ctl stop -m immediate
   fi
-  local v
-  v="$(cluster_version)"
-  if [[ -z "$v" ]]; then
-    say "no cluster"
-    return 0
-  fi
-  if [[ "$(cluster_status "$v")" == online* ]]; then
-    say "stopping cluster $v/$PG_CLUSTER…"
-    as_root pg_ctlcluster --skip-systemctl-redirect "$v" "$PG_CLUSTER" stop -m fast
-    say "stopped"
-  else
-    say "not running"
-  fi
+  say "stopped"
 }
 
-cmd_status() {
-  if ! server_installed; then
-    say "not installed"
-    return 3
-  fi
-  local v
-  v="$(cluster_version)"
-  if [[ -n "$v" && "$(cluster_status "$v")" == online* ]] && ready; then
-    say "running (cluster $v/$PG_CLUSTER) on $LK_HOST:$PG_PORT, pg_isready ok"
+# drop every database that the role lk owns (start the cluster for that), then stop
+component_reset() {
+  server_installed || {
+    say "not installed, nothing to reset"
     return 0
-  fi
-  if ready; then
-    say "a server answers on $LK_HOST:$PG_PORT (not the Debian cluster $PG_CLUSTER)"
-    return 0
-  fi
-  say "not running"
-  return 3
+  }
+  cluster_online || lk_start
+  local db
+  for db in $(as_postgres psql -X -tA -p "$PG_PORT" -d postgres -c \
+    "SELECT datname FROM pg_database d JOIN pg_roles r ON r.oid = d.datdba WHERE r.rolname = '$PG_USER'"); do
+    say "dropping database $db"
+    as_postgres psql -X -q -v ON_ERROR_STOP=1 -p "$PG_PORT" -d postgres \
+      -c "DROP DATABASE IF EXISTS \"$db\" WITH (FORCE)" >/dev/null
+  done
+  lk_stop
 }
 
-case "${1:-}" in
-  install) cmd_install ;;
-  start) cmd_start ;;
-  stop) cmd_stop ;;
-  status) cmd_status ;;
-  *) usage_exit "$0" ;;
-esac
+if server_installed; then PG_VERSION="$(cluster_version)"; fi
+run_component "$@"

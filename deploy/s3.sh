@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # S3-compatible server: versitygw (Apache-2.0) with the posix backend, 127.0.0.1:7070.
-#   deploy/s3.sh install|start|stop|status
+#   deploy/s3.sh install|start|stop|status|reset
 # Binary: $LK_TOOLS_DIR/versitygw/<version>/bin/versitygw (go install).
-# Objects, logs, pid under $LK_VAR_DIR/infra/s3/.
+# Objects, logs, pid under $LK_INFRA_DIR/s3/. start/stop/status/reset: the
+# runner in lib.sh, with the hooks below. LK_S3_PORT: for tests of these scripts
+# only (a second, throwaway versitygw).
 set -euo pipefail
 LK_COMPONENT=s3
 # shellcheck source=lib.sh
@@ -10,44 +12,51 @@ source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/lib.sh"
 
 VGW_VERSION="${LK_VERSITYGW_VERSION:-v1.8.0}"
 VGW_PKG="github.com/versity/versitygw/cmd/versitygw"
-S3_PORT=7070
+S3_PORT="${LK_S3_PORT:-7070}"
+S3_REGION=us-east-1
 S3_ACCESS_KEY="lkaccess"
 S3_SECRET_KEY="lksecretkey123"
 
 BIN="$LK_TOOLS_DIR/versitygw/$VGW_VERSION/bin/versitygw"
-VAR="$(component_var_dir s3)"
+COMPONENT_DIR="$LK_INFRA_DIR/s3"
+VAR="$COMPONENT_DIR"
 DATA="$VAR/data"
 SIDECAR="$VAR/meta"
 PIDFILE="$VAR/versitygw.pid"
-LK_PROC_MATCH="$BIN"
+PROC_EXE=versitygw
+PROC_ARG=data # versitygw … posix [--sidecar …] $DATA
+DATA_MARK=data
+PORTS=("$S3_PORT")
 LOG="$VAR/versitygw.log"
+LOGS=("$LOG")
 START_TIMEOUT="${LK_S3_START_TIMEOUT:-30}"
+CHECK="signed ListBuckets as $S3_ACCESS_KEY"
+# sha256 of the empty body (versitygw wants x-amz-content-sha256 on every request)
+EMPTY_SHA256=e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855
 
-cmd_install() {
+component_install() {
   go_tool_install versitygw "$VGW_PKG" "$VGW_VERSION"
 }
 
-# healthy : any HTTP answer on the S3 port (anonymous requests get 403)
-healthy() {
-  local code
-  code="$(curl -s -o /dev/null -m 5 -w '%{http_code}' "http://$LK_HOST:$S3_PORT/" 2>/dev/null || true)"
-  [[ -n "$code" && "$code" != "000" ]]
-}
+component_where() { echo "$LK_HOST:$S3_PORT"; }
 
-wait_ready() {
-  local pid deadline
-  pid="$(cat "$PIDFILE")"
-  deadline=$(($(date +%s) + START_TIMEOUT))
-  while (($(date +%s) < deadline)); do
-    if ! kill -0 "$pid" 2>/dev/null; then
-      show_start_log "$LOG"
-      die "versitygw (pid $pid) exited during start"
-    fi
-    healthy && return 0
-    sleep 0.3
-  done
-  show_start_log "$LOG"
-  die "no HTTP answer on $LK_HOST:$S3_PORT within ${START_TIMEOUT}s"
+# a ListBuckets request signed (SigV4, curl >= 7.75) with our root credentials:
+# an anonymous request would get 403 even from a server whose data is gone
+component_healthy() {
+  local out code
+  out="$(curl -s -m 5 -w '\n%{http_code}' -H "x-amz-content-sha256: $EMPTY_SHA256" \
+    --aws-sigv4 "aws:amz:$S3_REGION:s3" --user "$S3_ACCESS_KEY:$S3_SECRET_KEY" \
+    "http://$LK_HOST:$S3_PORT/" 2>&1 || true)"
+  code="${out##*$'\n'}"
+  if [[ "$code" == 200 ]] && grep -q '<ListAllMyBucketsResult' <<<"$out"; then
+    return 0
+  fi
+  if [[ "$code" == 000 || -z "$code" ]]; then
+    HEALTH_WHY="no HTTP answer on $LK_HOST:$S3_PORT"
+  else
+    HEALTH_WHY="signed ListBuckets answered HTTP $code $(grep -o '<Code>[^<]*</Code>' <<<"$out" | head -n1)"
+  fi
+  return 1
 }
 
 # the posix backend keeps metadata in xattrs; fall back to a sidecar dir
@@ -74,23 +83,9 @@ meta_args() {
   printf '%s\n' --sidecar "$SIDECAR"
 }
 
-cmd_start() {
-  cmd_install
-  if pid_running "$PIDFILE"; then
-    if ! healthy; then
-      say "process $(cat "$PIDFILE") exists but does not answer yet, waiting…"
-      wait_ready
-    fi
-    say "already running (pid $(cat "$PIDFILE")) on $LK_HOST:$S3_PORT"
-    return 0
-  fi
-  if healthy; then
-    say "already running on $LK_HOST:$S3_PORT (not started by this script; reusing it)"
-    return 0
-  fi
-  if tcp_open "$LK_HOST" "$S3_PORT"; then
-    warn "port $S3_PORT is in use: $(port_listeners "$S3_PORT")"
-    die "cannot start: $LK_HOST:$S3_PORT is taken"
+component_launch() {
+  if [[ ! -d "$DATA" && -f "$LOG" ]]; then
+    warn "the objects' directory $DATA is gone: versitygw starts with no buckets"
   fi
   mkdir -p "$DATA"
   local extra=()
@@ -99,37 +94,8 @@ cmd_start() {
   echo "=== $(date -Is) start ===" >>"$LOG"
   ROOT_ACCESS_KEY="$S3_ACCESS_KEY" ROOT_SECRET_KEY="$S3_SECRET_KEY" \
     detach "$PIDFILE" "$LOG" "$BIN" \
-    --port "$LK_HOST:$S3_PORT" --region us-east-1 --quiet \
+    --port "$LK_HOST:$S3_PORT" --region "$S3_REGION" --quiet \
     posix "${extra[@]}" "$DATA"
-  wait_ready
-  say "started on $LK_HOST:$S3_PORT (pid $(cat "$PIDFILE"))"
 }
 
-cmd_stop() {
-  stop_pidfile "$PIDFILE" 20
-}
-
-cmd_status() {
-  if pid_running "$PIDFILE"; then
-    if healthy; then
-      say "running (pid $(cat "$PIDFILE")) on $LK_HOST:$S3_PORT, HTTP answers"
-      return 0
-    fi
-    say "process $(cat "$PIDFILE") alive but no HTTP answer on $LK_HOST:$S3_PORT"
-    return 1
-  fi
-  if healthy; then
-    say "an HTTP server answers on $LK_HOST:$S3_PORT (not started by this script)"
-    return 0
-  fi
-  say "not running"
-  return 3
-}
-
-case "${1:-}" in
-  install) cmd_install ;;
-  start) cmd_start ;;
-  stop) cmd_stop ;;
-  status) cmd_status ;;
-  *) usage_exit "$0" ;;
-esac
+run_component "$@"
