@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export LK_VAR_DIR ?= $(CURDIR)/var
 
-.PHONY: setup run run-stack test test-fast lint infra-up infra-down infra-status bench clean
+.PHONY: setup run run-stack test test-fast lint infra-up infra-down infra-status infra-reset infra-lint bench clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -21,6 +21,7 @@ run:
 	$(BIN)/lk run
 
 ## infra-up / infra-down: real Kafka, PostgreSQL, S3 server and Mailpit on 127.0.0.1
+## (their data is in .infra/, or LK_INFRA_DIR, apart from var/)
 infra-up:
 	bash deploy/infra.sh up
 
@@ -29,6 +30,15 @@ infra-down:
 
 infra-status:
 	bash deploy/infra.sh status
+
+## infra-reset: stop the real servers and delete their data (.infra/, PostgreSQL databases of role lk)
+infra-reset:
+	bash deploy/infra.sh reset
+
+## infra-lint: shellcheck the deploy scripts (installs Debian's shellcheck when missing)
+infra-lint:
+	bash deploy/tools.sh shellcheck
+	shellcheck -x deploy/*.sh
 
 ## run-stack: every service as its own process on the real servers
 run-stack: infra-up
@@ -50,5 +60,10 @@ bench: infra-up
 	bash deploy/tools.sh
 	eval "$$(bash deploy/infra.sh env)" && $(BIN)/python -m bench
 
+## clean: start over with the embedded data (var/); the real servers' data is apart (make infra-reset)
 clean:
+	@if [ -d var/infra ]; then \
+	  echo "var/infra holds the real servers' data from before .infra/: run 'make infra-up' once (it moves it), then 'make clean'" >&2; \
+	  exit 1; \
+	fi
 	rm -rf var .pytest_cache .mypy_cache .ruff_cache
