@@ -17,7 +17,7 @@ from services.chat.domain import CONSUMER, STAFF, other
 from services.chat.hub import Hub
 from services.chat.projections import Directory
 from shared.auth import CurrentPrincipal, Principal
-from shared.http import ApiError
+from shared.http import ApiError, IdPath, answers
 
 router = APIRouter(prefix="/api/v1")
 
@@ -161,9 +161,9 @@ async def summary(s: Any, target: Target, principal: Principal) -> dict[str, Any
 
 
 # routes ------------------------------------------------------------------------------------------
-@router.get("/applications/{application_id}/messages")
+@router.get("/applications/{application_id}/messages", responses=answers(401, 404, 422))
 async def history(
-    application_id: str,
+    application_id: IdPath,
     request: Request,
     principal: CurrentPrincipal,
     after: Annotated[int, Query(ge=0, le=MAX_SEQ)] = 0,
@@ -191,9 +191,16 @@ async def history(
     }
 
 
-@router.post("/applications/{application_id}/messages", status_code=201)
+@router.post(
+    "/applications/{application_id}/messages",
+    status_code=201,
+    responses={
+        200: {"description": "Повтор: сообщение с этим client_id уже отправлено"},
+        **answers(401, 404, 409, 422, 429),
+    },
+)
 async def post_message(
-    application_id: str, body: PostIn, request: Request, response: Response, principal: CurrentPrincipal
+    application_id: IdPath, body: PostIn, request: Request, response: Response, principal: CurrentPrincipal
 ) -> dict[str, Any]:
     """Post a message: text of 1–4000 characters (stored as plain text) and/or up to 10 of your
     own files. A repeated ``client_id`` answers 200 with the message already posted."""
@@ -205,9 +212,9 @@ async def post_message(
     return message
 
 
-@router.post("/applications/{application_id}/messages/read")
+@router.post("/applications/{application_id}/messages/read", responses=answers(401, 404, 409, 422, 429))
 async def read(
-    application_id: str, body: ReadIn, request: Request, principal: CurrentPrincipal
+    application_id: IdPath, body: ReadIn, request: Request, principal: CurrentPrincipal
 ) -> dict[str, Any]:
     """Read receipt: the caller has read the thread up to ``up_to_seq``; clears their unread."""
     target = await find_target(state(request), application_id, principal)
@@ -215,15 +222,17 @@ async def read(
     return await mark_read(state(request), target, author, body.up_to_seq)
 
 
-@router.get("/applications/{application_id}/chat")
-async def chat_summary(application_id: str, request: Request, principal: CurrentPrincipal) -> dict[str, Any]:
+@router.get("/applications/{application_id}/chat", responses=answers(401, 404))
+async def chat_summary(
+    application_id: IdPath, request: Request, principal: CurrentPrincipal
+) -> dict[str, Any]:
     """The caller's view of the thread: unread messages, last sequence, read marks, presence."""
     target = await find_target(state(request), application_id, principal)
     return await summary(state(request), target, principal)
 
 
-@router.get("/applications/{application_id}/presence")
-async def presence(application_id: str, request: Request, principal: CurrentPrincipal) -> dict[str, Any]:
+@router.get("/applications/{application_id}/presence", responses=answers(401, 404))
+async def presence(application_id: IdPath, request: Request, principal: CurrentPrincipal) -> dict[str, Any]:
     """Is a staff member online (an open chat or an action in the last minute), and since when;
     the same for the applicant."""
     s = state(request)

@@ -28,7 +28,7 @@ from services.files.upload import Received, receive_file
 from shared.auth import CurrentPrincipal, Principal, require_role
 from shared.consumer import ConsumerRunner
 from shared.edge import client_address
-from shared.http import MAX_OFFSET, ApiError, error_body
+from shared.http import MAX_OFFSET, ApiError, CodePath, IdPath, answers, error_body
 from shared.readstore import ReadStore
 from shared.settings import Settings
 
@@ -313,7 +313,22 @@ async def _store_upload(
         raise
 
 
-@router.post("/files", status_code=201, response_model=FileOut, response_model_exclude_none=False)
+def multipart_body(*text_fields: str) -> dict[str, Any]:
+    """The request body of an upload route, for the contract (the route parses it as a stream)."""
+    properties: dict[str, Any] = {"file": {"type": "string", "format": "binary"}}
+    properties.update({name: {"type": "string", "maxLength": 300} for name in text_fields})
+    schema = {"type": "object", "required": ["file"], "properties": properties}
+    return {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": schema}}}}
+
+
+@router.post(
+    "/files",
+    status_code=201,
+    response_model=FileOut,
+    response_model_exclude_none=False,
+    responses=answers(400, 401, 413, 415, 422, 503),
+    openapi_extra=multipart_body(),
+)
 async def upload(request: Request, principal: CurrentPrincipal, files: State) -> Response | FileOut:
     """Upload one file (multipart/form-data, field ``file``): PDF, JPEG, PNG, TIFF, ZIP, DOCX,
     XLSX or ODT by content, up to the configured size (25 MB by default)."""
@@ -334,7 +349,7 @@ async def upload(request: Request, principal: CurrentPrincipal, files: State) ->
     return file_out(stored)
 
 
-@router.get("/files", response_model=FilesPage)
+@router.get("/files", response_model=FilesPage, responses=answers(401, 422))
 async def list_files(
     principal: CurrentPrincipal,
     files: State,
@@ -377,13 +392,13 @@ async def readable(files: FilesState, file_id: str, principal: Principal) -> Sto
     return stored
 
 
-@router.get("/files/{file_id}/meta", response_model=FileOut)
-async def file_meta(file_id: str, principal: CurrentPrincipal, files: State) -> FileOut:
+@router.get("/files/{file_id}/meta", response_model=FileOut, responses=answers(401, 404))
+async def file_meta(file_id: IdPath, principal: CurrentPrincipal, files: State) -> FileOut:
     return file_out(await readable(files, file_id, principal))
 
 
-@router.get("/files/{file_id}", response_class=StreamingResponse)
-async def download(file_id: str, principal: CurrentPrincipal, files: State) -> StreamingResponse:
+@router.get("/files/{file_id}", response_class=StreamingResponse, responses=answers(401, 404, 503))
+async def download(file_id: IdPath, principal: CurrentPrincipal, files: State) -> StreamingResponse:
     """The file itself, as an attachment under its original name."""
     return await blob_response(files.blobs, await readable(files, file_id, principal))
 
@@ -407,7 +422,7 @@ def _ordered(rows: list[dict[str, Any]]) -> list[FormOut]:
     return [form_out(r) for r in rows]
 
 
-@router.get("/forms", response_model=FormsOut)
+@router.get("/forms", response_model=FormsOut, responses=answers(422))
 async def list_forms(files: State, kind: str | None = None) -> FormsOut:
     """The standard forms, newest version of each («Типовые формы»); no login needed."""
     rows = await files.store.fetch(
@@ -417,8 +432,8 @@ async def list_forms(files: State, kind: str | None = None) -> FormsOut:
     return FormsOut(items=[f for f in _ordered(rows) if kind is None or f.kind == kind])
 
 
-@router.get("/forms/{code}/versions", response_model=FormsOut)
-async def form_versions(code: str, files: State) -> FormsOut:
+@router.get("/forms/{code}/versions", response_model=FormsOut, responses=answers(404))
+async def form_versions(code: CodePath, files: State) -> FormsOut:
     """Every published version of one form, newest first."""
     rows = await files.store.fetch("SELECT * FROM files_forms WHERE code = $1", code)
     if not rows:
@@ -426,8 +441,8 @@ async def form_versions(code: str, files: State) -> FormsOut:
     return FormsOut(items=_ordered(rows))
 
 
-@router.get("/forms/{form_id}", response_model=FormOut)
-async def form_meta(form_id: str, files: State) -> FormOut:
+@router.get("/forms/{form_id}", response_model=FormOut, responses=answers(404))
+async def form_meta(form_id: IdPath, files: State) -> FormOut:
     return form_out(await _form_row(files, form_id))
 
 
@@ -438,15 +453,23 @@ async def _form_file(files: FilesState, row: dict[str, Any]) -> StoredFile:
     return stored
 
 
-@router.get("/forms/{form_id}/file", response_class=StreamingResponse)
-async def form_file(form_id: str, files: State) -> StreamingResponse:
+@router.get("/forms/{form_id}/file", response_class=StreamingResponse, responses=answers(404, 503))
+async def form_file(form_id: IdPath, files: State) -> StreamingResponse:
     """Download one version of a standard form; no login needed. A version never changes."""
     stored = await _form_file(files, await _form_row(files, form_id))
     return await blob_response(files.blobs, stored, cache="public, max-age=86400, immutable")
 
 
-@router.post("/forms/{code}/versions", status_code=201, response_model=FormOut)
-async def publish_version(code: str, request: Request, principal: Staff, files: State) -> Response | FormOut:
+@router.post(
+    "/forms/{code}/versions",
+    status_code=201,
+    response_model=FormOut,
+    responses=answers(400, 401, 403, 404, 409, 413, 415, 422, 503),
+    openapi_extra=multipart_body("title"),
+)
+async def publish_version(
+    code: CodePath, request: Request, principal: Staff, files: State
+) -> Response | FormOut:
     """Staff publish a new version of a form (multipart ``file``: DOCX, PDF, ODT or XLSX;
     optional ``title``). Older versions stay downloadable by their id."""
     if await call(files.app.series, code) is None:
@@ -538,8 +561,9 @@ def _invalid(exc: ValidationError) -> JSONResponse:
         },
         "responses": {"200": {"content": {DOCX: {}}, "description": "Заполненная заявка (DOCX)"}},
     },
+    responses=answers(400, 404, 422, 503),
 )
-async def fill_form(form_id: str, request: Request, files: State) -> Response:
+async def fill_form(form_id: IdPath, request: Request, files: State) -> Response:
     """The application form filled in with the applicant's data (JSON: full_name, passport
     or ogrn, address, object_name, object_address, max_power_kw, voltage_kv,
     reliability_category, phone, email), as DOCX ready to sign. No login; nothing stored."""

@@ -71,12 +71,15 @@ class ServiceClient:
 
     async def call(self, method: str, service: str, path: str, **kwargs: Any) -> httpx.Response:
         """A buffered internal call (pages use it); raises httpx.TransportError when down."""
+        if "headers" in kwargs:  # a browser's values, as HTTP/1.1 allows them
+            kwargs["headers"] = {k: v.strip() for k, v in kwargs["headers"].items()}
         return await self.http.request(method, self.url(service, path), **kwargs)
 
     async def forward(self, request: Request, service: str) -> Response:
         """Forward ``request`` as it is to ``service`` and stream the answer back."""
         # The edge has already replaced whatever the client claimed about its address.
-        headers = [(k, v) for k, v in request.headers.items() if k.lower() not in _HOP_BY_HOP]
+        # Values as HTTP/1.1 allows them (a lenient server may have taken "Bearer " with its blank).
+        headers = [(k, v.strip()) for k, v in request.headers.items() if k.lower() not in _HOP_BY_HOP]
         if request.headers.get("content-length", "").isdigit():
             # Let the service refuse an oversized upload before reading it.
             headers.append(("content-length", request.headers["content-length"]))
@@ -92,6 +95,8 @@ class ServiceClient:
             return JSONResponse(error_body("bad_request", "Некорректный запрос."), 400)
         try:
             upstream = await self.http.send(outgoing, stream=True)
+        except httpx.LocalProtocolError:  # a header no HTTP/1.1 peer may be sent
+            return JSONResponse(error_body("bad_request", "Некорректные заголовки запроса."), 400)
         except httpx.TransportError:
             return JSONResponse(UNAVAILABLE, 503)
         length = upstream.headers.get("content-length", "")

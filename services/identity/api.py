@@ -18,7 +18,7 @@ from services.identity.mail_requests import MailRequest, MailRequests
 from services.identity.throttle import Throttle
 from shared.auth import CSRF_COOKIE, check_csrf, forbidden, not_authenticated, token_from_request
 from shared.edge import client_address, client_scheme
-from shared.http import MAX_OFFSET, ApiError
+from shared.http import MAX_OFFSET, ApiError, IdPath, answers
 from shared.settings import Settings
 
 router = APIRouter(prefix="/api/v1")
@@ -212,7 +212,7 @@ def set_csrf_cookie(request: Request, response: Response, settings: Settings, ma
 
 
 # accounts -----------------------------------------------------------------------------
-@router.post("/accounts", status_code=201, response_model=AccountOut)
+@router.post("/accounts", status_code=201, response_model=AccountOut, responses=answers(409, 422, 429))
 async def register(
     body: RegisterIn, identity: Identity, audit: AuditInfo, throttle: Throttling
 ) -> AccountOut:
@@ -236,13 +236,15 @@ async def register(
     )
 
 
-@router.post("/accounts/confirm-email", response_model=StatusOut)
+@router.post("/accounts/confirm-email", response_model=StatusOut, responses=answers(400, 409, 422))
 async def confirm_email(body: TokenIn, identity: Identity, audit: AuditInfo) -> StatusOut:
     await call(identity.confirm_email, body.token, audit)
     return StatusOut(status="confirmed", message="Адрес e-mail подтверждён. Теперь можно войти.")
 
 
-@router.post("/accounts/resend-confirmation", status_code=202, response_model=StatusOut)
+@router.post(
+    "/accounts/resend-confirmation", status_code=202, response_model=StatusOut, responses=answers(422)
+)
 async def resend_confirmation(body: EmailIn, mail: Mail, audit: AuditInfo) -> StatusOut:
     """Queued for the background worker: the same answer, at once, for every address."""
     mail.submit(MailRequest("confirmation", str(body.email), audit))
@@ -253,7 +255,9 @@ async def resend_confirmation(body: EmailIn, mail: Mail, audit: AuditInfo) -> St
 
 
 # sessions -----------------------------------------------------------------------------
-@router.post("/sessions", status_code=201, response_model=SessionOut)
+@router.post(
+    "/sessions", status_code=201, response_model=SessionOut, responses=answers(401, 403, 409, 422, 429)
+)
 async def log_in(
     body: LoginIn,
     request: Request,
@@ -288,7 +292,7 @@ async def log_in(
     return SessionOut(access_token=token, expires_in=ttl)
 
 
-@router.delete("/sessions/current", status_code=204)
+@router.delete("/sessions/current", status_code=204, responses=answers(401, 403, 409))
 async def log_out(
     request: Request, identity: Identity, session: CurrentSession, settings: Config, audit: AuditInfo
 ) -> Response:
@@ -300,12 +304,12 @@ async def log_out(
 
 
 # me -------------------------------------------------------------------------------------
-@router.get("/me", response_model=MeOut)
+@router.get("/me", response_model=MeOut, responses=answers(401))
 async def me(session: ViewingSession) -> MeOut:
     return MeOut(**public_fields(session[0]))
 
 
-@router.patch("/me", response_model=MeOut)
+@router.patch("/me", response_model=MeOut, responses=answers(401, 403, 409, 422))
 async def update_profile(
     body: ProfileIn, identity: Identity, session: CurrentSession, audit: AuditInfo
 ) -> MeOut:
@@ -314,7 +318,7 @@ async def update_profile(
     return MeOut(**public_fields(account))
 
 
-@router.post("/me/password", response_model=StatusOut)
+@router.post("/me/password", response_model=StatusOut, responses=answers(400, 401, 403, 409, 422))
 async def change_password(
     body: PasswordChangeIn, identity: Identity, session: CurrentSession, audit: AuditInfo
 ) -> StatusOut:
@@ -325,7 +329,7 @@ async def change_password(
 
 
 # password reset ---------------------------------------------------------------------------
-@router.post("/password-reset", status_code=202, response_model=StatusOut)
+@router.post("/password-reset", status_code=202, response_model=StatusOut, responses=answers(422))
 async def request_password_reset(body: EmailIn, mail: Mail, audit: AuditInfo) -> StatusOut:
     """Always the same answer at the same speed: it never tells whether the address is
     registered (the background worker does the work)."""
@@ -337,7 +341,7 @@ async def request_password_reset(body: EmailIn, mail: Mail, audit: AuditInfo) ->
     )
 
 
-@router.post("/password-reset/confirm", response_model=StatusOut)
+@router.post("/password-reset/confirm", response_model=StatusOut, responses=answers(400, 409, 422))
 async def confirm_password_reset(
     body: PasswordResetIn, identity: Identity, audit: AuditInfo, throttle: Throttling
 ) -> StatusOut:
@@ -348,7 +352,7 @@ async def confirm_password_reset(
 
 
 # staff and admin ---------------------------------------------------------------------------
-@router.get("/admin/accounts", response_model=DirectoryPage)
+@router.get("/admin/accounts", response_model=DirectoryPage, responses=answers(401, 403, 422))
 async def list_accounts(
     request: Request,
     _: Annotated[Account, Depends(needs_role(STAFF, ADMIN))],
@@ -382,9 +386,13 @@ async def list_accounts(
     return DirectoryPage(items=items, total=int(total or 0), limit=limit, offset=offset)
 
 
-@router.get("/admin/accounts/{account_id}/history", response_model=list[HistoryItem])
+@router.get(
+    "/admin/accounts/{account_id}/history",
+    response_model=list[HistoryItem],
+    responses=answers(401, 403, 404),
+)
 async def account_history(
-    account_id: str, identity: Identity, _: Annotated[Account, Depends(needs_role(ADMIN))]
+    account_id: IdPath, identity: Identity, _: Annotated[Account, Depends(needs_role(ADMIN))]
 ) -> list[HistoryItem]:
     """Who did what to an account, when and from where (admins only)."""
     try:
