@@ -11,27 +11,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from services.gateway.routes import SERVICES, is_public
+from shared.http import ErrorOut
 
-ERROR_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "required": ["code", "message"],
-    "properties": {
-        "code": {"type": "string", "description": "Стабильный код ошибки"},
-        "message": {"type": "string", "description": "Сообщение на русском языке"},
-        "errors": {
-            "type": "array",
-            "items": {
-                "type": "object",
-                "properties": {
-                    "field": {"type": "string"},
-                    "code": {"type": "string"},
-                    "message": {"type": "string"},
-                },
-            },
-        },
-    },
-}
-ERROR_REF = {"$ref": "#/components/schemas/Error"}
+# The services' error answers use the same model, so one schema serves the whole contract.
+_ERROR = ErrorOut.model_json_schema(ref_template="#/components/schemas/{model}")
+ERROR_SCHEMAS: dict[str, Any] = {**_ERROR.pop("$defs", {}), "ErrorOut": _ERROR}
+
+ERROR_REF = {"$ref": "#/components/schemas/ErrorOut"}
 EDGE_ANSWERS = {
     "400": "Некорректный адрес, JSON или заголовки запроса",
     "503": "Сервис временно недоступен",
@@ -74,7 +60,7 @@ async def build_contract(fetch: Fetch) -> Contract:
         "openapi": "3.1.0",
         "info": {"title": "Личный кабинет ТП — публичный API", "version": "1"},
         "paths": {},
-        "components": {"schemas": {"Error": ERROR_SCHEMA}},
+        "components": {"schemas": dict(ERROR_SCHEMAS)},
     }
     contract = Contract(document=merged)
     for service in SERVICES:

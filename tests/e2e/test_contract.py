@@ -56,7 +56,7 @@ def test_contract_is_published_whole(system: System) -> None:
         assert path in paths, path
     me = paths["/api/v1/me"]["get"]["responses"]
     assert {"200", "401"} <= set(me)
-    assert me["401"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Error"}
+    assert me["401"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/ErrorOut"}
 
 
 def test_schemathesis_anonymous(system: System, tmp_path: Path) -> None:
