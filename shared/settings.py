@@ -102,11 +102,21 @@ class Settings(BaseSettings):
     mail_queue_max: int = 1000
 
     # Workers.
+    # Longest wait for a database connection or statement before a request answers 503.
+    db_timeout: float = 5.0
     poll_interval: float = 0.02
     batch_size: int = 500
     max_body_bytes: int = 64 * 1024
     log_level: str = "INFO"
     log_json: bool = False
+
+    # The grid company that runs the cabinet: every time shown (pages, e-mails, chat) is in
+    # its time zone (an IANA name, via zoneinfo); its name, phone and address appear in the
+    # pages' footer, the e-mails and the generated forms.
+    time_zone: str = "Europe/Moscow"
+    company_name: str = "АО «Региональная сетевая компания»"
+    company_phone: str = "8 800 000-00-00"
+    company_address: str = "123456, г. Москва, ул. Энергетиков, д. 1"
 
     @model_validator(mode="after")
     def _fill_defaults(self) -> Settings:
@@ -189,6 +199,10 @@ class Settings(BaseSettings):
             "POSTGRES_POOL_SIZE": "10",
             "POSTGRES_MAX_OVERFLOW": "10",
             "POSTGRES_LOCK_TIMEOUT": "5",
+            # Waiting for a connection (the server down or every connection busy) is bounded:
+            # a command then fails in seconds with 503 instead of hanging for half a minute.
+            "POSTGRES_CONNECT_TIMEOUT": str(int(self.db_timeout)),
+            "POSTGRES_PRE_PING": "y",  # connections broken by a restart are replaced, not used
         }
 
 

@@ -29,6 +29,8 @@ from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Cm, Pt
 
+from shared.format import today as local_today
+
 BOOKMARK = "lk_"
 RULES = (
     "Правила технологического присоединения энергопринимающих устройств потребителей электрической "
@@ -583,8 +585,22 @@ def _para(document: Any, text: str, *, bold: bool = False, align: str = "justify
     return paragraph
 
 
-def build_docx(spec: FormSpec, version: int = 1) -> bytes:
-    """The form as a DOCX document."""
+# Where a form names the grid company, a blank that ``company`` (``LK_COMPANY_NAME``) fills.
+COMPANY_BLANKS = (
+    ("____________________________________________ (наименование сетевой организации)", "{}"),
+    ("сетевой организацией ______________________________", "сетевой организацией {}"),
+    ("______________________________ (сетевая организация)", "{} (сетевая организация)"),
+)
+
+
+def _with_company(text: str, company: str) -> str:
+    for blank, named in COMPANY_BLANKS:
+        text = text.replace(blank, named.format(company))
+    return text
+
+
+def build_docx(spec: FormSpec, version: int = 1, company: str = "") -> bytes:
+    """The form as a DOCX document; ``company`` names the grid company where the form does."""
     document = Document()
     _font(document)
     marks = _Bookmarks()
@@ -598,7 +614,8 @@ def build_docx(spec: FormSpec, version: int = 1) -> bytes:
     _para(document, spec.subheading, bold=True, align="center")
     for block in spec.blocks:
         if isinstance(block, Para):
-            _para(document, block.text, bold=block.bold, align=block.align)
+            text = _with_company(block.text, company) if company else block.text
+            _para(document, text, bold=block.bold, align=block.align)
         elif isinstance(block, Fields):
             _para(document, block.title, bold=True, align="left")
             table = document.add_table(rows=0, cols=2)
@@ -703,5 +720,5 @@ def today_ru(today: date | None = None) -> str:
         "ноября",
         "декабря",
     ]
-    day = today or date.today()
+    day = today or local_today()
     return f"«{day.day:02d}» {months[day.month - 1]} {day.year} г."

@@ -46,14 +46,14 @@ def body_limit(settings: Settings) -> RouteLimit:
     return limit
 
 
-async def seed_forms(files: FilesApp, blobs: BlobStore) -> int:
+async def seed_forms(files: FilesApp, blobs: BlobStore, company: str = "") -> int:
     """Generate and publish every standard form not published yet (first start); returns
     the last notification id written, 0 when there was nothing to do."""
     position = 0
     for spec in SPECS:
         if await asyncio.to_thread(files.series, spec.code) is not None:
             continue
-        data = await asyncio.to_thread(build_docx, spec)
+        data = await asyncio.to_thread(build_docx, spec, 1, company)
         key, info = await blobs.put_bytes(data, DOCX)
         audit = {"actor": SYSTEM, "ip": "", "user_agent": "files seed"}
         stored = files.new_file(
@@ -131,7 +131,7 @@ def create_app(settings: Settings) -> FastAPI:
             uploads=asyncio.Semaphore(MAX_CONCURRENT_UPLOADS),
         )
         try:
-            seeded = await seed_forms(files, blobs)
+            seeded = await seed_forms(files, blobs, settings.company_name)
             if seeded and not await catalog.wait_for(SERVICE, seeded, timeout=30.0):
                 log.warning("files.forms_catalog_behind", position=seeded)
             yield

@@ -4,7 +4,6 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
 from typing import Any
 from urllib.parse import urlencode
 
@@ -13,6 +12,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.datastructures import UploadFile
 
+from services.gateway.format import day, when
 from services.gateway.pages import STALE_FORM, UNAVAILABLE, _errors, _form, _Stale, api, current_user, page
 
 router = APIRouter(include_in_schema=False)
@@ -44,18 +44,12 @@ def plural(n: int, one: str, few: str, many: str) -> str:
 def deadline_text(deadline: dict[str, Any] | None) -> str:
     if not deadline:
         return ""
-    due = date.fromisoformat(deadline["due"]).strftime("%d.%m.%Y")
+    due = day(deadline["due"])
     left = int(deadline["working_days_left"])
     if deadline["overdue"]:
         return f"срок истёк {due}"
     word = plural(left, "рабочий день", "рабочих дня", "рабочих дней")
     return f"осталось {left} {word} (до {due})"
-
-
-def when(value: str | None) -> str:
-    if not value:
-        return ""
-    return datetime.fromisoformat(value).strftime("%d.%m.%Y %H:%M")
 
 
 async def _get_json(request: Request, path: str, *, auth: bool = True) -> tuple[int, Any]:

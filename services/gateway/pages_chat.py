@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import uuid
-from datetime import datetime
 from typing import Any
 
 import httpx
@@ -20,6 +19,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import UploadFile
 
+from services.gateway.format import size as size_text
+from services.gateway.format import when
 from services.gateway.pages import (
     STALE_FORM,
     UNAVAILABLE,
@@ -45,18 +46,6 @@ CHAT_PAGE = templates.env.from_string(
 {% include "_chat.html" %}
 {% endblock %}"""
 )
-
-
-def when(value: str | None) -> str:
-    return datetime.fromisoformat(value).strftime("%d.%m.%Y %H:%M") if value else ""
-
-
-def size_text(size: int) -> str:
-    if size < 1024:
-        return f"{size} Б"
-    if size < 1024 * 1024:
-        return f"{size / 1024:.0f} КБ"
-    return f"{size / 1024 / 1024:.1f} МБ".replace(".", ",")
 
 
 def presence_text(role: str, presence: dict[str, Any]) -> str:

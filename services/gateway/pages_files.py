@@ -17,6 +17,7 @@ import httpx
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
+from services.gateway.format import day, size
 from services.gateway.pages import (
     STALE_FORM,
     UNAVAILABLE,
@@ -94,15 +95,6 @@ async def _stream_upload(request: Request, path: str) -> httpx.Response:
         content=request.stream(),
         timeout=httpx.Timeout(600.0, connect=2.0),
     )
-
-
-def _size(value: int) -> str:
-    size = float(value)
-    for unit in ("байт", "КБ", "МБ", "ГБ"):
-        if size < 1024 or unit == "ГБ":
-            return f"{size:.0f} {unit}" if unit == "байт" else f"{size:.1f} {unit}".replace(".", ",")
-        size /= 1024
-    return str(value)
 
 
 # «Типовые формы» ----------------------------------------------------------------------------------------
@@ -261,8 +253,8 @@ async def _files_page(request: Request, user: dict[str, Any], status: int = 200,
     except httpx.TransportError:
         error = error or UNAVAILABLE
     for item in files:
-        item["size_text"] = _size(item["size"])
-        item["date_text"] = ".".join(reversed(str(item["uploaded_at"])[:10].split("-")))
+        item["size_text"] = size(item["size"])
+        item["date_text"] = day(item["uploaded_at"])
     uploaded = request.query_params.get("uploaded", "")
     done = next((f"Файл «{f['name']}» загружен." for f in files if f["id"] == uploaded), "")
     return page(

@@ -29,6 +29,7 @@ from datetime import UTC, datetime
 import structlog
 
 from services.notifier.outbox import OUTBOX_DDL, render
+from shared import format as fmt
 from shared.consumer import ConsumerRunner, Projection
 from shared.events import (
     AccountRegisteredV1,
@@ -328,7 +329,7 @@ class ChatMailScheduler:
 
 
 def _quoted(row: dict[str, object]) -> dict[str, object]:
-    at = datetime.fromtimestamp(float(str(row["at"])), UTC).strftime("%d.%m.%Y %H:%M")
+    at = fmt.when(float(str(row["at"])))
     author = str(row["author_name"]) or ("Сотрудник" if row["author_role"] == "staff" else "Заявитель")
     if row["author_role"] == "staff":
         author += " (сетевая организация)"

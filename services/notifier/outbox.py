@@ -12,13 +12,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import structlog
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from services.notifier.mailer import Mail, Mailer, MailerUnavailable
+from shared import format as fmt
 from shared.consumer import Projection
 from shared.events import (
     AccountRegisteredV1,
@@ -30,6 +31,7 @@ from shared.events import (
     StatusChangedV1,
 )
 from shared.readstore import ReadStore, Tx
+from shared.settings import get_settings
 
 log = structlog.get_logger(__name__)
 
@@ -50,7 +52,14 @@ OUTBOX_DDL = (
 
 
 def render(template: str, **context: object) -> tuple[str, str]:
-    """(text, html) of ``template``; HTML is autoescaped."""
+    """(text, html) of ``template``, signed with the grid company's details; HTML is autoescaped."""
+    settings = get_settings()
+    context = {
+        "company_name": settings.company_name,
+        "company_phone": settings.company_phone,
+        "company_address": settings.company_address,
+        **context,
+    }
     text = _templates.get_template(f"{template}.txt").render(**context)
     html = _templates.get_template(f"{template}.html").render(**context)
     return text, html
@@ -107,7 +116,7 @@ class MailOutbox(Projection):
             subject = f"Заявка {payload.number} принята — Личный кабинет ТП"
             await self._enqueue(tx, event, payload.applicant_email, subject, text, html)
         elif isinstance(payload, StatusChangedV1):
-            due = date.fromisoformat(payload.due).strftime("%d.%m.%Y") if payload.due else ""
+            due = fmt.day(payload.due)
             text, html = render(
                 "status_changed",
                 number=payload.number,
@@ -135,7 +144,8 @@ class MailOutbox(Projection):
 
 
 def _when(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%d.%m.%Y %H:%M")
+    """In the grid company's time zone, labelled: ``05.03.2026 14:07 (МСК)``."""
+    return fmt.when(moment)
 
 
 class Sender:
