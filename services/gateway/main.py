@@ -11,13 +11,14 @@ from typing import Any
 
 import httpx
 from fastapi import FastAPI, Request, Response
-from fastapi.responses import JSONResponse
+from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from services.gateway.chat_ws import router as chat_ws_router
 from services.gateway.contract import Contract, build_contract
 from services.gateway.edge import Edge
+from services.gateway.errors import install_error_pages
 from services.gateway.pages import router as pages_router
 from services.gateway.pages_applications import router as applications_pages_router
 from services.gateway.pages_chat import router as chat_pages_router
@@ -32,6 +33,8 @@ from shared.settings import Settings
 from shared.transport import build_transport
 
 SERVICE = "gateway"
+STATIC = Path(__file__).parent / "static"
+ICON_CACHE = {"cache-control": "public, max-age=86400"}
 BACKENDS = ("identity", "applications", "chat", "files", "notifier")
 
 SECURITY_HEADERS = {
@@ -173,10 +176,16 @@ def create_app(settings: Settings) -> FastAPI:
         client: ServiceClient = app.state.client
         return await client.forward(request, service)
 
+    install_error_pages(app)
+
+    @app.get("/favicon.ico", include_in_schema=False)
+    async def favicon() -> FileResponse:
+        return FileResponse(STATIC / "favicon.ico", media_type="image/x-icon", headers=ICON_CACHE)
+
     app.include_router(pages_router)
     app.include_router(applications_pages_router)
     app.include_router(chat_pages_router)
     app.include_router(chat_ws_router)
     app.include_router(files_pages_router)
-    app.mount("/static", CachedStatic(directory=Path(__file__).parent / "static"), name="static")
+    app.mount("/static", CachedStatic(directory=STATIC), name="static")
     return app

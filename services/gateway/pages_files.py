@@ -4,13 +4,14 @@ new version) and «Мои файлы» (upload with a progress bar, list, downlo
 Uploads work without JavaScript: the form posts to a page route under ``/upload/``, which
 streams the body on to the files API (nothing is parsed or buffered here). With JavaScript, ``/static/upload.js``
 sends the file straight to the API with XHR to show progress, then lands on the same
-page. CSRF: the page forms carry the token (in the query string for multipart posts,
-whose body the gateway does not parse), the script sends it in ``X-CSRF-Token``.
+page. CSRF: a multipart post, whose body the gateway does not parse, must come from the
+cabinet's own pages (``Origin`` / ``Sec-Fetch-Site``, :func:`services.gateway.pages.same_origin`),
+never with a token in the address; the script sends the token in ``X-CSRF-Token``. A failed
+post goes back to its page (post/redirect/get).
 """
 
 from __future__ import annotations
 
-import hmac
 from typing import Any
 
 import httpx
@@ -26,11 +27,13 @@ from services.gateway.pages import (
     _form,
     _settings,
     _Stale,
+    back,
     current_user,
+    field_errors,
     page,
+    same_origin,
 )
 from services.gateway.proxy import edge_of
-from shared.auth import CSRF_COOKIE
 
 router = APIRouter(include_in_schema=False)
 
@@ -74,11 +77,6 @@ async def _files_api(
     if auth and token:
         headers["authorization"] = f"Bearer {token}"
     return await _client(request).call(method, "files", path, headers=headers, **kwargs)
-
-
-def _query_csrf_ok(request: Request, token: str) -> bool:
-    cookie = request.cookies.get(CSRF_COOKIE, "")
-    return bool(cookie) and hmac.compare_digest(cookie.encode(), token.encode())
 
 
 async def _stream_upload(request: Request, path: str) -> httpx.Response:
@@ -136,38 +134,20 @@ async def forms_page(request: Request, published: str = "") -> Response:
 
 
 @router.post("/upload/form/{code}")
-async def publish_form(request: Request, code: str, csrf: str = "") -> Response:
+async def publish_form(request: Request, code: str) -> Response:
     """Staff: a new version of a form, without JavaScript (the script posts to the API)."""
     user = await current_user(request)
     if user is None:
         return RedirectResponse("/?tab=login", 303)
-    error, status = STALE_FORM, 403
-    if _query_csrf_ok(request, csrf):
-        try:
-            answer = await _stream_upload(request, f"/api/v1/forms/{code}/versions")
-        except httpx.TransportError:
-            answer = None
-        if answer is not None and answer.status_code == 201:
-            return RedirectResponse("/forms?published=1", 303)
-        error, status = (_errors(answer)[0], answer.status_code) if answer is not None else (UNAVAILABLE, 503)
+    if not same_origin(request):
+        return back(request, "/forms", error=STALE_FORM)
     try:
-        context = await _forms_context(request)
-    except (httpx.TransportError, httpx.HTTPStatusError, ValueError, KeyError):
-        context = {"groups": []}
-    return page(
-        request,
-        "forms.html",
-        status,
-        user=user,
-        active="forms",
-        staff="staff" in user.get("roles", []),
-        error=error,
-        max_mb=_megabytes(request),
-        max_bytes=_settings(request).max_upload_bytes,
-        form_types=FORM_TYPES,
-        form_accept=FORM_ACCEPT,
-        **context,
-    )
+        answer = await _stream_upload(request, f"/api/v1/forms/{code}/versions")
+    except httpx.TransportError:
+        return back(request, "/forms", error=UNAVAILABLE)
+    if answer.status_code == 201:
+        return RedirectResponse("/forms?published=1", 303)
+    return back(request, "/forms", error=_errors(answer)[0])
 
 
 async def _form_meta(request: Request, form_id: str) -> dict[str, Any] | None:
@@ -202,10 +182,11 @@ async def fill(request: Request, form_id: str) -> Response:
         return page(request, "forms_fill.html", 503, form=None, error=UNAVAILABLE, **context)
     if form is None:
         return page(request, "forms_fill.html", 404, form=None, error="Форма не найдена.", **context)
+    again = f"/forms/{form_id}/fill"  # a failed post goes back there (post/redirect/get)
     try:
         values = await _form(request)
     except _Stale:
-        return page(request, "forms_fill.html", 403, form=form, error=STALE_FORM, **context)
+        return back(request, again, error=STALE_FORM)
     values.pop("csrf", None)
     # Empty fields are left out, so the API names them as missing.
     body: dict[str, Any] = {k: v for k, *_ in FILL_FIELDS if (v := values.get(k, "").strip())}
@@ -215,7 +196,7 @@ async def fill(request: Request, form_id: str) -> Response:
     try:
         answer = await _files_api(request, "POST", f"/api/v1/forms/{form_id}/fill", json=body)
     except httpx.TransportError:
-        return page(request, "forms_fill.html", 503, form=form, values=values, error=UNAVAILABLE, **context)
+        return back(request, again, values=values, error=UNAVAILABLE)
     if answer.status_code == 200:
         return Response(
             answer.content,
@@ -225,19 +206,10 @@ async def fill(request: Request, form_id: str) -> Response:
                 "cache-control": "no-store",
             },
         )
-    summary, fields, _ = _errors(answer)
-    if "" in fields:  # a rule on the whole form (passport or ОГРН)
-        summary = f"{summary} {fields.pop('')}"
-    return page(
-        request,
-        "forms_fill.html",
-        answer.status_code,
-        form=form,
-        values=values,
-        fields=fields,
-        error=summary,
-        **context,
-    )
+    summary, fields, _ = field_errors(answer, values)
+    if "" in fields:  # a rule on the whole form (passport or ОГРН): the banner says it
+        summary = fields.pop("")
+    return back(request, again, values=values, fields=fields, error=summary)
 
 
 # «Мои файлы» --------------------------------------------------------------------------------------------
@@ -283,16 +255,16 @@ async def files_page(request: Request) -> Response:
 
 
 @router.post("/upload/file")
-async def upload(request: Request, csrf: str = "") -> Response:
+async def upload(request: Request) -> Response:
     user = await current_user(request)
     if user is None:
         return RedirectResponse("/?tab=login", 303)
-    if not _query_csrf_ok(request, csrf):
-        return await _files_page(request, user, 403, error=STALE_FORM)
+    if not same_origin(request):
+        return back(request, "/files", error=STALE_FORM)
     try:
         answer = await _stream_upload(request, "/api/v1/files")
     except httpx.TransportError:
-        return await _files_page(request, user, 503, error=UNAVAILABLE)
+        return back(request, "/files", error=UNAVAILABLE)
     if answer.status_code == 201:
         return RedirectResponse(f"/files?uploaded={answer.json()['id']}", 303)
-    return await _files_page(request, user, answer.status_code, error=_errors(answer)[0])
+    return back(request, "/files", error=_errors(answer)[0])

@@ -19,6 +19,7 @@
   var myRole = root.getAttribute("data-role");
   var otherRole = myRole === "staff" ? "consumer" : "staff";
   var log = root.querySelector("[data-chat-log]");
+  var box = root.querySelector("[data-chat-box]") || log;  // the scrolling role=log around the list
   var form = root.querySelector("[data-chat-form]");
   var textarea = form.querySelector("textarea");
   var fileInput = form.querySelector("input[type=file]");
@@ -53,10 +54,24 @@
     return s;
   }
 
+  // Times as the server shows them: in the grid company's zone (the page's data-tz), not the
+  // browser's, labelled the same way: "05.03.2026 14:07 (МСК)" (services/gateway/format.py).
+  var html = document.documentElement;
+  var zoneLabel = html.getAttribute("data-tz-label") || "";
+  var timeOptions = { day: "2-digit", month: "2-digit", year: "numeric", hour: "2-digit", minute: "2-digit", hourCycle: "h23" };
+  var timeFormat;
+  try {
+    timeFormat = new Intl.DateTimeFormat("ru-RU", Object.assign({ timeZone: html.getAttribute("data-tz") || undefined }, timeOptions));
+  } catch (e) {
+    timeFormat = new Intl.DateTimeFormat("ru-RU", timeOptions);  // an unknown zone: the browser's
+    zoneLabel = "";
+  }
   function fmt(iso) {
     var d = new Date(iso);
     if (isNaN(d.getTime())) return "";
-    return d.toLocaleString("ru-RU", { day: "2-digit", month: "2-digit", year: "numeric", hour: "2-digit", minute: "2-digit" });
+    var p = {};
+    timeFormat.formatToParts(d).forEach(function (part) { p[part.type] = part.value; });
+    return p.day + "." + p.month + "." + p.year + " " + p.hour + ":" + p.minute + (zoneLabel ? " (" + zoneLabel + ")" : "");
   }
 
   function sizeText(n) {
@@ -147,7 +162,7 @@
     return m.author_name || "Заявитель";
   }
 
-  function scrollDown() { log.scrollTop = log.scrollHeight; }
+  function scrollDown() { box.scrollTop = box.scrollHeight; }
 
   function dropEmpty() {
     var empty = log.querySelector("[data-chat-empty]");
