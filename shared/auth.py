@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated
 
+import httpx
 import jwt
 from fastapi import Depends, Request
 
@@ -98,6 +99,35 @@ def read_token(secret: str, token: str) -> TokenClaims | None:
     return found
 
 
+AskIdentity = Callable[[str], Awaitable["Principal | None"]]
+"""Asks identity who a token belongs to: the Principal, None if identity refuses it."""
+ASKED_TTL = 5.0  # identity is asked again after this: a logout meanwhile counts within seconds
+
+
+def identity_asker(settings: Settings) -> AskIdentity:
+    """``GET /api/v1/me`` at identity with the token (bounded to 2 s); 503 if identity is down."""
+    client = httpx.AsyncClient(timeout=2.0)
+
+    async def ask(token: str) -> Principal | None:
+        claims = read_token(settings.secret(), token)
+        if claims is None:
+            return None
+        try:
+            answer = await client.get(
+                settings.url_of("identity") + "/api/v1/me", headers={"authorization": f"Bearer {token}"}
+            )
+        except httpx.TransportError:
+            raise ApiError(
+                503, "service_unavailable", "Сервис временно недоступен, попробуйте через минуту."
+            ) from None
+        if answer.status_code != 200:
+            return None
+        me = answer.json()
+        return Principal(str(me["id"]), claims.session_id, str(me["account_type"]), tuple(me["roles"]))
+
+    return ask
+
+
 @dataclass
 class _Session:
     account_id: str
@@ -158,13 +188,18 @@ class Authenticator:
         registry: SessionRegistry,
         runner: ConsumerRunner,
         identity_source: str = "identity",
-        catch_up: float = 2.0,
+        catch_up: float = 1.0,
+        ask_identity: AskIdentity | None = None,
     ) -> None:
         self.secret = secret
         self.registry = registry
         self.runner = runner
         self.identity_source = identity_source
         self.catch_up = catch_up
+        self.ask_identity = ask_identity
+        # Answers of identity for logins the registry has not seen yet (while the transport
+        # is down, say); used only until the registry has the login, and for seconds at most.
+        self._asked: dict[str, tuple[Principal, float]] = {}
 
     def _lookup(self, claims: TokenClaims) -> Principal | None:
         session = self.registry.sessions.get(claims.session_id)
@@ -179,24 +214,41 @@ class Authenticator:
         if claims is None:
             raise not_authenticated()
         principal = self._lookup(claims)
-        if (
-            principal is None
-            and claims.sequence
-            and not self.runner.has_seen(self.identity_source, claims.account_id, claims.sequence)
-        ):
-            # Freshly minted token: wait for this account's login to reach the registry.
-            # (Per account, not per log position: partitions of a topic advance unevenly.)
+        if principal is not None:
+            return principal
+        if claims.sequence and self.runner.has_seen(self.identity_source, claims.account_id, claims.sequence):
+            raise not_authenticated()  # the registry knows this login: it has ended or expired
+        # A login the registry has not seen yet: a fresh token, or the transport lags. Wait a
+        # moment for it; then ask identity itself (a fresh login must not be refused).
+        if claims.sequence:
+            # Per account, not per log position: partitions of a topic advance unevenly.
             await self.runner.wait_for_subject(
                 self.identity_source, claims.account_id, claims.sequence, self.catch_up
             )
-            principal = self._lookup(claims)
-        elif principal is None and self.runner.applied.get(self.identity_source, 0) < claims.position:
-            # Freshly minted token: let the registry catch up with the login.
+        elif self.runner.applied.get(self.identity_source, 0) < claims.position:
             await self.runner.wait_for(self.identity_source, claims.position, self.catch_up)
-            principal = self._lookup(claims)
+        principal = self._lookup(claims)
+        unseen = not self.runner.has_seen(self.identity_source, claims.account_id, claims.sequence)
+        if principal is None and claims.sequence and unseen and self.ask_identity is not None:
+            principal = await self._asked_identity(token, claims)
         if principal is None:
             raise not_authenticated()
         return principal
+
+    async def _asked_identity(self, token: str, claims: TokenClaims) -> Principal | None:
+        now = time.monotonic()
+        known = self._asked.get(token)
+        if known is not None and known[1] > now:
+            return known[0]
+        assert self.ask_identity is not None
+        found = await self.ask_identity(token)
+        if found is None or found.account_id != claims.account_id:
+            self._asked.pop(token, None)
+            return None
+        if len(self._asked) >= _VERIFIED_MAX:
+            self._asked.clear()
+        self._asked[token] = (found, now + ASKED_TTL)
+        return found
 
 
 def token_from_request(request: Request, cookie_name: str) -> tuple[str, bool] | None:
@@ -251,4 +303,4 @@ def start_auth(
     registry = SessionRegistry(service, settings.topic("identity"))
     runner = ConsumerRunner(registry, transport, store)
     workers.start(f"{service}.sessions", runner.run)
-    return Authenticator(settings.secret(), registry, runner)
+    return Authenticator(settings.secret(), registry, runner, ask_identity=identity_asker(settings))

@@ -7,12 +7,14 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib import import_module
 from typing import Any
 
+import httpx
 import typer
 import uvicorn
 from fastapi import FastAPI
@@ -52,7 +54,22 @@ class _Server(uvicorn.Server):
         yield
 
 
-async def _serve_all(settings: Settings, services: tuple[str, ...]) -> None:
+async def announce_when_ready(settings: Settings, banner: str, timeout: float = 300.0) -> None:
+    """Print ``banner`` once the gateway and every service behind it are ready."""
+    deadline = time.monotonic() + timeout
+    async with httpx.AsyncClient(timeout=5.0) as http:
+        while time.monotonic() < deadline:
+            try:
+                if (await http.get(settings.url_of("gateway") + "/health")).status_code == 200:
+                    typer.echo(banner)
+                    return
+            except httpx.TransportError:
+                pass
+            await asyncio.sleep(0.2)
+    typer.echo("Не все сервисы ответили за 5 минут: смотрите журнал выше.", err=True)
+
+
+async def _serve_all(settings: Settings, services: tuple[str, ...], banner: str = "") -> None:
     servers = [
         _Server(
             uvicorn.Config(
@@ -77,7 +94,12 @@ async def _serve_all(settings: Settings, services: tuple[str, ...]) -> None:
 
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop)
-    await asyncio.gather(*(server.serve() for server in servers))
+    announcer = asyncio.create_task(announce_when_ready(settings, banner)) if banner else None
+    try:
+        await asyncio.gather(*(server.serve() for server in servers))
+    finally:
+        if announcer is not None:
+            announcer.cancel()
 
 
 @cli.command()
@@ -93,14 +115,14 @@ def run() -> None:
     settings.var_dir.mkdir(parents=True, exist_ok=True)
     sink = MaildirSink(settings.mail_dir, settings.smtp_host, settings.smtp_port)
     sink.start()
-    typer.echo(
-        f"Личный кабинет ТП: {settings.public_url}\n"
-        f"Данные: {settings.var_dir.resolve()}\n"
+    typer.echo(f"Запуск… Данные: {settings.var_dir.resolve()}")
+    banner = (
+        f"Личный кабинет ТП готов: {settings.public_url}\n"
         f"Письма (Maildir): {settings.mail_dir.resolve()}/new — последнее письмо: lk mail last\n"
         "Остановить: Ctrl-C"
     )
     try:
-        asyncio.run(_serve_all(settings, START_ORDER))
+        asyncio.run(_serve_all(settings, START_ORDER, banner))
     finally:
         sink.stop()
 
@@ -139,7 +161,8 @@ def run_stack() -> None:
     for name in START_ORDER:
         spawn(name)
     settings = Settings(mode="stack")
-    typer.echo(f"Личный кабинет ТП (реальный стек): {settings.public_url}\nОстановить: Ctrl-C")
+    banner = f"Личный кабинет ТП (реальный стек) готов: {settings.public_url}\nОстановить: Ctrl-C"
+    threading.Thread(target=asyncio.run, args=(announce_when_ready(settings, banner),), daemon=True).start()
     stopping = False
 
     def stop(*_: object) -> None:

@@ -222,4 +222,4 @@ class ConsumerRunner:
             except Exception:
                 log.exception("consumer.failed", consumer=self.projection.name, retry_in=delay)
                 await asyncio.sleep(delay)
-                delay = min(delay * 2, 30.0)
+                delay = min(delay * 2, 5.0)  # a transport that comes back is read within seconds

@@ -3,11 +3,15 @@ Russian ``message``, a request-size limit, and ``/health``."""
 
 from __future__ import annotations
 
+import asyncio
+import sqlite3
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
+import asyncpg
+import psycopg
 import structlog
-from eventsourcing.persistence import IntegrityError
+from eventsourcing.persistence import IntegrityError, InterfaceError, OperationalError
 from fastapi import FastAPI, Path, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -118,6 +122,29 @@ def _field_errors(exc: RequestValidationError) -> list[dict[str, str]]:
     return out
 
 
+# A dependency that is down or does not answer in time: the client may try again shortly.
+UNAVAILABLE_ERRORS: tuple[type[Exception], ...] = (
+    OperationalError,  # the event store (eventsourcing wraps psycopg's and sqlite3's)
+    InterfaceError,
+    psycopg.OperationalError,  # a pool timeout, when a library lets it through unwrapped
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.CannotConnectNowError,
+    sqlite3.OperationalError,
+    ConnectionError,
+    TimeoutError,
+)
+
+
+async def _unavailable(request: Request, exc: Exception) -> JSONResponse:
+    log.warning("http.dependency_unavailable", path=request.url.path, error=type(exc).__name__)
+    return JSONResponse(
+        error_body("service_unavailable", "Сервис временно недоступен, попробуйте через минуту."),
+        503,
+        headers={"Retry-After": "5"},
+    )
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Every error leaves as JSON ``{code, message}``; never an HTML page, never a 500 body."""
 
@@ -149,6 +176,9 @@ def install_error_handlers(app: FastAPI) -> None:
             error_body("conflict", "Данные изменились одновременно с вашим запросом. Повторите действие."),
             409,
         )
+
+    for unavailable in UNAVAILABLE_ERRORS:
+        app.add_exception_handler(unavailable, _unavailable)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
@@ -268,17 +298,45 @@ class ApiHeaders:
 
 
 HealthCheck = Callable[[], Awaitable[dict[str, Any]]]
+Dependency = Callable[[], Awaitable[object]]
+DEPENDENCY_TIMEOUT = 2.0
+
+
+async def _probe(check: Dependency) -> str:
+    try:
+        await asyncio.wait_for(check(), DEPENDENCY_TIMEOUT)
+    except Exception as exc:  # noqa: BLE001 - reported, not raised
+        return f"unavailable: {type(exc).__name__}"
+    return "ok"
+
+
+async def health_of(probes: dict[str, Dependency]) -> dict[str, str]:
+    """Each dependency's state ("ok" or "unavailable: <error>"), probed at once."""
+    results = await asyncio.gather(*(_probe(p) for p in probes.values()))
+    return dict(zip(probes, results, strict=True))
 
 
 def add_health(app: FastAPI, service: str, check: HealthCheck | None = None) -> None:
-    """``GET /health`` → 200 ``{"service", "status": "ok", ...}`` or 503 when a check fails."""
+    """``GET /health/live``: the process answers. ``GET /health`` (= ``/health/ready``): every
+    dependency in ``app.state.dependencies`` (name → async probe) answers within 2 s — 200
+    ``{"service", "status": "ok", "dependencies": {...}, ...}`` or 503 naming what is down."""
+
+    @app.get("/health/live", include_in_schema=False)
+    async def live() -> JSONResponse:
+        return JSONResponse({"service": service, "status": "live"})
 
     @app.get("/health", include_in_schema=False)
+    @app.get("/health/ready", include_in_schema=False)
     async def health() -> JSONResponse:
+        dependencies = await health_of(getattr(app.state, "dependencies", {}))
         details: dict[str, Any] = {}
         if check is not None:
             try:
                 details = await check()
             except Exception as exc:  # noqa: BLE001 - reported, not raised
-                return JSONResponse({"service": service, "status": "unavailable", "error": str(exc)}, 503)
-        return JSONResponse({"service": service, "status": "ok", **details})
+                dependencies["self"] = f"unavailable: {type(exc).__name__}"
+        ok = all(v == "ok" for v in dependencies.values())
+        body = {"service": service, "status": "ok" if ok else "unavailable", "dependencies": dependencies}
+        return JSONResponse(
+            {**body, **details}, 200 if ok else 503, headers={} if ok else {"Retry-After": "5"}
+        )

@@ -82,6 +82,10 @@ class ReadStore(ABC):
         async with self.transaction() as tx:
             await tx.execute(sql, *args)
 
+    async def ping(self) -> None:
+        """Raises unless the database answers (for readiness)."""
+        await self.fetchval("SELECT 1")
+
 
 class _SQLiteTx(Tx):
     def __init__(self, conn: aiosqlite.Connection) -> None:
@@ -150,13 +154,16 @@ class _PgTx(Tx):
 class PostgresReadStore(ReadStore):
     """An asyncpg pool on the stack's PostgreSQL database."""
 
-    def __init__(self, dsn: str, max_size: int = 5) -> None:
+    def __init__(self, dsn: str, max_size: int = 5, timeout: float = 5.0) -> None:
         self.dsn = dsn
         self.max_size = max_size
+        self.timeout = timeout
         self._pool: asyncpg.Pool | None = None
 
     async def open(self) -> None:
-        self._pool = await asyncpg.create_pool(self.dsn, min_size=1, max_size=self.max_size)
+        self._pool = await asyncpg.create_pool(
+            self.dsn, min_size=1, max_size=self.max_size, timeout=self.timeout, command_timeout=self.timeout
+        )
 
     async def close(self) -> None:
         if self._pool is not None:
@@ -166,7 +173,7 @@ class PostgresReadStore(ReadStore):
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Tx]:
         assert self._pool is not None, "store is not open"
-        async with self._pool.acquire() as conn, conn.transaction():
+        async with self._pool.acquire(timeout=self.timeout) as conn, conn.transaction():
             yield _PgTx(conn)
 
     async def migrate(self, ddl: Sequence[str]) -> None:
@@ -181,4 +188,4 @@ def build_readstore(settings: Settings, service: str) -> ReadStore:
     """The read store of ``service`` for the configured mode."""
     if settings.embedded:
         return SQLiteReadStore(settings.service_dir(service) / "read.sqlite")
-    return PostgresReadStore(settings.postgres_dsn)
+    return PostgresReadStore(settings.postgres_dsn, timeout=settings.db_timeout)

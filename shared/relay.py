@@ -47,7 +47,7 @@ class Relay:
         store: ReadStore,
         batch_size: int = 500,
         poll_interval: float = 0.02,
-        retry_max: float = 10.0,
+        retry_max: float = 5.0,
     ) -> None:
         self.name = name
         self.app = app
@@ -59,6 +59,9 @@ class Relay:
         self.poll_interval = poll_interval
         self.retry_max = retry_max
         self.position = 0
+        # True while the transport refuses what the relay publishes: nothing the service
+        # commits now reaches its own projections either, so read-your-writes waits are moot.
+        self.stalled = False
         self._wake = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
 
@@ -117,7 +120,9 @@ class Relay:
             try:
                 count = await self.publish_pending()
                 delay = 0.5
+                self.stalled = False
             except TransportUnavailable as exc:
+                self.stalled = True
                 log.warning("relay.transport_unavailable", relay=self.name, error=str(exc), retry_in=delay)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, self.retry_max)

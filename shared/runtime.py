@@ -3,18 +3,29 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any, TypeVar
 
 import structlog
+from eventsourcing.application import Application
 from eventsourcing.persistence import IntegrityError
 from fastapi import FastAPI
 
-from shared.http import ApiHeaders, BodyLimit, RouteLimit, install_error_handlers
+from shared.http import ApiHeaders, BodyLimit, Dependency, RouteLimit, install_error_handlers
+from shared.readstore import ReadStore
 from shared.settings import Settings
+from shared.transport import Transport
 
 log = structlog.get_logger(__name__)
+
+
+# A crashed worker restarts after 0.5 s, 1 s, 2 s … at most 5 s apart (a dependency that
+# comes back is used within seconds), and from 0.5 s again after a run of a minute.
+RESTART_FIRST = 0.5
+RESTART_MAX = 5.0
+HEALTHY_RUN = 60.0
 
 
 class Workers:
@@ -25,17 +36,20 @@ class Workers:
 
     def start(self, name: str, factory: Callable[[], Awaitable[None]]) -> None:
         async def supervised() -> None:
-            delay = 0.5
+            delay = RESTART_FIRST
             while True:
+                started = time.monotonic()
                 try:
                     await factory()
                     return
                 except asyncio.CancelledError:
                     raise
                 except Exception:
+                    if time.monotonic() - started > HEALTHY_RUN:
+                        delay = RESTART_FIRST  # it ran well before failing: not a crash loop
                     log.exception("worker.crashed", worker=name, restart_in=delay)
                     await asyncio.sleep(delay)
-                    delay = min(delay * 2, 30.0)
+                    delay = min(delay * 2, RESTART_MAX)
 
         self._tasks.append(asyncio.create_task(supervised(), name=name))
 
@@ -48,6 +62,25 @@ class Workers:
                 task.cancel()
             _, pending = await asyncio.wait(pending, timeout=1.0)
         self._tasks.clear()
+
+
+def dependencies(
+    *,
+    store: ReadStore | None = None,
+    events: Application[Any] | None = None,
+    transport: Transport | None = None,
+    **more: Dependency,
+) -> dict[str, Dependency]:
+    """The probes a service's readiness (``/health``) reports, by name."""
+    found: dict[str, Dependency] = {}
+    if store is not None:
+        found["read_store"] = store.ping
+    if events is not None:
+        recorder = events.recorder
+        found["event_store"] = lambda: asyncio.to_thread(recorder.max_notification_id)  # type: ignore[attr-defined]
+    if transport is not None:
+        found["transport"] = transport.ping
+    return {**found, **more}
 
 
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]

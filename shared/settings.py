@@ -77,6 +77,13 @@ class Settings(BaseSettings):
     mail_from: str = "Личный кабинет ТП <noreply@lk-tp.local>"
     mail_retry_initial: float = 1.0
     mail_retry_max: float = 60.0
+    # The staff desk's address: e-mail about applicants' unread chat messages and documents
+    # they sent on request (nothing is mailed to staff when empty).
+    staff_mail: str = ""
+    # A chat message unread for chat_mail_delay seconds is e-mailed to its recipient side, at
+    # most once per thread and side per chat_mail_interval seconds.
+    chat_mail_delay: float = 600.0
+    chat_mail_interval: float = 3600.0
 
     # Identity.
     access_token_ttl: int = 8 * 3600

@@ -26,7 +26,7 @@ from shared.consumer import ConsumerRunner
 from shared.http import add_health
 from shared.readstore import build_readstore
 from shared.relay import Relay
-from shared.runtime import Workers, construct, service_app
+from shared.runtime import Workers, construct, dependencies, service_app
 from shared.settings import Settings
 from shared.transport import build_transport
 
@@ -99,6 +99,7 @@ def create_app(settings: Settings) -> FastAPI:
         app.state.auth = auth
         app.state.chat = chat
         app.state.store = store
+        app.state.dependencies = dependencies(store=store, events=chat, transport=transport)
         app.state.directory = directory
         app.state.hub = hub
         app.state.relay = relay

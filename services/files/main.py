@@ -25,7 +25,7 @@ from shared.consumer import ConsumerRunner
 from shared.http import ApiError, RouteLimit, add_health
 from shared.readstore import build_readstore
 from shared.relay import Relay
-from shared.runtime import Workers, construct, service_app
+from shared.runtime import Workers, construct, dependencies, service_app
 from shared.settings import Settings
 from shared.transport import build_transport
 
@@ -122,6 +122,9 @@ def create_app(settings: Settings) -> FastAPI:
         workers.start("files.attachments", grants.run)
         app.state.auth = start_auth(settings, SERVICE, store, transport, workers)
         app.state.relay = relay
+        app.state.dependencies = dependencies(
+            store=store, events=files, transport=transport, blobs=blobs.ping
+        )
         app.state.files = FilesState(
             settings=settings,
             app=files,

@@ -122,6 +122,13 @@ class BlobStore(ABC):
     def tmp_path(self) -> Path:
         return self.tmp_dir / f"{uuid.uuid4().hex}.part"
 
+    async def ping(self) -> None:
+        """Raises unless the store answers (for readiness)."""
+        await self.run(self._ping_sync)
+
+    @abstractmethod
+    def _ping_sync(self) -> None: ...
+
     @abstractmethod
     def writer(self, *, content_type: str, keep_local: bool = False) -> BlobWriter: ...
 
@@ -187,6 +194,10 @@ class LocalBlobStore(BlobStore):
     def _start_sync(self) -> None:
         super()._start_sync()
         self.blobs.mkdir(parents=True, exist_ok=True)
+
+    def _ping_sync(self) -> None:
+        if not self.blobs.is_dir():
+            raise FileNotFoundError(self.blobs)
 
     def path_of(self, key: str) -> Path:
         if len(key) != 64 or not all(c in "0123456789abcdef" for c in key):
@@ -317,6 +328,10 @@ class S3BlobStore(BlobStore):
             if exc.code not in ("BucketAlreadyOwnedByYou", "BucketAlreadyExists"):
                 raise
         self._abort_stale_uploads()
+
+    def _ping_sync(self) -> None:
+        if not self.client.bucket_exists(self.bucket):
+            raise StorageUnavailable(f"bucket {self.bucket} is gone")
 
     def _abort_stale_uploads(self) -> None:
         """Multipart uploads a killed process left open (older than an hour) hold space

@@ -25,10 +25,11 @@ from services.gateway.pages_chat import router as chat_pages_router
 from services.gateway.pages_files import router as files_pages_router
 from services.gateway.proxy import ServiceClient
 from services.gateway.routes import body_limit, is_public, service_for
+from services.gateway.startup import StartupGate, wait_until_ready
 from shared.auth import check_csrf, start_auth, token_from_request
-from shared.http import ApiError, error_body
+from shared.http import ApiError, error_body, health_of
 from shared.readstore import build_readstore
-from shared.runtime import Workers, service_app
+from shared.runtime import Workers, dependencies, service_app
 from shared.settings import Settings
 from shared.transport import build_transport
 
@@ -90,6 +91,8 @@ def create_app(settings: Settings) -> FastAPI:
         await transport.start()
         workers = Workers()
         app.state.auth = start_auth(settings, SERVICE, store, transport, workers)
+        app.state.dependencies = dependencies(store=store, transport=transport)
+        workers.start("gateway.startup", lambda: wait_until_ready(ready, all_ready))
         try:
             yield
         finally:
@@ -102,23 +105,49 @@ def create_app(settings: Settings) -> FastAPI:
     # The gateway publishes the merged contract of the services, not one of its own.
     app = service_app(SERVICE, settings, lifespan, body_limit=body_limit(settings), openapi_url=None)
     app.add_middleware(SecurityHeaders)
+    ready = asyncio.Event()
+    app.add_middleware(StartupGate, ready=ready)
     app.add_middleware(Edge, settings=settings)  # outermost: everything else sees its decisions
 
+    async def all_ready() -> bool:
+        client: ServiceClient = app.state.client
+        for service in BACKENDS:
+            try:
+                if (await client.call("GET", service, "/health", timeout=3.0)).status_code != 200:
+                    return False
+            except httpx.TransportError:
+                return False
+        return True
+
+    @app.get("/health/live", include_in_schema=False)
+    async def live() -> JSONResponse:
+        return JSONResponse({"service": SERVICE, "status": "live"})
+
     @app.get("/health", include_in_schema=False)
+    @app.get("/health/ready", include_in_schema=False)
     async def health() -> JSONResponse:
+        """Ready when the gateway's own dependencies and every service behind it are."""
         client: ServiceClient = app.state.client
 
         async def one(service: str) -> tuple[str, str]:
             try:
-                answer = await client.call("GET", service, "/health", timeout=2.0)
+                answer = await client.call("GET", service, "/health", timeout=3.0)
                 return service, "ok" if answer.status_code == 200 else "unavailable"
             except httpx.TransportError:
                 return service, "unavailable"
 
+        own = await health_of(app.state.dependencies)
         states = dict(await asyncio.gather(*(one(s) for s in BACKENDS)))
-        ok = all(v == "ok" for v in states.values())
+        ok = all(v == "ok" for v in (*states.values(), *own.values()))
         return JSONResponse(
-            {"service": SERVICE, "status": "ok" if ok else "degraded", "services": states}, 200 if ok else 503
+            {
+                "service": SERVICE,
+                "status": "ok" if ok else "degraded",
+                "services": states,
+                "dependencies": own,
+            },
+            200 if ok else 503,
+            headers={} if ok else {"Retry-After": "5"},
         )
 
     async def fetch_contract(service: str) -> dict[str, Any] | None:

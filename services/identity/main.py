@@ -18,7 +18,7 @@ from shared.consumer import ConsumerRunner
 from shared.http import add_health
 from shared.readstore import build_readstore
 from shared.relay import Relay
-from shared.runtime import Workers, construct, service_app
+from shared.runtime import Workers, construct, dependencies, service_app
 from shared.settings import Settings
 
 SERVICE = "identity"
@@ -59,6 +59,7 @@ def create_app(settings: Settings) -> FastAPI:
         app.state.relay = relay
         app.state.directory = directory
         app.state.store = store
+        app.state.dependencies = dependencies(store=store, events=identity, transport=transport)
         app.state.throttle = throttle
         app.state.mail_requests = mail_requests
         try:

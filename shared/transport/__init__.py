@@ -39,6 +39,10 @@ class Transport(ABC):
     async def stop(self) -> None: ...
 
     @abstractmethod
+    async def ping(self) -> None:
+        """Raises unless the transport answers (for readiness)."""
+
+    @abstractmethod
     async def publish(self, topic: str, records: Sequence[tuple[str, bytes]]) -> None:
         """Publish all records; returns only when every one is durably acknowledged.
 

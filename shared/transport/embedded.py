@@ -41,6 +41,12 @@ class EmbeddedTransport(Transport):
             self._conn.close()
             self._conn = None
 
+    async def ping(self) -> None:
+        assert self._conn is not None, "transport is not started"
+        conn = self._conn
+        async with self._lock:
+            await asyncio.to_thread(lambda: conn.execute("SELECT 1").fetchone())
+
     def _append(self, topic: str, records: Sequence[tuple[str, bytes]]) -> None:
         assert self._conn is not None, "transport is not started"
         conn = self._conn

@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator, Sequence
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.client import AIOKafkaClient
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 
 from shared.transport import Message, Transport, TransportUnavailable
@@ -33,6 +34,14 @@ class KafkaTransport(Transport):
         if self._producer is not None:
             await self._producer.stop()
             self._producer = None
+
+    async def ping(self) -> None:
+        """A metadata request to the cluster (a fresh client each time: cheap, rare)."""
+        client = AIOKafkaClient(bootstrap_servers=self.bootstrap, request_timeout_ms=2000)
+        try:
+            await client.bootstrap()
+        finally:
+            await client.close()
 
     async def _ensure_topic(self, topic: str) -> None:
         if topic in self._known_topics:

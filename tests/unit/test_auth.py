@@ -177,3 +177,48 @@ async def test_each_refusal_is_a_fresh_error(store: SQLiteReadStore, tmp_path: P
             await auth.authenticate(token)
         errors.append(info.value)
     assert errors[0] is not errors[1]
+
+
+async def test_a_login_the_registry_has_not_seen_is_asked_of_identity(
+    store: SQLiteReadStore, tmp_path: Path
+) -> None:
+    """The transport is down: a token minted seconds ago is not refused, identity is asked;
+    once the registry has the login (and the logout), identity's old answer no longer counts."""
+    auth, runner = await start(store, tmp_path)
+    identity = Identity()
+    account = str(uuid.uuid4())
+    _, session_id, started = identity.log_in(account)
+    token = issue_access_token(
+        SECRET, uuid.UUID(account), session_id, datetime.now(UTC) + timedelta(hours=1), 1, sequence=1
+    )
+    asked: list[str] = []
+
+    async def ask(asked_token: str) -> Principal | None:
+        asked.append(asked_token)
+        return Principal(account, session_id, "consumer", ("consumer",))
+
+    auth.ask_identity = ask
+    principal = await auth.authenticate(token)
+    assert principal.account_id == account and asked == [token]
+    await auth.authenticate(token)
+    assert asked == [token]  # remembered for a few seconds, not asked per request
+    # The transport is back: the login and then the logout reach the registry.
+    await runner.apply_batch([started])
+    await runner.apply_batch(
+        [identity.record(account, SessionEndedV1(account_id=account, session_id=session_id))]
+    )
+    assert await refused(auth, token)
+
+
+async def test_identity_refusing_the_token_is_final(store: SQLiteReadStore, tmp_path: Path) -> None:
+    auth, _ = await start(store, tmp_path)
+    account = str(uuid.uuid4())
+
+    async def ask(_: str) -> Principal | None:
+        return None
+
+    auth.ask_identity = ask
+    token = issue_access_token(
+        SECRET, uuid.UUID(account), "s1", datetime.now(UTC) + timedelta(hours=1), 1, sequence=1
+    )
+    assert await refused(auth, token)
