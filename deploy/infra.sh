@@ -20,15 +20,17 @@ source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/lib.sh"
 COMPONENTS=(kafka postgres s3 mailpit)
 
 print_env() {
+  # Defaults for the local servers; a value already configured in the environment stays
+  # (a deployment's own database, say): `eval "$(deploy/infra.sh env)"` never overrides it.
   cat <<'ENV'
-export LK_KAFKA_BOOTSTRAP=127.0.0.1:9092
-export LK_POSTGRES_DSN=postgresql://lk:lk@127.0.0.1:5432/lk
-export LK_S3_ENDPOINT=127.0.0.1:7070
-export LK_S3_ACCESS_KEY=lkaccess
-export LK_S3_SECRET_KEY=lksecretkey123
-export LK_SMTP_HOST=127.0.0.1
-export LK_SMTP_PORT=1025
-export LK_MAILPIT_API=http://127.0.0.1:8025
+export LK_KAFKA_BOOTSTRAP="${LK_KAFKA_BOOTSTRAP:-127.0.0.1:9092}"
+export LK_POSTGRES_DSN="${LK_POSTGRES_DSN:-postgresql://lk:lk@127.0.0.1:5432/lk}"
+export LK_S3_ENDPOINT="${LK_S3_ENDPOINT:-127.0.0.1:7070}"
+export LK_S3_ACCESS_KEY="${LK_S3_ACCESS_KEY:-lkaccess}"
+export LK_S3_SECRET_KEY="${LK_S3_SECRET_KEY:-lksecretkey123}"
+export LK_SMTP_HOST="${LK_SMTP_HOST:-127.0.0.1}"
+export LK_SMTP_PORT="${LK_SMTP_PORT:-1025}"
+export LK_MAILPIT_API="${LK_MAILPIT_API:-http://127.0.0.1:8025}"
 ENV
 }
 

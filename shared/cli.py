@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import subprocess
@@ -199,6 +200,20 @@ def mail_last(count: int = typer.Option(1, help="Сколько последни
             f"Кому: {message['To']}\nТема: {message['Subject']}\n\n{body.get_content() if body else ''}"
         )
         typer.echo("-" * 60)
+
+
+@mail_cli.command("stats")
+def mail_stats_command() -> None:
+    """Сколько писем принято и сколько повторов (тот же Message-ID) отброшено получателем."""
+    settings = Settings()
+    if settings.embedded:
+        from shared.smtp_sink import mail_stats
+
+        stats = mail_stats(settings.mail_dir)
+    else:
+        runtime = httpx.get(settings.mailpit_api + "/api/v1/info", timeout=10).json()["RuntimeStats"]
+        stats = {"kept": int(runtime["SMTPAccepted"]), "dropped_duplicates": int(runtime["SMTPIgnored"])}
+    typer.echo(json.dumps(stats, ensure_ascii=False))
 
 
 @admin_cli.command("create-staff")

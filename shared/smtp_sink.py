@@ -5,7 +5,9 @@
 
 from __future__ import annotations
 
+import json
 import mailbox
+import time
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
@@ -13,13 +15,17 @@ from typing import Any
 
 from aiosmtpd.controller import Controller
 
+DROPPED = "dropped.jsonl"  # beside new/ and cur/: one line per duplicate the sink dropped
+
 
 class _MaildirHandler:
     """Keeps each message once: a resend with the same Message-ID (the notifier's retry
     after a crash between "250" and its own bookkeeping) is accepted and dropped, as a
-    receiving mail system that deduplicates would."""
+    receiving mail system that deduplicates would — and counted in ``dropped.jsonl``, so a
+    duplicate is never hidden from whoever checks (``lk mail stats``, the tests)."""
 
     def __init__(self, folder: Path) -> None:
+        self.folder = folder
         self.box = mailbox.Maildir(folder, create=True)
         self.seen = {str(message["Message-ID"]) for message in self.box if message["Message-ID"]}
 
@@ -27,6 +33,9 @@ class _MaildirHandler:
         message = mailbox.MaildirMessage(envelope.original_content or envelope.content)
         message_id = str(message["Message-ID"] or "")
         if message_id and message_id in self.seen:
+            record = {"message_id": message_id, "to": str(message["To"]), "at": time.time()}
+            with (self.folder / DROPPED).open("a", encoding="utf-8") as out:
+                out.write(json.dumps(record, ensure_ascii=False) + "\n")
             return "250 Duplicate message ignored"
         self.box.add(message)
         if message_id:
@@ -60,3 +69,14 @@ def read_maildir(folder: Path) -> list[EmailMessage]:
             assert isinstance(msg, EmailMessage)
             out.append((path.stat().st_mtime, msg))
     return [m for _, m in sorted(out, key=lambda pair: pair[0])]
+
+
+def mail_stats(folder: Path) -> dict[str, int]:
+    """What the embedded sink kept and what it dropped as duplicates."""
+    dropped = folder / DROPPED
+    return {
+        "kept": len(read_maildir(folder)),
+        "dropped_duplicates": len(dropped.read_text(encoding="utf-8").splitlines())
+        if dropped.exists()
+        else 0,
+    }

@@ -33,6 +33,19 @@ def fresh_system(
     sys_.destroy()
 
 
+@pytest.fixture(autouse=True)
+def no_duplicate_mail(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Every test that runs a system: the mail receiver dropped no duplicate while it ran
+    (the sink and Mailpit drop a repeated Message-ID; here that drop cannot hide). Tests
+    that kill processes on purpose are marked ``crash`` and check their own bound."""
+    systems = [request.getfixturevalue(n) for n in ("system", "fresh_system") if n in request.fixturenames]
+    before = [s.mailbox.dropped() for s in systems]
+    yield
+    if request.node.get_closest_marker("crash") is None:
+        after = [s.mailbox.dropped() for s in systems]
+        assert after == before, f"the mail receiver dropped duplicates: {before} → {after}"
+
+
 @dataclass
 class Person:
     login: str

@@ -77,6 +77,16 @@ class Mailbox:
             )
         return mails
 
+    def dropped(self) -> int:
+        """Duplicates the receiver dropped (same Message-ID): the embedded sink's count, or
+        Mailpit's for the whole server (a test compares it before and after itself)."""
+        if self.maildir is not None:
+            from shared.smtp_sink import mail_stats
+
+            return mail_stats(self.maildir)["dropped_duplicates"]
+        assert self.mailpit is not None
+        return int(httpx.get(f"{self.mailpit}/api/v1/info").json()["RuntimeStats"]["SMTPIgnored"])
+
     def wait_for(self, address: str, count: int = 1, timeout: float = 30.0) -> list[Mail]:
         deadline = time.monotonic() + timeout
         while True:

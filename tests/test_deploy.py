@@ -165,3 +165,14 @@ def test_shellcheck_deploy_scripts() -> None:
     scripts = sorted(str(p) for p in DEPLOY.glob("*.sh"))
     answer = subprocess.run(["shellcheck", "-x", *scripts], capture_output=True, text=True, timeout=120)
     assert answer.returncode == 0, answer.stdout
+
+
+def test_env_keeps_a_configured_database() -> None:
+    """``make run-stack`` evaluates ``infra.sh env``: a deployment's own database must stay."""
+    script = 'eval "$(bash deploy/infra.sh env)"; printf "%s|%s" "$LK_POSTGRES_DSN" "$LK_KAFKA_BOOTSTRAP"'
+    mine = "postgresql://lk:lk@127.0.0.1:5432/lk_mine"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LK_")}
+    done = subprocess.run(
+        ["bash", "-c", script], env={**env, "LK_POSTGRES_DSN": mine}, cwd=ROOT, capture_output=True, text=True
+    )
+    assert done.stdout == f"{mine}|127.0.0.1:9092"

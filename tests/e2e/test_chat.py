@@ -443,6 +443,7 @@ def test_flood_is_rate_limited_and_bad_input_refused(system: System, parties: Pa
         assert items["last_seq"] == 21 and len(items["items"]) == 21  # nothing half, nothing refused stored
 
 
+@pytest.mark.crash  # the embedded default runs the notifier in the killed process too
 def test_sockets_come_back_after_the_chat_service_restarts(fresh_system: System) -> None:
     """The chat process is killed under open sockets: they close, and after the restart a page
     reconnects with ``?after=`` and gets exactly what it missed; the history is intact."""
@@ -558,3 +559,38 @@ def test_integer_parameters_are_bounded(system: System, parties: Parties) -> Non
                 assert (error["status"], error["code"]) == (422, "validation_error")
 
     asyncio.run(scenario())
+
+
+def test_a_file_in_the_chat_after_seven_status_changes(system: System, parties: Parties) -> None:
+    """Issue 10 §2, the first build's bug end to end: an application whose stream reached
+    version 8 (seven status changes) gets a chat message with a file from staff. The chat's
+    thread id is the application id, so consumers that skipped by bare id dropped that message
+    (sequence 1 ≤ 8): the file was never shared (404) and no e-mail came. Now the applicant
+    downloads the file and gets the unread-message e-mail."""
+    steps = ("in_work", "needs_documents", "in_work", "contract", "activities", "tu_check", "acts")
+    with system.client() as http:
+        application = new_application(http, parties.consumer)
+        for step in steps:
+            moved = http.post(
+                f"/api/v1/applications/{application}/transitions",
+                headers=parties.staff.auth,
+                json={"to_status": step, "comment": f"Этап: {step}"},
+            )
+            assert moved.status_code == 200, moved.text
+        timeline = http.get(f"/api/v1/applications/{application}", headers=parties.consumer.auth).json()
+        assert len([t for t in timeline["timeline"] if t["kind"] == "status"]) == 8
+        act = upload(http, parties.staff, "Акт о ТП.pdf", b"%PDF-1.4\n% act\n%%EOF\n", "application/pdf")
+        sent = say(http, parties.staff, application, "Акт во вложении, подпишите.", attachments=[act])
+        assert sent.status_code == 201, sent.text
+        assert wait(
+            lambda: http.get(f"/api/v1/files/{act}", headers=parties.consumer.auth).status_code == 200
+        ), "the applicant cannot download the staff's file"
+        link = f"{system.base_url}/applications/{application}"
+        assert wait(
+            lambda: any(
+                link in m.text and "Акт во вложении, подпишите." in m.text
+                for m in system.mailbox.messages_to(parties.consumer.email)
+                if m.subject.startswith("Новое сообщение")
+            ),
+            timeout=30,
+        ), "no unread-message e-mail"
