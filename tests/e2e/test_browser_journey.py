@@ -130,7 +130,9 @@ def test_profile_and_password_change_through_the_pages(system: System, person: P
     page.get_by_label("Новый пароль", exact=True).fill(NEW_PASSWORD)
     page.get_by_label("Новый пароль ещё раз").fill(NEW_PASSWORD)
     page.get_by_role("button", name="Сменить пароль").click()
-    expect(page.get_by_label("Текущий пароль")).to_have_accessible_description("Текущий пароль указан неверно")
+    expect(page.get_by_label("Текущий пароль")).to_have_accessible_description(
+        "Текущий пароль указан неверно"
+    )
 
     page.get_by_label("Текущий пароль").fill(person.password)
     page.get_by_label("Новый пароль", exact=True).fill(NEW_PASSWORD)
