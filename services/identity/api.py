@@ -16,6 +16,7 @@ from services.identity.app import IdentityApp
 from services.identity.domain import ADMIN, STAFF, Account, Audit, public_fields
 from services.identity.mail_requests import MailRequest, MailRequests
 from services.identity.throttle import Throttle
+from shared import idempotency
 from shared.auth import CSRF_COOKIE, check_csrf, forbidden, not_authenticated, token_from_request
 from shared.edge import client_address, client_scheme
 from shared.http import MAX_OFFSET, ApiError, IdPath, answers
@@ -212,21 +213,37 @@ def set_csrf_cookie(request: Request, response: Response, settings: Settings, ma
 
 
 # accounts -----------------------------------------------------------------------------
-@router.post("/accounts", status_code=201, response_model=AccountOut, responses=answers(409, 422, 429))
+@router.post(
+    "/accounts",
+    status_code=201,
+    response_model=AccountOut,
+    responses=answers(400, 409, 422, 429),
+    openapi_extra=idempotency.OPENAPI,
+)
 async def register(
-    body: RegisterIn, identity: Identity, audit: AuditInfo, throttle: Throttling
+    body: RegisterIn,
+    request: Request,
+    response: Response,
+    identity: Identity,
+    audit: AuditInfo,
+    throttle: Throttling,
 ) -> AccountOut:
     """Self-registration; only the «Потребитель» account type is accepted. Attempts are
-    limited per client address (429)."""
+    limited per client address (429). With ``Idempotency-Key`` a repeat of the same request
+    answers the account made the first time (``Idempotent-Replayed: true``)."""
+    keyed = idempotency.keyed(request, "registration", "", body.login.casefold(), str(body.email).casefold())
     await throttle.registration(audit["ip"])
-    account = await call(
-        identity.register,
+    account, created = await call(
+        identity.register_once,
         login=body.login,
         email=str(body.email),
         password=body.password,
         account_type=body.account_type,
         audit=audit,
+        request=keyed,
     )
+    if not created:
+        response.headers[idempotency.REPLAYED] = "true"
     return AccountOut(
         id=str(account.id),
         login=account.login,

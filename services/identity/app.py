@@ -23,6 +23,7 @@ from services.identity.passwords import check_policy, hash_password, verify_pass
 from services.identity.tokens import CONFIRM, RESET, issue_access_token, link_token, parse_link_token
 from shared.auth import read_token
 from shared.http import ApiError
+from shared.idempotency import IdempotencyRecord, Keyed, recorded
 from shared.settings import Settings
 
 
@@ -113,6 +114,23 @@ class IdentityApp(Application[uuid.UUID]):
         self, *, login: str, email: str, password: str, account_type: str, audit: Audit | None = None
     ) -> Account:
         """Self-registration: a consumer account that must confirm its e-mail."""
+        return self.register_once(
+            login=login, email=email, password=password, account_type=account_type, audit=audit
+        )[0]
+
+    def register_once(
+        self,
+        *,
+        login: str,
+        email: str,
+        password: str,
+        account_type: str,
+        audit: Audit | None = None,
+        request: Keyed | None = None,
+    ) -> tuple[Account, bool]:
+        """:meth:`register`, (account, created). Under an idempotency key (``request``: the
+        record's id and the request's fingerprint, see shared/idempotency.py) a repeat of the
+        same request returns the account it made the first time, ``created`` False."""
         if account_type != CONSUMER:
             raise ApiError(
                 422,
@@ -127,11 +145,12 @@ class IdentityApp(Application[uuid.UUID]):
             roles=[CONSUMER],
             confirmed=False,
             audit={"actor": "self", **(audit or {})},
+            request=request,
         )
 
     def create_staff(self, *, login: str, email: str, password: str, admin: bool, audit: Audit) -> Account:
         """A confirmed staff account (never self-registered; ``lk admin create-staff``)."""
-        return self._create(
+        account, _ = self._create(
             login=login,
             email=email,
             password=password,
@@ -140,6 +159,7 @@ class IdentityApp(Application[uuid.UUID]):
             confirmed=True,
             audit=audit,
         )
+        return account
 
     def _create(
         self,
@@ -151,7 +171,11 @@ class IdentityApp(Application[uuid.UUID]):
         roles: list[str],
         confirmed: bool,
         audit: Audit,
-    ) -> Account:
+        request: Keyed | None = None,
+    ) -> tuple[Account, bool]:
+        earlier = self._earlier(request)
+        if earlier is not None:
+            return earlier, False  # the same request again (its answer was lost): nothing new
         check_policy(password, login, email)
         account_id = Account.create_id(login)
         if self._get(account_id) is not None:
@@ -172,14 +196,30 @@ class IdentityApp(Application[uuid.UUID]):
         if confirmed:
             account.confirm_email(email=email, audit=audit)
         owner = EmailOwner(email=normalise_email(email), account_id=account.id)
+        records = (
+            [IdempotencyRecord(record_id=request[0], fingerprint=request[1], result_id=str(account.id))]
+            if request
+            else []
+        )
         try:
-            self._commit(account, owner)
+            self._commit(account, owner, *records)
         except IntegrityError:
-            # Lost a race with an identical registration: report what is taken now.
+            # Lost a race: with the same key, the winner's account is the answer; else report
+            # what is taken now.
+            earlier = self._earlier(request)
+            if earlier is not None:
+                return earlier, False
             if self._get(account_id) is not None:
                 raise ApiError(409, "login_taken", "Этот логин уже занят.") from None
             raise ApiError(409, "email_taken", "Этот адрес e-mail уже зарегистрирован.") from None
-        return account
+        return account, True
+
+    def _earlier(self, request: Keyed | None) -> Account | None:
+        """The account an identical earlier request created (422 for a reused key)."""
+        if request is None:
+            return None
+        found = recorded(self, *request)
+        return self._get(uuid.UUID(found)) if found else None
 
     def confirm_email(self, token: str, audit: Audit | None = None) -> Account:
         parsed = parse_link_token(self.settings.secret(), CONFIRM, token)
