@@ -227,15 +227,17 @@ def test_times_are_in_the_company_zone_and_the_chat_script_agrees(
         timezone_id="America/Los_Angeles",
     )
     consumer.goto(f"{system.base_url}/applications/{history.application}")
-    served = consumer.request.get(f"{system.base_url}/applications/{history.application}").text()
-    server_times = re.findall(r'<time datetime="[^"]+">([^<]+)</time>', served)
-    assert server_times and all(TIME.match(t) for t in server_times), server_times
-    chat_times = consumer.locator("[data-chat-log] time").all_inner_texts()
-    assert chat_times == server_times  # the script re-formats them: the same text
     assert re.search(
         r"Подана — \d{2}\.\d{2}\.\d{4} \d{2}:\d{2} \(МСК\)", consumer.locator(".timeline").inner_text()
     )
     expect(consumer.locator("footer")).to_contain_text("(МСК)")
+    chat = f"{system.base_url}/applications/{history.application}/chat"
+    consumer.goto(chat)
+    served = consumer.request.get(chat).text()
+    server_times = re.findall(r'<time datetime="[^"]+">([^<]+)</time>', served)
+    assert server_times and all(TIME.match(t) for t in server_times), server_times
+    chat_times = consumer.locator("[data-chat-log] time").all_inner_texts()
+    assert chat_times == server_times  # the script re-formats them: the same text
 
     # A live message, formatted by the script, reads as the server shows it after a reload.
     live = consumer.locator("[data-chat][data-connection='live']")
