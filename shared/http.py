@@ -14,7 +14,7 @@ import structlog
 from eventsourcing.persistence import IntegrityError, InterfaceError, OperationalError
 from fastapi import FastAPI, Path, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -199,9 +199,10 @@ class BodyLimit:
     rest of an upload it will throw away.
     """
 
-    def __init__(self, app: ASGIApp, limit: int | RouteLimit) -> None:
+    def __init__(self, app: ASGIApp, limit: int | RouteLimit, pages: bool = False) -> None:
         self.app = app
         self.limit: RouteLimit = (lambda _m, _p: limit) if isinstance(limit, int) else limit
+        self.pages = pages  # outside /api/ the refusal is a page, for a person at a browser
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -215,11 +216,12 @@ class BodyLimit:
                 declared = value
             elif name == b"transfer-encoding":
                 chunked = b"chunked" in value.lower()
+        page = self.pages and not str(scope["path"]).startswith("/api/")
         if declared and not declared.isdigit():
-            await _refuse(send, 400)
+            await _refuse(send, 400, page)
             return
         if declared and int(declared) > limit:
-            await _refuse(send, 413)
+            await _refuse(send, 413, page)
             return
         seen = 0
         finished = not (chunked or (declared and int(declared) > 0))
@@ -249,7 +251,7 @@ class BodyLimit:
             await self.app(scope, limited_receive, tracking_send)
         except _TooLarge:
             if not started:
-                await _refuse(send, 413)
+                await _refuse(send, 413, page)
 
 
 class _TooLarge(StarletteHTTPException):
@@ -260,9 +262,29 @@ class _TooLarge(StarletteHTTPException):
         super().__init__(413)
 
 
-async def _refuse(send: Send, status: int) -> None:
+_REFUSED_PAGE = (
+    '<!doctype html><html lang="ru"><head><meta charset="utf-8">'
+    '<meta name="viewport" content="width=device-width, initial-scale=1">'
+    '<title>{title} — Личный кабинет ТП</title><link rel="stylesheet" href="/static/style.css"></head>'
+    '<body><main id="main"><h1>{title}</h1><p role="alert">{text}</p>'
+    '<p>Вернитесь к форме кнопкой «Назад» браузера или <a href="/">перейдите на главную</a>.</p>'
+    "</main></body></html>"
+)
+_REFUSED_TEXT = {
+    400: ("Некорректный запрос", "Браузер отправил форму с ошибкой. Вернитесь и отправьте её ещё раз."),
+    413: (
+        "Слишком большой запрос",
+        "Объём отправленных файлов больше допустимого: отправьте меньше файлов за раз.",
+    ),
+}
+
+
+async def _refuse(send: Send, status: int, page: bool = False) -> None:
     """Answer ``status`` without reading the body, and close the connection."""
-    body = JSONResponse(error_body(*_STATUS_TEXT[status]), status, headers=dict(NO_STORE))
+    body: Response = JSONResponse(error_body(*_STATUS_TEXT[status]), status, headers=dict(NO_STORE))
+    if page:
+        title, text = _REFUSED_TEXT[status]
+        body = HTMLResponse(_REFUSED_PAGE.format(title=title, text=text), status, headers=dict(NO_STORE))
     headers = [*body.raw_headers, (b"connection", b"close")]
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body.body})

@@ -108,6 +108,7 @@ def service_app(
     *,
     body_limit: int | RouteLimit | None = None,
     openapi_url: str | None = "/api/v1/openapi.json",
+    pages: bool = False,
 ) -> FastAPI:
     """A FastAPI app with the platform's conventions: JSON errors, a request-size limit
     (``body_limit``: bytes, or bytes per route; ``LK_MAX_BODY_BYTES`` by default), API
@@ -128,6 +129,6 @@ def service_app(
         redoc_url=None,
     )
     install_error_handlers(app)
-    app.add_middleware(BodyLimit, limit=body_limit or settings.max_body_bytes)
+    app.add_middleware(BodyLimit, limit=body_limit or settings.max_body_bytes, pages=pages)
     app.add_middleware(ApiHeaders)
     return app

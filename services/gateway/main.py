@@ -103,7 +103,9 @@ def create_app(settings: Settings) -> FastAPI:
 
     # Uploads stream through to the files service, which counts each file exactly.
     # The gateway publishes the merged contract of the services, not one of its own.
-    app = service_app(SERVICE, settings, lifespan, body_limit=body_limit(settings), openapi_url=None)
+    app = service_app(
+        SERVICE, settings, lifespan, body_limit=body_limit(settings), openapi_url=None, pages=True
+    )
     app.add_middleware(SecurityHeaders)
     ready = asyncio.Event()
     app.add_middleware(StartupGate, ready=ready)
