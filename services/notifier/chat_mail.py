@@ -19,7 +19,6 @@ State lives in the notifier's read store, so it survives restarts:
 from __future__ import annotations
 
 import asyncio
-import os
 import time
 import uuid
 from collections.abc import Callable
@@ -71,19 +70,19 @@ CHAT_MAIL_DDL = (
 
 @dataclass(frozen=True)
 class ChatMailConfig:
-    """``LK_CHAT_MAIL_DELAY``, ``LK_CHAT_MAIL_INTERVAL``, ``LK_STAFF_MAIL`` (read from the environment
-    here because the shared Settings belong to the platform)."""
+    """``LK_CHAT_MAIL_DELAY``, ``LK_CHAT_MAIL_INTERVAL``, ``LK_STAFF_MAIL`` (fields of
+    :class:`shared.settings.Settings`)."""
 
     delay: float = 600.0
     interval: float = 3600.0
     staff_mail: str = ""
 
     @classmethod
-    def from_env(cls) -> ChatMailConfig:
+    def from_settings(cls, settings: Settings) -> ChatMailConfig:
         return cls(
-            delay=float(os.environ.get("LK_CHAT_MAIL_DELAY", "600")),
-            interval=float(os.environ.get("LK_CHAT_MAIL_INTERVAL", "3600")),
-            staff_mail=os.environ.get("LK_STAFF_MAIL", "").strip(),
+            delay=settings.chat_mail_delay,
+            interval=settings.chat_mail_interval,
+            staff_mail=settings.staff_mail.strip(),
         )
 
 
@@ -344,7 +343,7 @@ async def start_chat_mail(
     wake_sender: Callable[[], None],
 ) -> None:
     """Wire the projection and the scheduler into the notifier process."""
-    config = ChatMailConfig.from_env()
+    config = ChatMailConfig.from_settings(settings)
     projection = ChatMailProjection(
         (settings.topic("chat"), settings.topic("identity"), settings.topic("applications")), config
     )

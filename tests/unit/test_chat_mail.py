@@ -22,6 +22,7 @@ from shared.events import (
     PublicEvent,
 )
 from shared.readstore import SQLiteReadStore
+from shared.settings import Settings
 
 URL = "https://lk.example.ru"
 T0 = 1_800_000_000.0
@@ -210,3 +211,19 @@ async def test_applicant_messages_go_to_the_staff_desk_only_when_configured(stor
     assert await ChatMailScheduler(store, desk, URL, clock=clock).run_due() == 1
     [mail] = await outbox(store)
     assert mail["recipient"] == "desk@grid.example.ru" and "Заявитель написал" in mail["body_text"]
+
+
+def test_the_settings_configure_the_chat_mail(monkeypatch: pytest.MonkeyPatch) -> None:
+    """LK_STAFF_MAIL, LK_CHAT_MAIL_DELAY and LK_CHAT_MAIL_INTERVAL are fields of Settings."""
+    monkeypatch.setenv("LK_STAFF_MAIL", " desk@grid.example.ru ")
+    monkeypatch.setenv("LK_CHAT_MAIL_DELAY", "3")
+    monkeypatch.setenv("LK_CHAT_MAIL_INTERVAL", "120")
+    settings = Settings()
+    assert (settings.staff_mail.strip(), settings.chat_mail_delay, settings.chat_mail_interval) == (
+        "desk@grid.example.ru",
+        3.0,
+        120.0,
+    )
+    assert ChatMailConfig.from_settings(settings) == ChatMailConfig(3.0, 120.0, "desk@grid.example.ru")
+    monkeypatch.delenv("LK_STAFF_MAIL")
+    assert ChatMailConfig.from_settings(Settings()).staff_mail == ""  # no desk: nothing to staff
