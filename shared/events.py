@@ -184,6 +184,14 @@ class FilePartiesGrantedV1(PublicEvent):
     account_ids: list[str]
 
 
+class FileDeletedV1(PublicEvent):
+    """Its owner deleted a file attached to nothing; its bytes are removed after this event."""
+
+    TYPE = "lk.files.FileDeleted.v1"
+    file_id: str
+    owner_id: str
+
+
 class FormPublishedV1(PublicEvent):
     TYPE = "lk.files.FormPublished.v1"
     form_id: str
@@ -200,6 +208,7 @@ class FormPublishedV1(PublicEvent):
 class DocumentRef(BaseModel):
     slot: str
     file_id: str
+    name: str = ""  # the file's name as uploaded (absent from events published before it was added)
 
 
 class ApplicationSubmittedV1(PublicEvent):
@@ -215,6 +224,10 @@ class ApplicationSubmittedV1(PublicEvent):
     object_address: str
     documents: list[DocumentRef]
     due: str | None = None  # ISO date the current status is due by (deadline rule of the type)
+    # What the applicant gave for staff to reach them (empty in events published before).
+    contact_phone: str = ""
+    contact_email: str = ""
+    comment: str = ""
 
 
 class StatusChangedV1(PublicEvent):
@@ -270,6 +283,7 @@ EVENT_TYPES.update(
         for cls in (
             FileUploadedV1,
             FilePartiesGrantedV1,
+            FileDeletedV1,
             FormPublishedV1,
             ApplicationSubmittedV1,
             StatusChangedV1,
