@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
-from services.applications.app import Actor, ApplicationsApp, today
+from services.applications.app import Actor, ApplicationsApp, not_found, today
 from services.applications.workflow import CONSUMER, FINAL, STAFF, STATUS_TITLES, next_steps
 from shared.auth import CurrentPrincipal, Principal, require_role
 from shared.consumer import ConsumerRunner
@@ -20,7 +20,7 @@ from shared.http import MAX_OFFSET, ApiError, CodePath, IdPath, answers
 from shared.readstore import ReadStore
 
 router = APIRouter(prefix="/api/v1")
-NOT_FOUND = ApiError(404, "not_found", "Заявка не найдена.")
+DOCUMENTS_ADDED = "Заявитель добавил документы"
 
 
 class _Strict(BaseModel):
@@ -104,22 +104,54 @@ async def actor_of(request: Request, principal: Principal) -> Actor:
     )
 
 
-async def owned_files(request: Request, owner_id: str, file_ids: list[str]) -> dict[str, str]:
-    """file id → content type, for the ids ``owner_id`` uploaded (waits briefly for fresh uploads)."""
+async def owned_files(request: Request, owner_id: str, file_ids: list[str]) -> dict[str, dict[str, str]]:
+    """file id → {content_type, name}, for the ids ``owner_id`` uploaded (waits briefly for fresh uploads)."""
     store: ReadStore = state(request).store
-    found: dict[str, str] = {}
+    found: dict[str, dict[str, str]] = {}
     for attempt in range(60):
         found = {}
         for file_id in file_ids:
             row = await store.fetchrow(
-                "SELECT owner_id, content_type FROM applications_files WHERE file_id = $1", file_id
+                "SELECT owner_id, content_type, name FROM applications_files WHERE file_id = $1", file_id
             )
             if row and row["owner_id"] == owner_id:
-                found[file_id] = row["content_type"]
+                found[file_id] = {"content_type": row["content_type"], "name": row["name"]}
         if len(found) == len(set(file_ids)) or attempt == 59:
             break
         await asyncio.sleep(0.05)
     return found
+
+
+async def documents_of(
+    request: Request, owner_id: str, body: list[DocumentIn]
+) -> tuple[list[dict[str, str]], dict[str, str]]:
+    """The documents as the command records them (with the files' names) and the owned
+    files' content types."""
+    documents = [d.model_dump() for d in body]
+    files = await owned_files(request, owner_id, [d["file_id"] for d in documents])
+    for doc in documents:
+        doc["name"] = files.get(doc["file_id"], {}).get("name", "")
+    return documents, {k: v["content_type"] for k, v in files.items()}
+
+
+def side_columns(first: int) -> str:
+    """Columns computed per row of ``applications_rows r`` for the caller's side: chat messages
+    of the other side (``$first``) after the read mark of the caller's side (``$first + 1``),
+    and who changed the status last. Pass :func:`sides` as those two arguments."""
+    return (
+        "(SELECT COUNT(*) FROM applications_chat_messages m WHERE m.thread_id = r.application_id"  # noqa: S608
+        f" AND m.author_role = ${first} AND m.seq > COALESCE((SELECT c.up_to_seq FROM"
+        " applications_chat_reads c WHERE c.thread_id = r.application_id"
+        f" AND c.reader_role = ${first + 1}), 0)) AS unread_messages,"
+        " (SELECT t.actor_role FROM applications_timeline t WHERE t.application_id = r.application_id"
+        " ORDER BY t.version DESC LIMIT 1) AS last_actor_role"
+    )
+
+
+def sides(principal: Principal) -> tuple[str, str]:
+    """(the other side, the caller's side) for :func:`side_columns`."""
+    role = actor_role(principal)
+    return (CONSUMER if role == STAFF else STAFF), role
 
 
 def deadline(app: ApplicationsApp, status: str, due: str | None) -> dict[str, Any] | None:
@@ -150,58 +182,103 @@ def row_out(app: ApplicationsApp, row: dict[str, Any]) -> dict[str, Any]:
         "status_since": row["status_since"],
         "version": row["version"],
         "deadline": deadline(app, row["status"], row["due"]),
+        "unread_messages": int(row.get("unread_messages") or 0),
+        # Returned to «В работе» by the applicant's upload of the requested documents, and not
+        # moved by staff since.
+        "documents_received": row["status"] == "in_work" and row.get("last_actor_role") == CONSUMER,
     }
+
+
+def status_entry(t: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "kind": "status",
+        "version": t["version"],
+        "from_status": t["from_status"],
+        "to_status": t["to_status"],
+        "to_title": STATUS_TITLES[t["to_status"]],
+        "actor_role": t["actor_role"],
+        "actor_name": t["actor_name"],
+        "comment": t["comment"],
+        "at": t["at"],
+        "documents": [],
+    }
+
+
+def documents_entry(version: int, documents: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "kind": "documents",
+        "version": version,
+        "from_status": None,
+        "to_status": None,
+        "to_title": DOCUMENTS_ADDED,
+        "actor_role": CONSUMER,
+        "actor_name": "",
+        "comment": "",
+        "at": documents[0]["added_at"],
+        "documents": documents,
+    }
+
+
+def history(timeline: list[dict[str, Any]], documents: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Status changes and the documents the applicant added later (versions after the
+    submission), in the order they happened."""
+    added: dict[int, list[dict[str, Any]]] = {}
+    for doc in documents:
+        if doc["version"] > 1:
+            added.setdefault(doc["version"], []).append(doc)
+    entries = [status_entry(t) for t in timeline] + [documents_entry(v, d) for v, d in added.items()]
+    return sorted(entries, key=lambda e: int(e["version"]))
 
 
 async def detail(request: Request, application_id: str, principal: Principal) -> dict[str, Any]:
     s = state(request)
-    row = await s.store.fetchrow("SELECT * FROM applications_rows WHERE application_id = $1", application_id)
+    row = await s.store.fetchrow(
+        f"SELECT r.*, {side_columns(2)}, c.phone AS contact_phone, c.email AS contact_email,"  # noqa: S608
+        " c.comment AS contact_comment FROM applications_rows r LEFT JOIN applications_contacts c"
+        " ON c.application_id = r.application_id WHERE r.application_id = $1",
+        application_id,
+        *sides(principal),
+    )
     if row is None or (not principal.has(STAFF) and row["applicant_id"] != principal.account_id):
-        raise NOT_FOUND
+        raise not_found()
     timeline = await s.store.fetch(
         "SELECT * FROM applications_timeline WHERE application_id = $1 ORDER BY version", application_id
     )
     documents = await s.store.fetch(
-        "SELECT d.file_id, d.slot, d.added_at, f.name, f.size, f.content_type FROM applications_documents d"
-        " LEFT JOIN applications_files f ON f.file_id = d.file_id WHERE d.application_id = $1"
-        " ORDER BY d.added_at, d.file_id",
+        "SELECT d.file_id, d.slot, d.version, d.added_at, f.name, f.size, f.content_type"
+        " FROM applications_slots d LEFT JOIN applications_files f ON f.file_id = d.file_id"
+        " WHERE d.application_id = $1 ORDER BY d.version, d.slot, d.file_id",
         application_id,
     )
     kind = s.app.types.get(row["type_code"], {})
     titles = {d["code"]: d["title"] for d in kind.get("documents", [])} | {
         "archive": "Архив документов (ZIP)"
     }
+    documents = [{**d, "slot_title": titles.get(d["slot"], d["slot"])} for d in documents]
     return {
         **row_out(s.app, row),
         "applicant_id": row["applicant_id"],
-        "timeline": [
-            {
-                "from_status": t["from_status"],
-                "to_status": t["to_status"],
-                "to_title": STATUS_TITLES[t["to_status"]],
-                "actor_role": t["actor_role"],
-                "actor_name": t["actor_name"],
-                "comment": t["comment"],
-                "at": t["at"],
-            }
-            for t in timeline
-        ],
-        "documents": [{**d, "slot_title": titles.get(d["slot"], d["slot"])} for d in documents],
+        "contact": {"phone": row["contact_phone"] or "", "email": row["contact_email"] or ""},
+        "comment": row["contact_comment"] or "",
+        "timeline": history(timeline, documents),
+        "documents": documents,
         "allowed_transitions": next_steps(actor_role(principal), row["status"]),
     }
 
 
 async def caught_up(request: Request, application_id: str, version: int) -> None:
-    """Read-your-writes: wait until the view has applied the application's new version."""
-    runner: ConsumerRunner = state(request).view
-    await runner.wait_for_subject("applications", application_id, version, timeout=5.0)
+    """Read-your-writes: wait until the views have applied the application's new version."""
+    runners: list[ConsumerRunner] = [state(request).view, state(request).documents]
+    await asyncio.gather(
+        *(r.wait_for_subject("applications", application_id, version, timeout=5.0) for r in runners)
+    )
 
 
 def parse_id(application_id: str) -> uuid.UUID:
     try:
         return uuid.UUID(application_id)
     except ValueError:
-        raise NOT_FOUND from None
+        raise not_found() from None
 
 
 # catalog ----------------------------------------------------------------------------------
@@ -263,8 +340,11 @@ async def submit(body: SubmitIn, request: Request, principal: CurrentPrincipal) 
     actor = await actor_of(request, principal)
     if actor.role != CONSUMER:
         raise ApiError(403, "forbidden", "Заявку на ТП подаёт потребитель.")
-    documents = [d.model_dump() for d in body.documents]
-    owned = await owned_files(request, actor.account_id, [d["file_id"] for d in documents])
+    documents, owned = await documents_of(request, actor.account_id, body.documents)
+    # Every rule first: a refused submission takes no number (the series has no gaps from it).
+    s.app.check_submission(
+        actor=actor, type_code=body.type_code, power_kw=body.power_kw, documents=documents, owned=owned
+    )
     number = await s.numbers.next()
     claim, _ = await run_in_threadpool(
         s.app.submit,
@@ -322,9 +402,12 @@ async def list_applications(
         else "ORDER BY submitted_at DESC"
     )
     total = await s.store.fetchval(f"SELECT COUNT(*) FROM applications_rows {clause}", *args)  # noqa: S608
+    n = len(args)
     rows = await s.store.fetch(
-        f"SELECT * FROM applications_rows {clause} {order} LIMIT ${len(args) + 1} OFFSET ${len(args) + 2}",  # noqa: S608
+        f"SELECT r.*, {side_columns(n + 1)} FROM applications_rows r {clause} {order}"  # noqa: S608
+        f" LIMIT ${n + 3} OFFSET ${n + 4}",
         *args,
+        *sides(principal),
         limit,
         offset,
     )
@@ -362,11 +445,11 @@ async def transition(
 async def add_documents(
     application_id: IdPath, body: DocumentsIn, request: Request, principal: CurrentPrincipal
 ) -> dict[str, Any]:
-    """The applicant adds the documents staff asked for (status «Требуются документы»)."""
+    """The applicant adds the documents staff asked for (status «Требуются документы»); the
+    application returns to «В работе» at once, its term counted from this upload."""
     key = parse_id(application_id)
     actor = await actor_of(request, principal)
-    documents = [d.model_dump() for d in body.documents]
-    owned = await owned_files(request, actor.account_id, [d["file_id"] for d in documents])
+    documents, owned = await documents_of(request, actor.account_id, body.documents)
     claim, _ = await run_in_threadpool(state(request).app.add_documents, key, actor, documents, owned)
     await caught_up(request, application_id, claim.version)
     return await detail(request, application_id, principal)

@@ -28,7 +28,11 @@ from shared.settings import Settings
 CATALOG_FILE = Path(__file__).with_name("catalog.json")
 ARCHIVE_SLOT = "archive"
 ZIP_TYPES = {"application/zip"}
-NOT_FOUND = ApiError(404, "not_found", "Заявка не найдена.")
+DOCUMENTS_RECEIVED = "Заявитель добавил документы: заявка снова в работе, срок этапа — с даты их получения."
+
+
+def not_found() -> ApiError:
+    return ApiError(404, "not_found", "Заявка не найдена.")
 
 
 @dataclass(frozen=True)
@@ -119,20 +123,16 @@ class ApplicationsApp(Application[uuid.UUID]):
             if doc["slot"] == ARCHIVE_SLOT and owned[doc["file_id"]] not in ZIP_TYPES:
                 raise ApiError(422, "archive_expected", "В поле «Архив документов» нужен ZIP-архив.")
 
-    def submit(
+    def check_submission(
         self,
         *,
         actor: Actor,
-        number: str,
         type_code: str,
         power_kw: float,
-        object_address: str,
-        contact_phone: str,
-        contact_email: str,
-        comment: str,
         documents: list[dict[str, str]],
         owned: dict[str, str],
-    ) -> tuple[Claim, int]:
+    ) -> dict[str, Any]:
+        """Every rule of a submission, before a number is taken; returns the type."""
         if actor.role != CONSUMER:
             raise ApiError(403, "forbidden", "Заявку на ТП подаёт потребитель.")
         kind = self.types.get(type_code)
@@ -155,6 +155,25 @@ class ApplicationsApp(Application[uuid.UUID]):
                 + "; ".join(missing)
                 + ". Можно приложить их одним ZIP-архивом.",
             )
+        return kind
+
+    def submit(
+        self,
+        *,
+        actor: Actor,
+        number: str,
+        type_code: str,
+        power_kw: float,
+        object_address: str,
+        contact_phone: str,
+        contact_email: str,
+        comment: str,
+        documents: list[dict[str, str]],
+        owned: dict[str, str],
+    ) -> tuple[Claim, int]:
+        kind = self.check_submission(
+            actor=actor, type_code=type_code, power_kw=power_kw, documents=documents, owned=owned
+        )
         claim = Claim(
             number=number,
             applicant_id=actor.account_id,
@@ -176,11 +195,11 @@ class ApplicationsApp(Application[uuid.UUID]):
         try:
             claim: Any = self.repository.get(application_id)
         except AggregateNotFoundError:
-            raise NOT_FOUND from None
+            raise not_found() from None
         if not isinstance(claim, Claim):
-            raise NOT_FOUND
+            raise not_found()
         if actor.role != STAFF and claim.applicant_id != actor.account_id:
-            raise NOT_FOUND  # someone else's application does not exist for you
+            raise not_found()  # someone else's application does not exist for you
         return claim
 
     def transition(
@@ -234,6 +253,9 @@ class ApplicationsApp(Application[uuid.UUID]):
     def add_documents(
         self, application_id: uuid.UUID, actor: Actor, documents: list[dict[str, str]], owned: dict[str, str]
     ) -> tuple[Claim, int]:
+        """The applicant sends the documents staff asked for. The application is complete
+        again at that moment, so it returns to «В работе» in the same save: the grid company's
+        term runs from the upload (../shared/DOMAIN.md), not from a later click."""
         claim = self._load(application_id, actor)
         if actor.account_id != claim.applicant_id:
             raise ApiError(403, "forbidden", "Документы к заявке добавляет заявитель.")
@@ -243,6 +265,15 @@ class ApplicationsApp(Application[uuid.UUID]):
             )
         self._documents(self.types[claim.type_code], documents, owned)
         claim.add_documents(documents=documents, actor_id=actor.account_id)
+        claim.change_status(
+            from_status=claim.status,
+            to_status="in_work",
+            comment=DOCUMENTS_RECEIVED,
+            actor_id=actor.account_id,
+            actor_role=actor.role,
+            actor_name=actor.name,
+            due=iso(self.due_for(claim.type_code, "in_work", today())),
+        )
         try:
             position = self._commit(claim)
         except IntegrityError:

@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from services.applications.api import router
 from services.applications.app import ApplicationsApp
 from services.applications.numbers import NumberSeries
-from services.applications.projections import ApplicationsView, ChatCounters, References
+from services.applications.projections import ApplicationsView, ChatCounters, DocumentsView, References
 from services.applications.public import make_mapper
 from shared.auth import start_auth
 from shared.consumer import ConsumerRunner
@@ -45,7 +45,10 @@ def create_app(settings: Settings) -> FastAPI:
             poll_interval=settings.poll_interval,
         )
         applications.on_saved = relay.wake
-        view = ConsumerRunner(ApplicationsView(settings.topic(SERVICE)), transport, store)
+        view = ConsumerRunner(
+            ApplicationsView(settings.topic(SERVICE), settings.topic("identity")), transport, store
+        )
+        documents = ConsumerRunner(DocumentsView(settings.topic(SERVICE)), transport, store)
         references = ConsumerRunner(
             References(settings.topic("identity"), settings.topic("files")), transport, store
         )
@@ -54,16 +57,19 @@ def create_app(settings: Settings) -> FastAPI:
         numbers = NumberSeries(store)
         await numbers.setup()
         await view.setup()
+        await documents.setup()
         await references.setup()
         workers = Workers()
         workers.start("applications.relay", relay.run)
         workers.start("applications.view", view.run)
+        workers.start("applications.documents", documents.run)
         workers.start("applications.references", references.run)
         workers.start("applications.chat", chat.run)
         app.state.auth = start_auth(settings, SERVICE, store, transport, workers)
         app.state.app = applications
         app.state.store = store
         app.state.view = view
+        app.state.documents = documents
         app.state.relay = relay
         app.state.numbers = numbers
         try:

@@ -1,10 +1,14 @@
 """Applications' read side.
 
-- :class:`ApplicationsView` (applications.events): the consumer's tab «Заявки на услуги»,
-  the application page (timeline, documents) and the staff queue.
+- :class:`ApplicationsView` (applications.events, identity.events): the consumer's tab
+  «Заявки на услуги», the application page (timeline, contact) and the staff queue, with
+  the applicant's current name («Фамилия Имя» from their profile).
+- :class:`DocumentsView` (applications.events): the documents of each application, per
+  checklist slot, and when each was added.
 - :class:`References` (identity.events, files.events): who accounts are, who owns which
   file, which standard form belongs to which application type.
-Both are rebuildable from the beginning of their topics.
+- :class:`ChatCounters` (chat.events): unread chat messages per application and side.
+All are rebuildable from the beginning of their topics.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from shared.events import (
     ApplicationSubmittedV1,
     DocumentsAddedV1,
     Envelope,
+    FileDeletedV1,
     FileUploadedV1,
     FormPublishedV1,
     MessagePostedV1,
@@ -35,8 +40,19 @@ VIEW_DDL = (
     "CREATE TABLE IF NOT EXISTS applications_timeline (application_id TEXT NOT NULL, version INTEGER NOT NULL,"
     " from_status TEXT, to_status TEXT NOT NULL, actor_id TEXT NOT NULL, actor_role TEXT NOT NULL,"
     " actor_name TEXT NOT NULL, comment TEXT NOT NULL, at TEXT NOT NULL, PRIMARY KEY (application_id, version))",
-    "CREATE TABLE IF NOT EXISTS applications_documents (application_id TEXT NOT NULL, file_id TEXT NOT NULL,"
-    " slot TEXT NOT NULL, added_at TEXT NOT NULL, added_by TEXT NOT NULL, PRIMARY KEY (application_id, file_id))",
+    # The applicant's name as the queue shows it, per account (follows ProfileUpdated).
+    "CREATE TABLE IF NOT EXISTS applications_view_names (account_id TEXT PRIMARY KEY, name TEXT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS applications_contacts (application_id TEXT PRIMARY KEY, phone TEXT NOT NULL,"
+    " email TEXT NOT NULL, comment TEXT NOT NULL)",
+)
+
+# Keyed by slot too: one file may serve two checklist slots. It replaces
+# applications_documents (keyed by file only), under a projection of its own so that a
+# running deployment reads applications.events again from the start to fill it.
+DOCUMENTS_DDL = (
+    "CREATE TABLE IF NOT EXISTS applications_slots (application_id TEXT NOT NULL, slot TEXT NOT NULL,"
+    " file_id TEXT NOT NULL, version INTEGER NOT NULL, added_at TEXT NOT NULL, added_by TEXT NOT NULL,"
+    " PRIMARY KEY (application_id, slot, file_id))",
 )
 
 REFERENCES_DDL = (
@@ -54,44 +70,24 @@ def search_text(*parts: str) -> str:
     return " ".join(parts).casefold()
 
 
+def queue_name(payload: ProfileUpdatedV1) -> str:
+    """«Фамилия Имя», as staff file people; the display name (the login) before a profile."""
+    return f"{payload.last_name} {payload.first_name}".strip() or payload.display_name
+
+
 class ApplicationsView(Projection):
     name = "applications.view"
     ddl = VIEW_DDL
 
-    def __init__(self, topic: str) -> None:
-        self.topics = (topic,)
+    def __init__(self, topic: str, identity_topic: str) -> None:
+        self.topics = (topic, identity_topic)
 
     async def handle(self, tx: Tx, event: Envelope) -> None:
         payload = event.parse()
-        at = event.time.isoformat()
         if isinstance(payload, ApplicationSubmittedV1):
-            await tx.execute(
-                "INSERT INTO applications_rows (application_id, number, applicant_id, applicant_name,"
-                " applicant_email, type_code, type_title, power_kw, object_address, status, status_since, due,"
-                " submitted_at, updated_at, version, search) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9,"
-                " 'submitted', $10, $11, $10, $10, $12, $13) ON CONFLICT (application_id) DO NOTHING",
-                payload.application_id,
-                payload.number,
-                payload.applicant_id,
-                payload.applicant_name,
-                payload.applicant_email,
-                payload.type_code,
-                payload.type_title,
-                payload.power_kw,
-                payload.object_address,
-                at,
-                payload.due,
-                event.sequence,
-                search_text(payload.number, payload.applicant_name, payload.object_address),
-            )
-            await self._timeline(
-                tx, event, None, "submitted", payload.applicant_id, "consumer", payload.applicant_name, ""
-            )
-            for doc in payload.documents:
-                await self._document(
-                    tx, payload.application_id, doc.file_id, doc.slot, at, payload.applicant_id
-                )
+            await self._submitted(tx, event, payload)
         elif isinstance(payload, StatusChangedV1):
+            at = event.time.isoformat()
             await tx.execute(
                 "UPDATE applications_rows SET status = $2, status_since = $3, due = $4, updated_at = $3,"
                 " version = $5 WHERE application_id = $1",
@@ -115,11 +111,67 @@ class ApplicationsView(Projection):
             await tx.execute(
                 "UPDATE applications_rows SET updated_at = $2, version = $3 WHERE application_id = $1",
                 payload.application_id,
-                at,
+                event.time.isoformat(),
                 event.sequence,
             )
-            for doc in payload.documents:
-                await self._document(tx, payload.application_id, doc.file_id, doc.slot, at, payload.actor_id)
+        elif isinstance(payload, ProfileUpdatedV1):
+            await self._renamed(tx, payload.account_id, queue_name(payload))
+
+    async def _submitted(self, tx: Tx, event: Envelope, payload: ApplicationSubmittedV1) -> None:
+        # A profile applied before the application (the topics interleave) names it already,
+        # so live and rebuilt rows agree whatever the order.
+        name = await tx.fetchval(
+            "SELECT name FROM applications_view_names WHERE account_id = $1", payload.applicant_id
+        )
+        name = name or payload.applicant_name
+        at = event.time.isoformat()
+        await tx.execute(
+            "INSERT INTO applications_rows (application_id, number, applicant_id, applicant_name,"
+            " applicant_email, type_code, type_title, power_kw, object_address, status, status_since, due,"
+            " submitted_at, updated_at, version, search) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9,"
+            " 'submitted', $10, $11, $10, $10, $12, $13) ON CONFLICT (application_id) DO NOTHING",
+            payload.application_id,
+            payload.number,
+            payload.applicant_id,
+            name,
+            payload.applicant_email,
+            payload.type_code,
+            payload.type_title,
+            payload.power_kw,
+            payload.object_address,
+            at,
+            payload.due,
+            event.sequence,
+            search_text(payload.number, name, payload.object_address),
+        )
+        await tx.execute(
+            "INSERT INTO applications_contacts (application_id, phone, email, comment) VALUES ($1, $2, $3, $4)"
+            " ON CONFLICT (application_id) DO NOTHING",
+            payload.application_id,
+            payload.contact_phone,
+            payload.contact_email,
+            payload.comment,
+        )
+        await self._timeline(
+            tx, event, None, "submitted", payload.applicant_id, "consumer", payload.applicant_name, ""
+        )
+
+    @staticmethod
+    async def _renamed(tx: Tx, account_id: str, name: str) -> None:
+        await tx.execute(
+            "INSERT INTO applications_view_names (account_id, name) VALUES ($1, $2)"
+            " ON CONFLICT (account_id) DO UPDATE SET name = excluded.name",
+            account_id,
+            name,
+        )
+        rows = await tx.fetch(
+            "SELECT application_id, number, object_address FROM applications_rows WHERE applicant_id = $1",
+            account_id,
+        )
+        await tx.executemany(
+            "UPDATE applications_rows SET applicant_name = $2, search = $3 WHERE application_id = $1",
+            [(r["application_id"], name, search_text(r["number"], name, r["object_address"])) for r in rows],
+        )
 
     @staticmethod
     async def _timeline(
@@ -147,16 +199,29 @@ class ApplicationsView(Projection):
             event.time.isoformat(),
         )
 
-    @staticmethod
-    async def _document(tx: Tx, application_id: str, file_id: str, slot: str, at: str, by: str) -> None:
-        await tx.execute(
-            "INSERT INTO applications_documents (application_id, file_id, slot, added_at, added_by)"
-            " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (application_id, file_id) DO NOTHING",
-            application_id,
-            file_id,
-            slot,
-            at,
-            by,
+
+class DocumentsView(Projection):
+    name = "applications.documents"
+    ddl = DOCUMENTS_DDL
+
+    def __init__(self, topic: str) -> None:
+        self.topics = (topic,)
+
+    async def handle(self, tx: Tx, event: Envelope) -> None:
+        payload = event.parse()
+        if isinstance(payload, ApplicationSubmittedV1):
+            by = payload.applicant_id
+        elif isinstance(payload, DocumentsAddedV1):
+            by = payload.actor_id
+        else:
+            return
+        await tx.executemany(
+            "INSERT INTO applications_slots (application_id, slot, file_id, version, added_at, added_by)"
+            " VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (application_id, slot, file_id) DO NOTHING",
+            [
+                (payload.application_id, d.slot, d.file_id, event.sequence, event.time.isoformat(), by)
+                for d in payload.documents
+            ],
         )
 
 
@@ -183,6 +248,9 @@ class References(Projection):
                 payload.account_id,
                 payload.display_name,
             )
+        elif isinstance(payload, FileDeletedV1):
+            # A deleted file can no longer be attached (it was attached to nothing).
+            await tx.execute("DELETE FROM applications_files WHERE file_id = $1", payload.file_id)
         elif isinstance(payload, FileUploadedV1):
             await tx.execute(
                 "INSERT INTO applications_files (file_id, owner_id, name, size, content_type)"

@@ -33,6 +33,9 @@ def make_mapper(app: Any) -> Any:
                 object_address=event.object_address,
                 documents=[DocumentRef(**d) for d in event.documents],
                 due=event.due,
+                contact_phone=event.contact_phone,
+                contact_email=event.contact_email,
+                comment=event.comment,
             )
         if kind not in ("Application.StatusChanged", "Application.DocumentsAdded"):
             return None  # catalog events stay internal

@@ -6,10 +6,11 @@ from __future__ import annotations
 import uuid
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from services.applications.app import Actor, ApplicationsApp
+from services.applications.app import Actor, ApplicationsApp, iso, today
 from services.applications.calendar import WorkCalendar
 from services.applications.workflow import FINAL, FORWARD, STATUS_TITLES
 from shared.http import ApiError
@@ -197,3 +198,40 @@ def test_deadline_rules_are_data(app: ApplicationsApp) -> None:
     assert app.due_for("individual_15kw", "in_work", start) == WorkCalendar().add_working_days(start, 10)
     assert app.due_for("individual_15kw", "activities", start) == date(2026, 4, 30)
     assert app.due_for("individual_15kw", "completed", start) is None
+
+
+def test_requested_documents_return_the_application_to_work(app: ApplicationsApp) -> None:
+    """The term of «В работе» runs from the upload of the missing documents (DOMAIN.md)."""
+    claim_id = reach(app, "needs_documents")
+    documents = [{"slot": "site_plan", "file_id": "f2", "name": "План.pdf"}]
+    claim, _ = app.add_documents(claim_id, APPLICANT, documents, {"f2": "application/pdf"})
+    assert claim.status == "in_work"
+    assert claim.due == iso(app.due_for("individual_15kw", "in_work", today()))
+    events = list(app.repository.event_store.get(claim_id))
+    assert [type(e).__qualname__ for e in events[-2:]] == [
+        "Application.DocumentsAdded",
+        "Application.StatusChanged",
+    ]
+    assert (events[-1].from_status, events[-1].actor_role) == ("needs_documents", "consumer")
+    with pytest.raises(ApiError) as caught:  # once is enough: nothing is requested any more
+        app.add_documents(claim_id, APPLICANT, documents, {"f2": "application/pdf"})
+    assert caught.value.code == "documents_not_requested"
+
+
+def test_a_submission_is_checked_whole_before_a_number_is_taken(app: ApplicationsApp) -> None:
+    for change, code in (
+        ({"type_code": "nope"}, "unknown_type"),
+        ({"power_kw": 16.0}, "power_exceeds_limit"),
+        ({"documents": [{"slot": "application_form", "file_id": "f1"}]}, "documents_missing"),
+        ({"documents": [{"slot": "archive", "file_id": "f9"}]}, "file_not_found"),
+    ):
+        args: dict[str, Any] = {
+            "actor": APPLICANT,
+            "type_code": "individual_15kw",
+            "power_kw": 10.0,
+            "documents": [{"slot": "archive", "file_id": "f1"}],
+            "owned": {"f1": "application/zip"},
+        } | change
+        with pytest.raises(ApiError) as caught:
+            app.check_submission(**args)
+        assert caught.value.code == code
