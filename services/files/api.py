@@ -8,8 +8,10 @@ import json
 import re
 import unicodedata
 import uuid
+from collections import Counter
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
 from typing import Annotated, Any, TypeVar
 
 import structlog
@@ -23,7 +25,7 @@ from services.files.app import FilesApp, form_not_found
 from services.files.content import TYPES, content_disposition
 from services.files.domain import KINDS, Audit, StoredFile
 from services.files.forms import SPECS, SPECS_BY_CODE, fill_docx, today_ru
-from services.files.storage import BlobStore, StorageUnavailable
+from services.files.storage import BlobStore, LocalBlobStore, S3BlobStore, StorageUnavailable
 from services.files.upload import Received, receive_file
 from shared.auth import CurrentPrincipal, Principal, require_role
 from shared.consumer import ConsumerRunner
@@ -73,6 +75,23 @@ class FilesState:
     store: ReadStore
     catalog: ConsumerRunner
     uploads: asyncio.Semaphore
+    # Local blobs are content-addressed, so files with the same bytes share one: a deletion
+    # removes it only when no other file has it, listed or still being recorded (by key).
+    blob_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    recording: Counter[str] = field(default_factory=Counter)
+
+
+@asynccontextmanager
+async def recording(files: FilesState, key: str) -> AsyncIterator[None]:
+    """While the bytes ``key`` are committed and recorded as a file until the catalog lists it."""
+    async with files.blob_lock:
+        files.recording[key] += 1
+    try:
+        yield
+    finally:
+        files.recording[key] -= 1
+        if files.recording[key] <= 0:
+            del files.recording[key]
 
 
 def state(request: Request) -> FilesState:
@@ -112,6 +131,8 @@ class FileOut(BaseModel):
     sha256: str
     archive_entries: list[ArchiveEntry] | None = None
     uploaded_at: str
+    # The caller may delete it: their own upload, attached to no application or chat.
+    deletable: bool = False
 
 
 class FilesPage(BaseModel):
@@ -231,8 +252,9 @@ class FillIn(BaseModel):
         }
 
 
-def file_out(stored: StoredFile) -> FileOut:
-    return FileOut(**stored.metadata())
+def file_out(stored: StoredFile, account_id: str = "") -> FileOut:
+    deletable = stored.owner_id == account_id and not stored.in_use
+    return FileOut(**stored.metadata(), deletable=deletable)
 
 
 def form_out(row: dict[str, Any]) -> FormOut:
@@ -341,12 +363,13 @@ async def upload(request: Request, principal: CurrentPrincipal, files: State) ->
         except StorageUnavailable:
             log.exception("files.storage_unavailable")
             raise storage_down() from None
-        stored, position = await _store_upload(request, files, received, principal)
-    # The answer is final: the file is downloadable at once (read from the event store),
-    # and the list shows it once the catalog has caught up with this very event.
-    await files.catalog.wait_for("files", position)
+        async with recording(files, received.info.sha256):
+            stored, position = await _store_upload(request, files, received, principal)
+            # The answer is final: the file is downloadable at once (read from the event
+            # store), and the list shows it once the catalog has caught up with this event.
+            await files.catalog.wait_for("files", position)
     log.info("files.uploaded", file_id=str(stored.id), size=stored.size, kind=stored.kind)
-    return file_out(stored)
+    return file_out(stored, principal.account_id)
 
 
 @router.get("/files", response_model=FilesPage, responses=answers(401, 422))
@@ -365,6 +388,9 @@ async def list_files(
         limit,
         offset,
     )
+    mine = [r["file_id"] for r in rows if r["owner_id"] == principal.account_id]
+    forms = {r["file_id"] for r in await files.store.fetch("SELECT file_id FROM files_forms")}
+    deletable = await call(files.app.deletable, [i for i in mine if i not in forms], principal.account_id)
     items = [
         FileOut(
             id=row["file_id"],
@@ -374,6 +400,7 @@ async def list_files(
             sha256=row["sha256"],
             archive_entries=None if row["archive_entries"] is None else json.loads(row["archive_entries"]),
             uploaded_at=row["uploaded_at"],
+            deletable=row["file_id"] in deletable,
         )
         for row in rows
     ]
@@ -394,7 +421,57 @@ async def readable(files: FilesState, file_id: str, principal: Principal) -> Sto
 
 @router.get("/files/{file_id}/meta", response_model=FileOut, responses=answers(401, 404))
 async def file_meta(file_id: IdPath, principal: CurrentPrincipal, files: State) -> FileOut:
-    return file_out(await readable(files, file_id, principal))
+    stored = await readable(files, file_id, principal)
+    if await _is_form(files, file_id):
+        return file_out(stored)
+    return file_out(stored, principal.account_id)
+
+
+async def _is_form(files: FilesState, file_id: str) -> bool:
+    return bool(await files.store.fetchval("SELECT COUNT(*) FROM files_forms WHERE file_id = $1", file_id))
+
+
+@router.delete("/files/{file_id}", status_code=204, response_class=Response, responses=answers(401, 404, 409))
+async def delete_file(
+    file_id: IdPath, request: Request, principal: CurrentPrincipal, files: State
+) -> Response:
+    """Delete one of your own uploads that is attached to no application or chat message
+    (409 otherwise); anyone else's file is not found. Its bytes are removed after the event."""
+    try:
+        key = uuid.UUID(file_id)
+    except ValueError:
+        raise not_found() from None
+    stored, position = await call(
+        files.app.delete_file,
+        key,
+        principal.account_id,
+        audit_of(request, principal.account_id),
+        form=await _is_form(files, file_id),
+    )
+    await files.catalog.wait_for("files", position)
+    await remove_blob(files, stored)
+    log.info("files.deleted", file_id=file_id)
+    return Response(status_code=204)
+
+
+async def remove_blob(files: FilesState, stored: StoredFile) -> None:
+    """The bytes of a deleted file. On S3 each upload has its own key; a local blob is
+    content-addressed, so it stays while another file, listed or being recorded, has it."""
+    blobs = files.blobs
+    try:
+        if isinstance(blobs, S3BlobStore):
+            await blobs.delete(stored.blob_key)
+            return
+        if not isinstance(blobs, LocalBlobStore):
+            return
+        async with files.blob_lock:
+            others = await files.store.fetchval(
+                "SELECT COUNT(*) FROM files_files WHERE sha256 = $1", stored.sha256
+            )
+            if not others and not files.recording.get(stored.blob_key):
+                await blobs.run(blobs.path_of(stored.blob_key).unlink, True)
+    except Exception:  # the file is deleted; a leftover blob only takes space
+        log.exception("files.blob_not_removed", file_id=str(stored.id))
 
 
 @router.get("/files/{file_id}", response_class=StreamingResponse, responses=answers(401, 404, 503))
@@ -460,6 +537,37 @@ async def form_file(form_id: IdPath, files: State) -> StreamingResponse:
     return await blob_response(files.blobs, stored, cache="public, max-age=86400, immutable")
 
 
+async def _publish(
+    files: FilesState, code: str, received: Received, title: str, audit: Audit
+) -> tuple[dict[str, Any], int]:
+    """Commit the blob, then record the new version with its file; if that fails, the blob goes."""
+    try:
+        key = await received.writer.commit()
+        stored_file = files.app.new_file(
+            owner_id=audit["actor"],
+            name=received.name,
+            size=received.info.size,
+            content_type=received.content_type,
+            kind=received.kind,
+            sha256=received.info.sha256,
+            blob_key=key,
+            archive_entries=None,
+            audit=audit,
+            owner_staff=True,
+        )
+        return await call(
+            files.app.publish_new_version,
+            code=code,
+            file=stored_file,
+            format=received.kind,
+            title=title,
+            audit=audit,
+        )
+    except BaseException:
+        await received.writer.abort()
+        raise
+
+
 @router.post(
     "/forms/{code}/versions",
     status_code=201,
@@ -490,32 +598,9 @@ async def publish_version(
         title = " ".join(received.fields.get("title", "").split())[:300]
         title = "".join(ch for ch in title if unicodedata.category(ch) not in _CONTROL)
         audit = audit_of(request, principal.account_id)
-        try:
-            key = await received.writer.commit()
-            stored_file = files.app.new_file(
-                owner_id=principal.account_id,
-                name=received.name,
-                size=received.info.size,
-                content_type=received.content_type,
-                kind=received.kind,
-                sha256=received.info.sha256,
-                blob_key=key,
-                archive_entries=None,
-                audit=audit,
-                owner_staff=True,
-            )
-            item, position = await call(
-                files.app.publish_new_version,
-                code=code,
-                file=stored_file,
-                format=received.kind,
-                title=title,
-                audit=audit,
-            )
-        except BaseException:
-            await received.writer.abort()
-            raise
-    await files.catalog.wait_for("files", position)
+        async with recording(files, received.info.sha256):
+            item, position = await _publish(files, code, received, title, audit)
+            await files.catalog.wait_for("files", position)
     row = await files.store.fetchrow("SELECT * FROM files_forms WHERE form_id = $1", item["id"])
     if row is None:  # the catalog is behind (timeout): answer from the command's result
         row = {**item, "form_id": item["id"]}

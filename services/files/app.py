@@ -23,6 +23,18 @@ def form_not_found() -> ApiError:
     return ApiError(404, "form_not_found", "Такой типовой формы нет.")
 
 
+def file_not_found() -> ApiError:
+    return ApiError(404, "not_found", "Файл не найден.")
+
+
+def file_in_use() -> ApiError:
+    return ApiError(
+        409,
+        "file_in_use",
+        "Файл приложен к заявке или к сообщению переписки, поэтому удалить его нельзя.",
+    )
+
+
 class FilesApp(Application[uuid.UUID]):
     name = "files"
 
@@ -40,11 +52,35 @@ class FilesApp(Application[uuid.UUID]):
 
     # files ----------------------------------------------------------------------------------
     def file(self, file_id: uuid.UUID) -> StoredFile | None:
+        """A stored file that was not deleted."""
+        found = self._stored(file_id)
+        return None if found is None or found.deleted else found
+
+    def _stored(self, file_id: uuid.UUID) -> StoredFile | None:
         try:
             found: Any = self.repository.get(file_id)
         except AggregateNotFoundError:
             return None
         return found if isinstance(found, StoredFile) else None
+
+    def delete_file(
+        self, file_id: uuid.UUID, owner_id: str, audit: Audit, *, form: bool = False
+    ) -> tuple[StoredFile, int]:
+        """Its owner deletes a file attached to nothing (anyone else: not found); ``form``: it
+        holds a standard form. An attachment racing the deletion changes the same aggregate
+        version: one of them is refused."""
+        stored = self.file(file_id)
+        if stored is None or stored.owner_id != owner_id:
+            raise file_not_found()
+        if form:
+            raise ApiError(409, "file_in_use", "Это файл типовой формы, удалить его нельзя.")
+        if stored.in_use:
+            raise file_in_use()
+        stored.delete(owner_id=owner_id, audit=audit)
+        try:
+            return stored, self._commit(stored)
+        except IntegrityError:
+            raise file_in_use() from None
 
     @staticmethod
     def new_file(
@@ -138,6 +174,11 @@ class FilesApp(Application[uuid.UUID]):
         return self._commit(*changed) if changed else 0
 
     # forms ----------------------------------------------------------------------------------
+    def deletable(self, file_ids: list[str], owner_id: str) -> set[str]:
+        """Which of ``file_ids`` their owner ``owner_id`` may delete (attached to nothing)."""
+        found = (self.file(uuid.UUID(i)) for i in file_ids)
+        return {str(f.id) for f in found if f is not None and f.owner_id == owner_id and not f.in_use}
+
     def series(self, code: str) -> FormSeries | None:
         try:
             found: Any = self.repository.get(FormSeries.create_id(code))

@@ -60,6 +60,7 @@ class StoredFile(Aggregate):
         self.archive_entries = archive_entries
         self.parties: list[str] = []
         self.attached_to: list[str] = []  # reasons: "application:<id>", "chat:<thread id>"
+        self.deleted = False
 
     @event("Attached")
     def attach(self, reason: str, audit: Audit) -> None:
@@ -72,6 +73,16 @@ class StoredFile(Aggregate):
         self.parties.extend(a for a in account_ids if a not in self.parties)
         if reason not in self.attached_to:  # a grant always came from an attachment
             self.attached_to.append(reason)
+
+    @event("Deleted")
+    def delete(self, owner_id: str, audit: Audit) -> None:
+        """Its owner deleted it; the bytes are removed after this event is saved."""
+        self.deleted = True
+
+    @property
+    def in_use(self) -> bool:
+        """Attached to an application or a chat, or shared: it stays."""
+        return bool(self.attached_to or self.parties)
 
     def can_read(self, account_id: str, staff: bool) -> bool:
         """The owner and the parties it was shared with. Staff: what belongs to an application

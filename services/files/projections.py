@@ -1,7 +1,7 @@
 """The files service's read side.
 
-- :class:`Catalog` (files.events): the files each account may list, the people they are
-  shared with, and every published version of every standard form.
+- :class:`Catalog` (files.events): the files each account may list (a deleted one is
+  gone), the people they are shared with, and every published version of every standard form.
 - :class:`AttachmentGrants` (applications.events, chat.events): when a file's owner
   attaches it to an application or a chat message, the attachment is recorded on the file
   (staff may then read it) and the application's applicant may read it. It issues an
@@ -23,6 +23,7 @@ from shared.events import (
     ApplicationSubmittedV1,
     DocumentsAddedV1,
     Envelope,
+    FileDeletedV1,
     FilePartiesGrantedV1,
     FileUploadedV1,
     FormPublishedV1,
@@ -71,6 +72,9 @@ class Catalog(Projection):
                 entries,
                 at,
             )
+        elif isinstance(payload, FileDeletedV1):
+            await tx.execute("DELETE FROM files_parties WHERE file_id = $1", payload.file_id)
+            await tx.execute("DELETE FROM files_files WHERE file_id = $1", payload.file_id)
         elif isinstance(payload, FilePartiesGrantedV1):
             for account_id in payload.account_ids:
                 await tx.execute(

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from shared.events import FilePartiesGrantedV1, FileUploadedV1, FormPublishedV1, PublicEvent
+from shared.events import FileDeletedV1, FilePartiesGrantedV1, FileUploadedV1, FormPublishedV1, PublicEvent
 
 
 def to_public(event: Any) -> PublicEvent | None:
@@ -24,6 +24,8 @@ def to_public(event: Any) -> PublicEvent | None:
             sha256=event.sha256,
             archive_entries=event.archive_entries,
         )
+    if kind == "StoredFile.Deleted":
+        return FileDeletedV1(file_id=subject, owner_id=event.owner_id)
     if kind == "StoredFile.PartiesGranted":
         return FilePartiesGrantedV1(file_id=subject, account_ids=list(event.account_ids))
     if kind in ("FormSeries.Published", "FormSeries.VersionPublished"):
