@@ -29,7 +29,11 @@ def create_app(settings: Settings) -> FastAPI:
         await transport.start()
         mailer = SmtpMailer(settings.smtp_host, settings.smtp_port, settings.mail_from, settings.smtp_timeout)
         sender = Sender(store, mailer, settings.mail_retry_initial, settings.mail_retry_max)
-        outbox = MailOutbox((settings.topic("identity"), settings.topic("applications")), settings.public_url)
+        outbox = MailOutbox(
+            (settings.topic("identity"), settings.topic("applications")),
+            settings.public_url,
+            settings.staff_mail,
+        )
         runner = ConsumerRunner(outbox, transport, store, on_applied=sender.wake)
         await runner.setup()
         workers = Workers()

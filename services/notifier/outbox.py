@@ -24,6 +24,7 @@ from shared.consumer import Projection
 from shared.events import (
     AccountRegisteredV1,
     ApplicationSubmittedV1,
+    DocumentsAddedV1,
     EmailConfirmationRequestedV1,
     Envelope,
     PasswordChangedV1,
@@ -66,14 +67,16 @@ def render(template: str, **context: object) -> tuple[str, str]:
 
 
 class MailOutbox(Projection):
-    """identity.events → confirmation e-mails (later issues add more topics)."""
+    """identity.events and applications.events → e-mails to people (and to the staff desk,
+    ``staff_mail``, when set)."""
 
     name = "notifier.outbox"
     ddl = OUTBOX_DDL
 
-    def __init__(self, topics: tuple[str, ...], public_url: str) -> None:
+    def __init__(self, topics: tuple[str, ...], public_url: str, staff_mail: str = "") -> None:
         self.topics = topics
         self.public_url = public_url.rstrip("/")
+        self.staff_mail = staff_mail.strip()
 
     async def handle(self, tx: Tx, event: Envelope) -> None:
         payload = event.parse()
@@ -127,6 +130,21 @@ class MailOutbox(Projection):
             )
             subject = f"Заявка {payload.number}: {payload.to_title} — Личный кабинет ТП"
             await self._enqueue(tx, event, payload.applicant_email, subject, text, html)
+        elif isinstance(payload, DocumentsAddedV1):
+            await self._documents_added(tx, event, payload)
+
+    async def _documents_added(self, tx: Tx, event: Envelope, payload: DocumentsAddedV1) -> None:
+        """The staff desk learns that requested documents arrived."""
+        if not self.staff_mail:
+            return
+        text, html = render(
+            "documents_added",
+            number=payload.number,
+            files=[d.name for d in payload.documents if d.name],
+            link=f"{self.public_url}/applications/{payload.application_id}",
+        )
+        subject = f"Заявка {payload.number}: заявитель добавил документы — Личный кабинет ТП"
+        await self._enqueue(tx, event, self.staff_mail, subject, text, html)
 
     async def _enqueue(self, tx: Tx, event: Envelope, to: str, subject: str, text: str, html: str) -> None:
         await tx.execute(

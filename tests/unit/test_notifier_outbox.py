@@ -16,6 +16,8 @@ from services.notifier.mailer import FakeMailer
 from services.notifier.outbox import OUTBOX_DDL, MailOutbox, Sender
 from shared.events import (
     AccountRegisteredV1,
+    DocumentRef,
+    DocumentsAddedV1,
     EmailConfirmationRequestedV1,
     EmailConfirmedV1,
     Envelope,
@@ -171,3 +173,32 @@ async def test_password_reset_and_change_are_mailed(store: SQLiteReadStore) -> N
     for mail in (reset_mail, changed_mail):
         assert mail.to == "ivan@example.ru"
         assert name not in mail.html and html.escape(name) in mail.html
+
+
+def documents_added() -> Envelope:
+    application = str(uuid.uuid4())
+    return DocumentsAddedV1(
+        application_id=application,
+        number="ТП-2026-000321",
+        applicant_id=str(uuid.uuid4()),
+        documents=[
+            DocumentRef(slot="site_plan", file_id="f1", name="План <участка>.pdf"),
+            DocumentRef(slot="title_document", file_id="f1", name="План <участка>.pdf"),
+            DocumentRef(slot="archive", file_id="f2"),  # published before names were
+        ],
+        actor_id="applicant",
+    ).envelope(source="applications", subject=application, sequence=4, position=9)
+
+
+async def test_documents_sent_on_request_are_mailed_to_the_staff_desk(store: SQLiteReadStore) -> None:
+    event = documents_added()
+    for staff_mail in ("", "desk@grid.example.ru"):  # no desk address: nothing
+        outbox = MailOutbox(("applications.events",), PUBLIC_URL, staff_mail=staff_mail)
+        async with store.transaction() as tx:
+            await outbox.handle(tx, event)
+    [row] = await outbox_rows(store)
+    assert row["recipient"] == "desk@grid.example.ru"
+    assert row["subject"].startswith("Заявка ТП-2026-000321: заявитель добавил документы")
+    assert f"{PUBLIC_URL}/applications/{event.subject}" in row["body_text"]
+    assert row["body_text"].count("План <участка>.pdf") == 2
+    assert "План &lt;участка&gt;.pdf" in row["body_html"]
