@@ -24,6 +24,7 @@ from fastapi.templating import Jinja2Templates
 
 from services.gateway import flash
 from services.gateway.format import install
+from services.gateway.next_page import login_url, safe_next
 from services.gateway.proxy import ServiceClient, edge_of
 from shared.auth import CSRF_COOKIE
 from shared.settings import Settings
@@ -261,10 +262,11 @@ def _new_csrf_cookie(request: Request, response: Response) -> None:
 # entry: tabs «Вход» and «Регистрация» -----------------------------------------------------
 @router.get("/")
 async def index(request: Request, tab: str = "login") -> Response:
+    target = safe_next(request.query_params.get("next"))  # where a login returns to
     if await current_user(request):
-        return RedirectResponse("/cabinet", 303)
+        return RedirectResponse(target or "/cabinet", 303)
     tab = "register" if tab == "register" else "login"
-    return page(request, "index.html", tab=tab, title=TAB_TITLES[tab])
+    return page(request, "index.html", tab=tab, title=TAB_TITLES[tab], next=target)
 
 
 TAB_TITLES = {"login": "Вход — Личный кабинет ТП", "register": "Регистрация — Личный кабинет ТП"}
@@ -286,24 +288,26 @@ async def login(request: Request) -> Response:
         form = await _form(request)
     except _Stale:
         return back(request, "/?tab=login", error=STALE_FORM)
+    target = safe_next(form.get("next"))
+    again = login_url(target)
     values = {"login": form.get("login", ""), "password": form.get("password", "")}
     missing = required(values, "login", "password")
     if missing:
-        return back(request, "/?tab=login", values=values, fields=missing)
+        return back(request, again, values=values, fields=missing)
     try:
         answer = await api(request, "POST", "/api/v1/sessions", json=values)
     except httpx.TransportError:
-        return back(request, "/?tab=login", error=UNAVAILABLE, values=values)
+        return back(request, again, error=UNAVAILABLE, values=values)
     if answer.status_code == 201:
         body = answer.json()
-        response = RedirectResponse("/cabinet", 303)
+        response = RedirectResponse(target or "/cabinet", 303)
         _login_cookie(request, response, body["access_token"], int(body["expires_in"]))
         _new_csrf_cookie(request, response)
         return response
     summary, fields, code = field_errors(answer, values)
     return back(
         request,
-        "/?tab=login",
+        again,
         error=summary,
         values=values,
         fields=fields,

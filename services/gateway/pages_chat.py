@@ -21,6 +21,7 @@ from starlette.datastructures import UploadFile
 
 from services.gateway.format import size as size_text
 from services.gateway.format import when
+from services.gateway.next_page import to_login
 from services.gateway.pages import (
     STALE_FORM,
     UNAVAILABLE,
@@ -172,7 +173,7 @@ def chat_page(request: Request, user: dict[str, Any], chat: dict[str, Any], stat
 async def chat_standalone(application_id: str, request: Request) -> Response:
     user = await current_user(request)
     if user is None:
-        return RedirectResponse("/?tab=login", 303)
+        return to_login(request)
     chat = await chat_context(request, application_id)
     if chat.get("status") == 404:
         return page(request, "not_found.html", 404, user=user, message=chat.get("unavailable", ""))
@@ -194,7 +195,7 @@ async def post_message(application_id: str, request: Request) -> Response:
     """The plain form: upload the chosen files, then post the message (works without JavaScript)."""
     user = await current_user(request)
     if user is None:
-        return RedirectResponse("/?tab=login", 303)
+        return to_login(request)
     length = request.headers.get("content-length", "")
     if not length.isdigit() or int(length) > MAX_FORM_BYTES:
         return await _failed(request, user, application_id, "", 413, "Слишком большой объём файлов.")
