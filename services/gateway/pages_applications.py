@@ -1,6 +1,8 @@
 """Pages of applications: «Подача заявки на ТП» (catalog → type → form → send),
-«Заявки на услуги» (the consumer's list, the staff queue) and the application page
-(timeline, documents, deadline, staff transitions, withdrawal, requested documents)."""
+«Заявки на услуги» (the consumer's list, the staff queue, with unread chat messages) and the
+application page (history, documents, deadline, contact, the chat, staff transitions,
+withdrawal, requested documents). A failed form post goes back to its page
+(post/redirect/get) with the messages at the fields and the files already uploaded kept."""
 
 from __future__ import annotations
 
@@ -10,10 +12,23 @@ from urllib.parse import urlencode
 import httpx
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
-from starlette.datastructures import UploadFile
+from starlette.datastructures import FormData
 
+from services.gateway import slots
 from services.gateway.format import day, when
-from services.gateway.pages import STALE_FORM, UNAVAILABLE, _errors, _form, _Stale, api, current_user, page
+from services.gateway.next_page import to_login
+from services.gateway.pages import (
+    STALE_FORM,
+    UNAVAILABLE,
+    _errors,
+    _form,
+    _Stale,
+    api,
+    back,
+    current_user,
+    page,
+)
+from services.gateway.pages_chat import chat_context
 
 router = APIRouter(include_in_schema=False)
 
@@ -52,6 +67,12 @@ def deadline_text(deadline: dict[str, Any] | None) -> str:
     return f"осталось {left} {word} (до {due})"
 
 
+def unread_text(count: int) -> str:
+    """«3 непрочитанных сообщения»: the badge's accessible name."""
+    word = plural(count, "непрочитанное сообщение", "непрочитанных сообщения", "непрочитанных сообщений")
+    return f"{count} {word}" if count else ""
+
+
 async def _get_json(request: Request, path: str, *, auth: bool = True) -> tuple[int, Any]:
     answer = await api(request, "GET", path, auth=auth, service="applications")
     return answer.status_code, answer.json()
@@ -81,24 +102,53 @@ async def type_page(code: str, request: Request) -> Response:
 async def new_application(code: str, request: Request) -> Response:
     user = await current_user(request)
     if user is None:
-        return RedirectResponse("/?tab=login", 303)
+        return to_login(request)
     status, body = await _get_json(request, f"/api/v1/application-types/{code}", auth=False)
     if status != 200:
         return page(request, "not_found.html", 404, user=user, message=body.get("message", ""))
     return page(
-        request, "apply_form.html", user=user, active="apply", kind=body, values={"email": user["email"]}
+        request,
+        "apply_form.html",
+        user=user,
+        active="apply",
+        kind=body,
+        slots=slots.slots_of(body),
+        accept=slots.ACCEPT,
+        values={"email": user["email"]},
     )
 
 
-async def _upload(request: Request, upload: UploadFile) -> tuple[str | None, str]:
-    """Send one attached scan to the files service; (file id, error message)."""
-    files = {
-        "file": (upload.filename or "file", upload.file, upload.content_type or "application/octet-stream")
+async def _multipart(request: Request, max_files: int, max_fields: int) -> FormData | str:
+    """The posted form, or why it cannot be read (the size says first, then the CSRF field)."""
+    if _too_big(request):
+        return "Слишком большой объём файлов: не более 200 МБ за раз."
+    try:
+        form = await request.form(max_files=max_files, max_fields=max_fields)
+    except Exception:  # noqa: BLE001 - a malformed multipart body is the client's error
+        return "Не удалось прочитать форму. Повторите отправку."
+    csrf = form.get("csrf")
+    if not csrf or csrf != request.cookies.get("lk_csrf"):
+        await form.close()
+        return STALE_FORM
+    return form
+
+
+def _submission(code: str, values: dict[str, str], documents: list[dict[str, str]]) -> dict[str, Any]:
+    try:
+        power = float(values.get("power_kw", "").replace(",", ".").replace(" ", ""))
+    except ValueError:
+        power = 0.0
+    return {
+        "type_code": code,
+        "power_kw": power,
+        "object_address": values.get("object_address", ""),
+        "contact": {"phone": values.get("phone", ""), "email": values.get("email", "")},
+        "documents": [{"slot": d["slot"], "file_id": d["file_id"]} for d in documents],
+        "comment": values.get("comment", ""),
     }
-    answer = await api(request, "POST", "/api/v1/files", auth=True, service="files", files=files)
-    if answer.status_code == 201:
-        return str(answer.json()["id"]), ""
-    return None, f"«{upload.filename}»: {_errors(answer)[0]}"
+
+
+TEXT_FIELDS = ("power_kw", "object_address", "phone", "email", "comment")
 
 
 @router.post("/apply/{code}/new")
@@ -106,105 +156,51 @@ async def send_application(code: str, request: Request) -> Response:
     """«Отправить заявку на ТП»: upload the attached scans, then submit."""
     user = await current_user(request)
     if user is None:
-        return RedirectResponse("/?tab=login", 303)
+        return to_login(request)
+    again = f"/apply/{code}/new"
     status, kind = await _get_json(request, f"/api/v1/application-types/{code}", auth=False)
     if status != 200:
         return page(request, "not_found.html", 404, user=user, message=kind.get("message", ""))
-    if _too_big(request):
-        return page(
-            request,
-            "apply_form.html",
-            413,
-            user=user,
-            active="apply",
-            kind=kind,
-            values={},
-            error="Слишком большой объём файлов: не более 200 МБ за раз.",
-        )
+    form = await _multipart(request, max_files=40, max_fields=80)
+    if isinstance(form, str):
+        return back(request, again, error=form)
+    values = {k: str(form.get(k, "")) for k in TEXT_FIELDS}
     try:
-        form = await request.form(max_files=40, max_fields=60)
-    except Exception:  # noqa: BLE001 - a malformed multipart body is the client's error
-        return page(
+        attached = await slots.collect(request, form, kind)
+    finally:
+        await form.close()
+    if attached.problems:
+        return back(
             request,
-            "apply_form.html",
-            400,
-            user=user,
-            active="apply",
-            kind=kind,
-            values={},
-            error="Не удалось прочитать форму. Повторите отправку.",
-        )
-    values = {k: v for k, v in form.items() if isinstance(v, str)}
-    if values.get("csrf", "") != request.cookies.get("lk_csrf", "") or not values.get("csrf"):
-        return page(
-            request,
-            "apply_form.html",
-            403,
-            user=user,
-            active="apply",
-            kind=kind,
+            again,
+            error="Файлы не приняты: " + " ".join(attached.problems.values()),
+            fields=attached.problems,
             values=values,
-            error=STALE_FORM,
+            kept=attached.documents,
         )
-    slots = [d["code"] for d in kind["documents"]] + ["archive"]
-    documents, problems = [], []
-    for slot in slots:
-        for item in form.getlist(f"doc_{slot}"):
-            if isinstance(item, UploadFile) and item.filename:
-                file_id, problem = await _upload(request, item)
-                if file_id:
-                    documents.append({"slot": slot, "file_id": file_id})
-                else:
-                    problems.append(problem)
-    await form.close()
-    if problems:
-        return page(
-            request,
-            "apply_form.html",
-            422,
-            user=user,
-            active="apply",
-            kind=kind,
-            values=values,
-            error="Файлы не приняты: " + " ".join(problems),
-        )
-    try:
-        power = float(values.get("power_kw", "").replace(",", "."))
-    except ValueError:
-        power = 0.0
-    body = {
-        "type_code": code,
-        "power_kw": power,
-        "object_address": values.get("object_address", ""),
-        "contact": {"phone": values.get("phone", ""), "email": values.get("email", "")},
-        "documents": documents,
-        "comment": values.get("comment", ""),
-    }
+    body = _submission(code, values, attached.documents)
     answer = await api(request, "POST", "/api/v1/applications", auth=True, service="applications", json=body)
     if answer.status_code == 201:
         number = answer.json()["number"]
         return RedirectResponse("/applications?" + urlencode({"submitted": number}), 303)
-    summary, fields, _ = _errors(answer)
-    fields = {k.replace("contact.", ""): v for k, v in fields.items()}
-    return page(
-        request,
-        "apply_form.html",
-        answer.status_code,
-        user=user,
-        active="apply",
-        kind=kind,
-        values=values,
-        fields=fields,
-        error=summary,
-    )
+    summary, fields = slots.refusal(answer, kind, attached.documents)
+    return back(request, again, error=summary, fields=fields, values=values, kept=attached.documents)
 
 
 # «Заявки на услуги» ---------------------------------------------------------------------------
+def _listed(item: dict[str, Any]) -> dict[str, Any]:
+    item["deadline_text"] = deadline_text(item["deadline"])
+    item["submitted"] = when(item["submitted_at"])
+    item["updated"] = when(item["updated_at"])
+    item["unread_text"] = unread_text(int(item.get("unread_messages") or 0))
+    return item
+
+
 @router.get("/applications")
 async def applications(request: Request) -> Response:
     user = await current_user(request)
     if user is None:
-        return RedirectResponse("/?tab=login", 303)
+        return to_login(request)
     params = {k: v for k, v in request.query_params.items() if k in ("status", "type", "q", "overdue") and v}
     try:
         pageno = max(1, int(request.query_params.get("page", "1")))
@@ -225,16 +221,12 @@ async def applications(request: Request) -> Response:
             statuses=STATUS_FILTERS,
         )
     pages = max(1, -(-int(body["total"]) // PAGE_SIZE))
-    for item in body["items"]:
-        item["deadline_text"] = deadline_text(item["deadline"])
-        item["submitted"] = when(item["submitted_at"])
-        item["updated"] = when(item["updated_at"])
     return page(
         request,
         "applications.html",
         user=user,
         active="applications",
-        items=body["items"],
+        items=[_listed(item) for item in body["items"]],
         total=body["total"],
         pageno=pageno,
         pages=pages,
@@ -243,6 +235,14 @@ async def applications(request: Request) -> Response:
         statuses=STATUS_FILTERS,
         submitted=request.query_params.get("submitted", ""),
     )
+
+
+async def _checklist(request: Request, item: dict[str, Any], user: dict[str, Any]) -> list[dict[str, Any]]:
+    """The slots the applicant may send documents for, when staff asked for them."""
+    if "staff" in user["roles"] or item["status"] != "needs_documents":
+        return []
+    status, kind = await _get_json(request, f"/api/v1/application-types/{item['type_code']}", auth=False)
+    return slots.slots_of(kind if status == 200 else {})
 
 
 async def _application(
@@ -263,6 +263,9 @@ async def _application(
         active="applications",
         item=body,
         steps=[(s, names.get(s, s)) for s in body["allowed_transitions"]],
+        slots=await _checklist(request, body, user),
+        accept=slots.ACCEPT,
+        chat=await chat_context(request, application_id),
         **context,
     )
 
@@ -271,7 +274,7 @@ async def _application(
 async def application_page(application_id: str, request: Request) -> Response:
     user = await current_user(request)
     if user is None:
-        return RedirectResponse("/?tab=login", 303)
+        return to_login(request)
     return await _application(request, user, application_id)
 
 
@@ -279,21 +282,21 @@ async def application_page(application_id: str, request: Request) -> Response:
 async def transition(application_id: str, request: Request) -> Response:
     user = await current_user(request)
     if user is None:
-        return RedirectResponse("/?tab=login", 303)
+        return to_login(request)
+    here = f"/applications/{application_id}"
     try:
         form = await _form(request)
     except _Stale:
-        return await _application(request, user, application_id, 403, error=STALE_FORM)
-    to_status = form.get("to_status", "")
-    if to_status == "annulled" and "staff" not in user["roles"] and form.get("confirm") != "yes":
-        return await _application(
-            request,
-            user,
-            application_id,
-            422,
-            error="Подтвердите отзыв заявки: отметьте флажок и нажмите кнопку ещё раз.",
+        return back(request, here, error=STALE_FORM)
+    to_status, comment = form.get("to_status", ""), form.get("comment", "")
+    staff = "staff" in user["roles"]
+    if not to_status:
+        return back(
+            request, here, error="Выберите новый статус.", fields={"to_status": "Выберите новый статус."}
         )
-    body: dict[str, Any] = {"to_status": to_status, "comment": form.get("comment", "")}
+    if to_status == "annulled" and form.get("confirm") != "yes":
+        return _confirm_annulment(request, here, staff, comment, form.get("expected_version", ""))
+    body: dict[str, Any] = {"to_status": to_status, "comment": comment}
     if form.get("expected_version", "").isdigit():
         body["expected_version"] = int(form["expected_version"])
     answer = await api(
@@ -305,8 +308,23 @@ async def transition(application_id: str, request: Request) -> Response:
         json=body,
     )
     if answer.status_code == 200:
-        return RedirectResponse(f"/applications/{application_id}", 303)
-    return await _application(request, user, application_id, answer.status_code, error=_errors(answer)[0])
+        return RedirectResponse(here, 303)
+    summary, _, code = _errors(answer)
+    return back(
+        request, here, error=summary, fields={"comment": summary} if code == "reason_required" else {}
+    )
+
+
+def _confirm_annulment(request: Request, here: str, staff: bool, comment: str, version: str) -> Response:
+    """Annulment cannot be undone: the applicant ticks a box, staff confirm on a second step."""
+    if not staff:
+        return back(
+            request, here, error="Подтвердите отзыв заявки: отметьте флажок и нажмите кнопку ещё раз."
+        )
+    if not comment.strip():
+        reason = "Укажите причину аннулирования заявки."
+        return back(request, here, error=reason, fields={"comment": reason}, values={"comment": comment})
+    return back(request, here, confirm_annul={"comment": comment, "expected_version": version})
 
 
 def _too_big(request: Request) -> bool:
@@ -315,36 +333,41 @@ def _too_big(request: Request) -> bool:
     return not length.isdigit() or int(length) > MAX_FORM_BYTES
 
 
+DOCUMENTS_SENT = (
+    "Документы отправлены. Заявка снова в работе: срок этапа считается с сегодняшнего дня, "
+    "сотрудник сетевой организации получил уведомление."
+)
+
+
 @router.post("/apply/documents/{application_id}")
 async def add_documents(application_id: str, request: Request) -> Response:
+    """The documents staff asked for, per checklist slot or as one ZIP archive."""
     user = await current_user(request)
     if user is None:
-        return RedirectResponse("/?tab=login", 303)
-    if _too_big(request):
-        return await _application(
-            request, user, application_id, 413, error="Слишком большой объём файлов: не более 200 МБ за раз."
-        )
-    form = await request.form(max_files=20, max_fields=20)
-    if form.get("csrf") != request.cookies.get("lk_csrf") or not form.get("csrf"):
-        return await _application(request, user, application_id, 403, error=STALE_FORM)
-    slot = str(form.get("slot", "archive"))
-    documents, problems = [], []
-    for item in form.getlist("files"):
-        if isinstance(item, UploadFile) and item.filename:
-            file_id, problem = await _upload(request, item)
-            if file_id:
-                documents.append({"slot": slot, "file_id": file_id})
-            else:
-                problems.append(problem)
-    await form.close()
-    if problems or not documents:
-        return await _application(
+        return to_login(request)
+    here = f"/applications/{application_id}"
+    code, item = await _get_json(request, f"/api/v1/applications/{application_id}")
+    if code != 200:
+        return page(request, "not_found.html", 404, user=user, message=item.get("message", ""))
+    _, kind = await _get_json(request, f"/api/v1/application-types/{item['type_code']}", auth=False)
+    form = await _multipart(request, max_files=40, max_fields=80)
+    if isinstance(form, str):
+        return back(request, here, error=form)
+    try:
+        attached = await slots.collect(request, form, kind)
+    finally:
+        await form.close()
+    if attached.problems or not attached.documents:
+        error = "Файлы не приняты: " + " ".join(attached.problems.values()) if attached.problems else ""
+        fields = attached.problems or {"documents": "Выберите хотя бы один файл."}
+        return back(
             request,
-            user,
-            application_id,
-            422,
-            error="Файлы не приняты: " + (" ".join(problems) or "выберите файлы."),
+            here,
+            error=error or "Выберите файлы для отправки.",
+            fields=fields,
+            kept=attached.documents,
         )
+    documents = [{"slot": d["slot"], "file_id": d["file_id"]} for d in attached.documents]
     answer = await api(
         request,
         "POST",
@@ -354,5 +377,6 @@ async def add_documents(application_id: str, request: Request) -> Response:
         json={"documents": documents},
     )
     if answer.status_code == 200:
-        return RedirectResponse(f"/applications/{application_id}", 303)
-    return await _application(request, user, application_id, answer.status_code, error=_errors(answer)[0])
+        return back(request, here, done=DOCUMENTS_SENT)
+    summary, fields = slots.refusal(answer, kind, attached.documents)
+    return back(request, here, error=summary, fields=fields, kept=attached.documents)

@@ -10,11 +10,12 @@ import threading
 import time
 import uuid
 from typing import Any
+from urllib.parse import urlencode
 
 import httpx
 import pytest
 
-from services.applications.projections import ApplicationsView
+from services.applications.projections import ApplicationsView, DocumentsView
 from shared.consumer import ConsumerRunner
 from shared.readstore import SQLiteReadStore, build_readstore
 from shared.transport import build_transport
@@ -23,6 +24,8 @@ from tests.e2e.files_helpers import upload_pdf, upload_zip
 from tests.e2e.helpers import log_in, mails_with, register_and_confirm
 from tests.e2e.test_identity_complete import NEW_PASSWORD, create_staff
 from tests.harness import System
+
+STAFF_DESK = "chat-desk@grid.example.ru"  # LK_STAFF_MAIL of every system in tests/harness.py
 
 FORWARD = ["in_work", "contract", "activities", "tu_check", "acts", "completed"]
 TITLES = {
@@ -136,26 +139,165 @@ def test_the_whole_workflow_with_one_email_per_change(
 
 
 def test_documents_requested_and_supplied(system: System, person: Person, staff: dict[str, str]) -> None:
+    """Issue 10 §3: a history first, then staff ask for documents; the applicant sends them per
+    checklist slot (one file serving two slots); the application is back «В работе» with its
+    term from the upload, the history names the files, staff see the flag and get an e-mail."""
     with system.client() as http:
         auth = consumer(system, http, person)
-        app_id = submit(http, auth)["id"]
+        created = submit(http, auth)
+        app_id = created["id"]
+        in_work = move(http, staff, app_id, "in_work", "Проверяем комплектность")
+        assert in_work.status_code == 200
         assert move(http, staff, app_id, "needs_documents", "").status_code == 422  # a reason is required
         assert move(http, staff, app_id, "needs_documents", "Нужен план участка").status_code == 200
-        new_file = upload_zip(http, auth, "Дополнение.zip")
+        plan = upload_pdf(http, auth, "План и право собственности.pdf")
         added = http.post(
             f"/api/v1/applications/{app_id}/documents",
             headers=auth,
-            json={"documents": [{"slot": "archive", "file_id": new_file}]},
+            json={
+                "documents": [
+                    {"slot": "site_plan", "file_id": plan},
+                    {"slot": "title_document", "file_id": plan},
+                ]
+            },
         )
         assert added.status_code == 200, added.text
-        assert new_file in {d["file_id"] for d in added.json()["documents"]}
-        assert move(http, staff, app_id, "in_work", "Спасибо").status_code == 200
+        seen = added.json()
+        # Back in work, the term counted from today's upload (as from today's first «В работе»).
+        assert (seen["status"], seen["deadline"]["due"]) == ("in_work", in_work.json()["deadline"]["due"])
+        assert sorted(d["slot"] for d in seen["documents"] if d["file_id"] == plan) == [
+            "site_plan",
+            "title_document",
+        ]
+        entry = next(t for t in seen["timeline"] if t["kind"] == "documents")
+        assert entry["to_title"] == "Заявитель добавил документы"
+        assert {(d["slot"], d["name"]) for d in entry["documents"]} == {
+            ("site_plan", "План и право собственности.pdf"),
+            ("title_document", "План и право собственности.pdf"),
+        }
+        kinds = [(t["kind"], t["to_status"]) for t in seen["timeline"]]
+        assert kinds[-2:] == [("documents", None), ("status", "in_work")]  # documents, then back in work
+
+        def queued() -> dict[str, Any]:
+            rows = http.get("/api/v1/applications", headers=staff, params={"q": created["number"]}).json()
+            return dict(rows["items"][0])
+
+        assert queued()["documents_received"] is True
         again = http.post(
             f"/api/v1/applications/{app_id}/documents",
             headers=auth,
-            json={"documents": [{"slot": "archive", "file_id": new_file}]},
+            json={"documents": [{"slot": "archive", "file_id": upload_zip(http, auth, "Ещё.zip")}]},
         )
         assert again.status_code == 409 and again.json()["code"] == "documents_not_requested"
+        assert move(http, staff, app_id, "contract", "Договор направлен").status_code == 200
+        assert queued()["documents_received"] is False  # staff moved it on
+    [mail] = mails_with(system, STAFF_DESK, f"Заявка {created['number']}: заявитель добавил документы")
+    assert f"/applications/{app_id}" in mail.text and "План и право собственности.pdf" in mail.text
+    assert len(mails_with(system, person.email, f"Заявка {created['number']}: В работе", count=2)) == 2
+
+
+def test_staff_see_the_contact_and_comment(system: System, person: Person, staff: dict[str, str]) -> None:
+    with system.client() as http, system.client() as theirs:
+        auth = consumer(system, http, person)
+        app_id = submit(http, auth)["id"]
+        for who in (staff, auth):
+            seen = http.get(f"/api/v1/applications/{app_id}", headers=who).json()
+            assert seen["contact"] == {"phone": "+7 (900) 123-45-67", "email": "contact@example.ru"}
+            assert seen["comment"] == "Прошу рассмотреть"
+        stranger = consumer(system, theirs, new_person())
+        assert theirs.get(f"/api/v1/applications/{app_id}", headers=stranger).status_code == 404
+        listed = http.get("/api/v1/applications", headers=staff, params={"q": "садовая"}).json()["items"]
+        assert all("contact" not in row and "comment" not in row for row in listed)
+        assert staff_page(system, staff, app_id).count("+7 (900) 123-45-67") >= 1
+
+
+def staff_page(system: System, staff: dict[str, str], app_id: str) -> str:
+    """The application page as staff see it (the bearer token as the session cookie)."""
+    token = staff["Authorization"].removeprefix("Bearer ")
+    with httpx.Client(base_url=system.base_url, cookies={"lk_session": token}, timeout=30) as browser:
+        page = browser.get(f"/applications/{app_id}")
+        assert page.status_code == 200, page.text
+        return page.text
+
+
+def test_a_refused_submission_takes_no_number(system: System, person: Person) -> None:
+    """Issue 10 §3: every rule is checked before a number is taken from the series."""
+    with system.client() as http:
+        auth = consumer(system, http, person)
+        first = submit(http, auth)["number"]
+        pdf = upload_pdf(http, auth)
+        for change in (
+            {"documents": [{"slot": "application_form", "file_id": pdf}]},  # documents_missing
+            {"power_kw": 16},  # power_exceeds_limit
+            {"type_code": "nope"},  # unknown_type
+            {"documents": [{"slot": "archive", "file_id": str(uuid.uuid4())}]},  # file_not_found
+        ):
+            body = application_body([{"slot": "archive", "file_id": upload_zip(http, auth)}]) | change
+            refused = http.post("/api/v1/applications", headers=auth, json=body)
+            assert refused.status_code == 422, refused.text
+        second = submit(http, auth)["number"]
+    year, number = first.rsplit("-", 1)
+    assert second == f"{year}-{int(number) + 1:06d}"  # no gap
+
+
+def test_the_applicants_name_follows_the_profile(
+    system: System, person: Person, staff: dict[str, str]
+) -> None:
+    with system.client() as http:
+        auth = consumer(system, http, person)
+        created = submit(http, auth)
+        renamed = http.patch("/api/v1/me", headers=auth, json={"first_name": "Анна", "last_name": "Ёлкина"})
+        assert renamed.status_code == 200, renamed.text
+
+        def row(q: str) -> list[dict[str, Any]]:
+            items = http.get("/api/v1/applications", headers=staff, params={"q": q}).json()["items"]
+            return [dict(r) for r in items if r["id"] == created["id"]]
+
+        deadline = time.monotonic() + 15
+        while not row("ёлкина") and time.monotonic() < deadline:
+            time.sleep(0.1)
+        [found] = row("ёлкина")
+        assert found["applicant_name"] == "Ёлкина Анна"
+        assert row(person.login) == []  # the login frozen at submission is gone from the search
+        assert http.get(f"/api/v1/applications/{created['id']}", headers=staff).json()["applicant_name"] == (
+            "Ёлкина Анна"
+        )
+
+
+def test_unread_chat_messages_are_listed_per_side(
+    system: System, person: Person, staff: dict[str, str]
+) -> None:
+    with system.client() as http:
+        auth = consumer(system, http, person)
+        app_id = submit(http, auth)["id"]
+        chat = f"/api/v1/applications/{app_id}/messages"
+        for text in ("Нужен план участка.", "И копия паспорта.", "Срок — 3 рабочих дня."):
+            assert http.post(chat, headers=staff, json={"text": text}).status_code == 201
+        assert http.post(chat, headers=auth, json={"text": "Хорошо, пришлю."}).status_code == 201
+
+        def unread(who: dict[str, str]) -> int:
+            params = {"q": submitted_number(http, who, app_id)} if who is staff else {}
+            rows = http.get("/api/v1/applications", headers=who, params=params).json()["items"]
+            return int(next(r for r in rows if r["id"] == app_id)["unread_messages"])
+
+        assert until(lambda: unread(auth) == 3) and until(lambda: unread(staff) == 1)
+        assert http.post(f"{chat}/read", headers=auth, json={"up_to_seq": 2}).status_code == 200
+        assert until(lambda: unread(auth) == 1)
+        assert http.post(f"{chat}/read", headers=staff, json={"up_to_seq": 4}).status_code == 200
+        assert until(lambda: unread(staff) == 0) and unread(auth) == 1
+
+
+def submitted_number(http: httpx.Client, who: dict[str, str], app_id: str) -> str:
+    return str(http.get(f"/api/v1/applications/{app_id}", headers=who).json()["number"])
+
+
+def until(check: Any, timeout: float = 15) -> bool:
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.1)
+    return True
 
 
 def test_withdrawal_and_role_checks(system: System, person: Person, staff: dict[str, str]) -> None:
@@ -293,10 +435,32 @@ def test_staff_queue_filters_and_search(system: System, person: Person, staff: d
 
 
 def test_read_model_rebuilds_to_the_same_rows(system: System, person: Person, staff: dict[str, str]) -> None:
+    """Both topics of the view (the applicant renamed after filing) and the documents per slot."""
     with system.client() as http:
         auth = consumer(system, http, person)
         app_id = submit(http, auth)["id"]
         move(http, staff, app_id, "in_work", "Принята в работу")
+        move(http, staff, app_id, "needs_documents", "Нужен план")
+        plan = upload_pdf(http, auth, "План.pdf")
+        both = [{"slot": "site_plan", "file_id": plan}, {"slot": "title_document", "file_id": plan}]
+        assert (
+            http.post(
+                f"/api/v1/applications/{app_id}/documents", headers=auth, json={"documents": both}
+            ).status_code
+            == 200
+        )
+        assert (
+            http.patch(
+                "/api/v1/me", headers=auth, json={"first_name": "Иван", "last_name": "Петров"}
+            ).status_code
+            == 200
+        )
+        assert until(
+            lambda: (
+                http.get(f"/api/v1/applications/{app_id}", headers=staff).json()["applicant_name"]
+                == "Петров Иван"
+            )
+        )
 
     async def compare() -> None:
         settings = system.settings
@@ -306,13 +470,19 @@ def test_read_model_rebuilds_to_the_same_rows(system: System, person: Person, st
         await fresh.open()
         transport = build_transport(settings)
         await transport.start()
-        runner = ConsumerRunner(ApplicationsView(settings.topic("applications")), transport, fresh)
-        task = asyncio.create_task(runner.run())
+        runners = [
+            ConsumerRunner(
+                ApplicationsView(settings.topic("applications"), settings.topic("identity")), transport, fresh
+            ),
+            ConsumerRunner(DocumentsView(settings.topic("applications")), transport, fresh),
+        ]
+        tasks = [asyncio.create_task(runner.run()) for runner in runners]
         try:
             queries = [
                 ("SELECT * FROM applications_rows WHERE application_id = $1", ()),
                 ("SELECT * FROM applications_timeline WHERE application_id = $1 ORDER BY version", ()),
-                ("SELECT * FROM applications_documents WHERE application_id = $1 ORDER BY file_id", ()),
+                ("SELECT * FROM applications_slots WHERE application_id = $1 ORDER BY slot, file_id", ()),
+                ("SELECT * FROM applications_contacts WHERE application_id = $1", ()),
             ]
             expected = [await live.fetch(sql, app_id) for sql, _ in queries]
             deadline = time.monotonic() + 30
@@ -324,9 +494,11 @@ def test_read_model_rebuilds_to_the_same_rows(system: System, person: Person, st
                     break
                 await asyncio.sleep(0.2)
             assert rebuilt == expected
-            assert expected[0] and len(expected[1]) == 2
+            assert expected[0] and len(expected[1]) == 4 and len(expected[2]) == 4
+            assert expected[0][0]["applicant_name"] == "Петров Иван"
         finally:
-            task.cancel()
+            for task in tasks:
+                task.cancel()
             await transport.stop()
             await fresh.close()
             await live.close()
@@ -335,8 +507,10 @@ def test_read_model_rebuilds_to_the_same_rows(system: System, person: Person, st
 
 
 async def _ready(store: SQLiteReadStore) -> bool:
-    rows = await store.fetch("SELECT name FROM sqlite_master WHERE name = 'applications_rows'")
-    return bool(rows)
+    rows = await store.fetch(
+        "SELECT name FROM sqlite_master WHERE name IN ('applications_rows', 'applications_slots')"
+    )
+    return len(rows) == 2
 
 
 def test_admins_edit_the_catalog(system: System, person: Person, staff: dict[str, str]) -> None:
@@ -373,3 +547,63 @@ def test_admins_edit_the_catalog(system: System, person: Person, staff: dict[str
         )
         assert edited.json()["max_power_kw"] == 100
         assert code in {t["code"] for t in http.get("/api/v1/application-types").json()["items"]}
+
+
+HOSTILE_NEXT = (
+    "//evil.example/applications",
+    "///evil.example",
+    "/\\evil.example",
+    "/applications/\\evil.example",
+    "https://evil.example/applications",
+    "javascript:alert(1)",
+    "/%2F%2Fevil.example",
+    "%2F%2Fevil.example",
+    "/applications/%2e%2e/%2e%2e/evil",
+    "/applications/../../evil.example",
+    "/applications//evil.example",
+    "/applications?next=https://evil.example",
+    "/applications\r\nSet-Cookie: x=1",
+    " /applications",
+    "/cabinet@evil.example",
+    "/elsewhere",
+)
+
+
+def page_login(http: httpx.Client, login: str, password: str, next_page: str) -> httpx.Response:
+    """The login form as a browser posts it (the CSRF field from the cookie the page set)."""
+    assert http.get("/?tab=login").status_code == 200
+    form = {"login": login, "password": password, "csrf": http.cookies["lk_csrf"], "next": next_page}
+    return http.post("/login", data=form)
+
+
+def test_an_emailed_link_survives_the_login(system: System, person: Person, staff: dict[str, str]) -> None:
+    """Issue 10 §2: the status e-mail links to the application page; an anonymous visitor is
+    sent to the login with ``next`` and comes back to that page; hostile targets are refused."""
+    with system.client() as http:
+        auth = consumer(system, http, person)
+        created = submit(http, auth)
+        assert move(http, staff, created["id"], "in_work", "Принята").status_code == 200
+    [mail] = mails_with(system, person.email, f"Заявка {created['number']}: В работе")
+    link = next(word for word in mail.text.split() if f"/applications/{created['id']}" in word)
+    assert link == f"{system.base_url}/applications/{created['id']}"
+    target = f"/applications/{created['id']}"
+    with system.client() as browser:
+        opened = browser.get(link)
+        assert opened.status_code == 303
+        assert opened.headers["location"] == "/?tab=login&" + urlencode({"next": target})
+        form = browser.get(opened.headers["location"])
+        assert f'name="next" value="{target}"' in form.text
+        wrong = page_login(browser, person.login, "не тот пароль", target)
+        assert wrong.status_code == 303 and wrong.headers["location"] == opened.headers["location"]
+        done = page_login(browser, person.login, person.password, target)
+        assert done.status_code == 303 and done.headers["location"] == target
+        assert created["number"] in browser.get(target).text
+        # Already logged in: the login tab forwards to a safe ``next`` at once.
+        assert browser.get("/", params={"next": target}).headers["location"] == target
+    for hostile in HOSTILE_NEXT:
+        with system.client() as browser:
+            login_tab = browser.get("/", params={"tab": "login", "next": hostile})
+            assert 'name="next"' not in login_tab.text, hostile
+            answer = page_login(browser, person.login, person.password, hostile)
+            assert (answer.status_code, answer.headers["location"]) == (303, "/cabinet"), hostile
+            assert browser.get("/", params={"next": hostile}).headers["location"] == "/cabinet", hostile

@@ -1,19 +1,21 @@
 """The journey through the pages in headless Chromium (Debian's package driven by
 Playwright): register as «Потребитель», follow the e-mailed link, confirm, log in,
-see the name, log out."""
+see the name, log out; file an application (a refused form keeps its files), follow it
+through its statuses, send the requested documents, chat, and come back by an e-mailed link."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from tests.conftest import Person, new_person
 from tests.e2e.files_helpers import zip_bytes
-from tests.e2e.helpers import link_in, mails_with, register_and_confirm
+from tests.e2e.helpers import link_in, log_in, mails_with, register_and_confirm
 from tests.e2e.test_identity_complete import NEW_PASSWORD, create_staff
 from tests.harness import System
 
@@ -214,6 +216,8 @@ def test_the_users_document_end_to_end(
     staff_page.get_by_label("Поиск").fill(number)
     staff_page.get_by_role("button", name="Показать").click()
     staff_page.get_by_role("link", name=number).click()
+    expect(staff_page.locator("input[name=to_status]:checked")).to_have_count(0)  # nothing chosen for them
+    staff_page.get_by_label("В работе", exact=True).check()
     staff_page.get_by_label("Комментарий").fill("Заявка принята в работу")
     staff_page.get_by_role("button", name="Сохранить статус").click()
     expect(staff_page.get_by_test_id("status")).to_have_text("В работе")
@@ -224,3 +228,152 @@ def test_the_users_document_end_to_end(
     expect(consumer_page.get_by_text("Заявка принята в работу")).to_be_visible()
     assert len(mails_with(system, person.email, f"Заявка {number} принята")) == 1
     assert len(mails_with(system, person.email, "В работе")) == 1
+
+
+PDF = b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Kids[]/Count 0>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
+
+
+def pdf(name: str) -> dict[str, Any]:
+    return {"name": name, "mimeType": "application/pdf", "buffer": PDF + name.encode()}
+
+
+def _slot(page: Page, title: str) -> Any:
+    return page.get_by_label(title, exact=False)
+
+
+def test_a_refused_form_keeps_its_files_and_says_what_is_wrong(
+    system: System, person: Person, page: Page
+) -> None:
+    """Issue 10 §3: the form comes back with the uploaded files kept, the fields and slots at
+    fault marked in words; the files are sent once, with the application."""
+    with system.client() as http:
+        register_and_confirm(system, http, person)
+        auth = log_in(http, person.login, person.password)
+    _log_in(page, system, person.login, person.password)
+    page.goto(system.base_url + "/apply/individual_15kw/new")
+    page.get_by_label("Максимальная мощность").fill("16")
+    page.get_by_label("Адрес объекта").fill("г. Тверь, ул. Садовая, д. 7")
+    page.get_by_label("Телефон").fill("+7 900 123-45-67")
+    page.get_by_label("Комментарий").fill("Дом достроен, прошу ускорить")
+    _slot(page, "Заполненная и подписанная заявка").set_input_files(pdf("Заявка.pdf"))
+    page.get_by_role("button", name="Отправить заявку на ТП").click()
+
+    expect(page.get_by_role("alert")).to_contain_text("максимальная мощность — 15")
+    expect(page.get_by_label("Максимальная мощность")).to_have_attribute("aria-invalid", "true")
+    expect(page.get_by_label("Максимальная мощность")).to_have_value("16")
+    expect(page.get_by_label("Комментарий")).to_have_value("Дом достроен, прошу ускорить")
+    expect(page.get_by_text("Уже загружен: Заявка.pdf")).to_be_visible()
+    assert "documents:" not in page.content() and "power_kw" not in page.inner_text("main")
+
+    page.get_by_label("Максимальная мощность").fill("12")
+    page.get_by_role("button", name="Отправить заявку на ТП").click()  # still no plan, title, passport
+    expect(page.get_by_role("alert")).to_contain_text("Не приложены обязательные документы")
+    for title in ("План расположения", "Копия документа о праве собственности", "Копия паспорта"):
+        expect(_slot(page, title)).to_have_attribute("aria-invalid", "true")
+    expect(_slot(page, "Заполненная и подписанная заявка")).not_to_have_attribute("aria-invalid", "true")
+    expect(page.get_by_text("Уже загружен: Заявка.pdf")).to_be_visible()
+
+    _slot(page, "Архив документов (ZIP)").set_input_files(
+        {"name": "Документы.zip", "mimeType": "application/zip", "buffer": zip_bytes()}
+    )
+    page.get_by_role("button", name="Отправить заявку на ТП").click()
+    expect(page).to_have_url(re.compile(r"/applications\?submitted="))
+    with system.client() as http:
+        [item] = http.get("/api/v1/applications", headers=auth).json()["items"]
+        seen = http.get(f"/api/v1/applications/{item['id']}", headers=auth).json()
+        files = http.get("/api/v1/files", headers=auth, params={"limit": 50}).json()["items"]
+    assert sorted((d["slot"], d["name"]) for d in seen["documents"]) == [
+        ("application_form", "Заявка.pdf"),
+        ("archive", "Документы.zip"),
+    ]
+    assert sorted(f["name"] for f in files) == ["Документы.zip", "Заявка.pdf"]  # each uploaded once
+    assert seen["comment"] == "Дом достроен, прошу ускорить"
+
+
+def test_documents_chat_and_an_emailed_link_through_the_pages(
+    system: System, person: Person, browser: Browser
+) -> None:
+    """Issue 10 §2–3, in the order things happen: an application with a history; staff ask for
+    documents; the applicant sends them per slot on the application page and writes in its
+    chat; the queue shows «документы получены» and the unread badge; staff see the contact,
+    annul after a confirmation; the applicant follows the e-mailed link through the login."""
+    staff = new_person()
+    create_staff(system, staff.login, staff.email)
+    with system.client() as http:
+        register_and_confirm(system, http, person)
+        auth = log_in(http, person.login, person.password)
+        employee = log_in(http, staff.login, NEW_PASSWORD)
+        archive = http.post(
+            "/api/v1/files", headers=auth, files={"file": ("Документы.zip", zip_bytes(), "application/zip")}
+        ).json()["id"]
+        body = {
+            "type_code": "individual_15kw",
+            "power_kw": 12,
+            "object_address": "г. Тверь, ул. Садовая, д. 7",
+            "contact": {"phone": "+7 900 765-43-21", "email": "dacha@example.ru"},
+            "documents": [{"slot": "archive", "file_id": archive}],
+            "comment": "Звоните после 18:00",
+        }
+        created = http.post("/api/v1/applications", headers=auth, json=body).json()
+        app_id, number = created["id"], created["number"]
+        for step, comment in (("in_work", "Проверяем"), ("needs_documents", "Нужен план участка")):
+            moved = http.post(
+                f"/api/v1/applications/{app_id}/transitions",
+                headers=employee,
+                json={"to_status": step, "comment": comment},
+            )
+            assert moved.status_code == 200, moved.text
+
+    applicant = browser.new_context(locale="ru-RU").new_page()
+    _log_in(applicant, system, person.login, person.password)
+    applicant.goto(f"{system.base_url}/applications/{app_id}")
+    expect(applicant.get_by_role("heading", name="Переписка с сетевой организацией")).to_be_visible()
+    expect(applicant.get_by_role("link", name="Переписка по заявке на отдельной странице")).to_have_attribute(
+        "href", f"/applications/{app_id}/chat"
+    )
+    _slot(applicant, "План расположения").set_input_files(pdf("План участка.pdf"))
+    applicant.get_by_role("button", name="Отправить документы").click()
+    expect(applicant.get_by_role("status").filter(has_text="Документы отправлены")).to_be_visible()
+    expect(applicant.get_by_test_id("status")).to_have_text("В работе")
+    history = applicant.locator(".timeline")
+    expect(history).to_contain_text("Заявитель добавил документы")
+    expect(history.get_by_role("link", name="План участка.pdf")).to_be_visible()
+    applicant.get_by_label("Сообщение").fill("План участка отправил.")
+    applicant.get_by_role("button", name="Отправить сообщение").click()
+    expect(applicant.get_by_role("log", name="Сообщения переписки")).to_contain_text("План участка отправил.")
+
+    desk = browser.new_context(locale="ru-RU").new_page()
+    _log_in(desk, system, staff.login, NEW_PASSWORD)
+    desk.goto(f"{system.base_url}/applications?q={number}")
+    badge = desk.get_by_role("link", name="1 непрочитанное сообщение")
+    for _ in range(50):
+        if badge.count():
+            break
+        desk.wait_for_timeout(300)
+        desk.reload()
+    expect(badge).to_be_visible()
+    expect(desk.get_by_test_id("documents-received")).to_have_text("документы получены")
+    desk.get_by_role("link", name=number).click()
+    expect(desk.get_by_test_id("contact-phone")).to_have_text("+7 900 765-43-21")
+    expect(desk.get_by_test_id("contact-email")).to_have_text("dacha@example.ru")
+    expect(desk.get_by_test_id("applicant-comment")).to_have_text("Звоните после 18:00")
+    expect(desk.get_by_role("log", name="Сообщения переписки")).to_contain_text("План участка отправил.")
+    expect(desk.locator("input[name=to_status]:checked")).to_have_count(0)
+    desk.get_by_label("Аннулирована", exact=True).check()
+    desk.get_by_label("Комментарий").fill("Объект не соответствует заявке")
+    desk.get_by_role("button", name="Сохранить статус").click()
+    expect(desk.get_by_role("heading", name=f"Аннулировать заявку {number}?")).to_be_visible()
+    expect(desk.get_by_test_id("status")).to_have_text("В работе")  # nothing yet
+    desk.get_by_role("button", name="Да, аннулировать заявку").click()
+    expect(desk.get_by_test_id("status")).to_have_text("Аннулирована")
+
+    [mail] = mails_with(system, person.email, f"Заявка {number}: Аннулирована")
+    link = next(word for word in mail.text.split() if "/applications/" in word)
+    applicant.get_by_role("button", name="Выход").click()
+    applicant.goto(link)
+    expect(applicant).to_have_url(re.compile(r"/\?tab=login&next="))
+    applicant.get_by_label("Логин").fill(person.login)
+    applicant.get_by_label("Пароль").fill(person.password)
+    applicant.get_by_role("button", name="Вход").click()
+    expect(applicant).to_have_url(f"{system.base_url}/applications/{app_id}")
+    expect(applicant.get_by_test_id("status")).to_have_text("Аннулирована")

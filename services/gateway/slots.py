@@ -1,0 +1,155 @@
+"""The document slots of the application forms (the submission and the documents staff ask
+for): one file input per checklist slot of the application type, plus the ZIP archive.
+
+Files are uploaded first, then the application is sent. Whatever was uploaded survives a
+refused post: the form comes back with those files listed as kept (hidden inputs with their
+ids), so nobody uploads them twice; a new file chosen for a slot replaces what was kept there.
+The API's refusals are put at the fields and slots they concern, in words, never as raw
+field names.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+from fastapi import Request
+from starlette.datastructures import FormData, UploadFile
+
+from services.gateway.pages import UNAVAILABLE, _errors, api
+
+ARCHIVE = {"code": "archive", "title": "Архив документов (ZIP) — вместо отдельных файлов", "required": False}
+ACCEPT = ".pdf,.jpg,.jpeg,.png,.tif,.tiff,.zip,.docx,.xlsx,.odt"
+CHECK_FIELDS = "Проверьте заполнение полей."
+SLOT_MISSING = "Приложите этот документ или ZIP-архив со всеми документами."
+# The form's own words for what the API refuses at a field.
+FIELD_TEXT = {
+    "power_kw": "Укажите максимальную мощность в кВт числом больше нуля, например 12,5.",
+    "object_address": "Укажите адрес объекта: населённый пункт, улица, дом (от 5 до 500 символов).",
+    "phone": "Укажите телефон: цифры, «+», скобки, пробелы и дефисы, например +7 900 123-45-67.",
+    "email": "Укажите адрес e-mail в формате name@example.ru.",
+    "comment": "Комментарий — не длиннее 2000 символов.",
+    "documents": "Приложите скан-копии документов или один ZIP-архив (не более 30 файлов).",
+}
+# The API's field (a pydantic location) → the form's field.
+API_FIELDS = {
+    "power_kw": "power_kw",
+    "object_address": "object_address",
+    "contact": "phone",
+    "contact.phone": "phone",
+    "contact.email": "email",
+    "comment": "comment",
+    "documents": "documents",
+}
+
+
+def slots_of(kind: dict[str, Any]) -> list[dict[str, Any]]:
+    """The checklist of the type, each slot with its own input, and the archive."""
+    return [*kind.get("documents", []), ARCHIVE]
+
+
+def input_of(slot: str) -> str:
+    return f"doc_{slot}"
+
+
+@dataclass
+class Attached:
+    """What a post attached: documents ``{slot, file_id, name}`` and the slots' problems."""
+
+    documents: list[dict[str, str]] = field(default_factory=list)
+    problems: dict[str, str] = field(default_factory=dict)
+
+
+async def upload_file(request: Request, upload: UploadFile) -> tuple[dict[str, str] | None, str]:
+    """Send one chosen file to the files service: ({id, name}, "") or (None, the refusal)."""
+    files = {
+        "file": (upload.filename or "file", upload.file, upload.content_type or "application/octet-stream")
+    }
+    try:
+        answer = await api(request, "POST", "/api/v1/files", auth=True, service="files", files=files)
+    except httpx.TransportError:
+        return None, UNAVAILABLE
+    if answer.status_code == 201:
+        body = answer.json()
+        return {"id": str(body["id"]), "name": str(body["name"])}, ""
+    return None, f"«{upload.filename}»: {_errors(answer)[0]}"
+
+
+async def _names(request: Request, file_ids: list[str]) -> dict[str, str]:
+    """The names of files kept by id (the caller's own; an id they may not read is dropped)."""
+    names: dict[str, str] = {}
+    for file_id in dict.fromkeys(file_ids):
+        try:
+            answer = await api(request, "GET", f"/api/v1/files/{file_id}/meta", auth=True, service="files")
+        except httpx.TransportError:
+            continue
+        if answer.status_code == 200:
+            names[file_id] = str(answer.json()["name"])
+    return names
+
+
+async def collect(request: Request, form: FormData, kind: dict[str, Any]) -> Attached:
+    """Upload the files chosen per slot; keep, per slot without a new file, what was kept."""
+    attached = Attached()
+    kept: dict[str, list[str]] = {}
+    for slot in slots_of(kind):
+        code = slot["code"]
+        chosen = [i for i in form.getlist(input_of(code)) if isinstance(i, UploadFile) and i.filename]
+        problems = []
+        for item in chosen:
+            uploaded, problem = await upload_file(request, item)
+            if uploaded:
+                attached.documents.append({"slot": code, "file_id": uploaded["id"], "name": uploaded["name"]})
+            else:
+                problems.append(problem)
+        if problems:
+            attached.problems[input_of(code)] = " ".join(problems)
+        if not chosen:
+            kept[code] = [str(v) for v in form.getlist(f"keep_{code}") if isinstance(v, str) and v]
+    names = await _names(request, [i for ids in kept.values() for i in ids])
+    for code, ids in kept.items():
+        attached.documents += [{"slot": code, "file_id": i, "name": names[i]} for i in ids if i in names]
+    return attached
+
+
+def kept_by_slot(documents: list[dict[str, str]]) -> dict[str, list[dict[str, str]]]:
+    """For the template: slot → the files kept there."""
+    by_slot: dict[str, list[dict[str, str]]] = {}
+    for doc in documents:
+        by_slot.setdefault(doc["slot"], []).append(doc)
+    return by_slot
+
+
+def missing_slots(kind: dict[str, Any], documents: list[dict[str, str]]) -> dict[str, str]:
+    given = {d["slot"] for d in documents}
+    return {
+        input_of(slot["code"]): SLOT_MISSING
+        for slot in kind.get("documents", [])
+        if slot["required"] and slot["code"] not in given
+    }
+
+
+def refusal(
+    answer: httpx.Response, kind: dict[str, Any], documents: list[dict[str, str]]
+) -> tuple[str, dict[str, str]]:
+    """(summary, messages at the form's fields and slots) for a refused submission."""
+    summary, api_fields, code = _errors(answer)
+    fields: dict[str, str] = {}
+    if code == "validation_error":
+        for name in api_fields:
+            mine = API_FIELDS.get(name) or ("documents" if name.startswith("documents") else "")
+            if mine:
+                fields[mine] = FIELD_TEXT[mine]
+        if "documents" in fields and not documents:  # nothing attached: every required slot
+            fields.update(missing_slots(kind, documents))
+        summary = CHECK_FIELDS
+    elif code == "power_exceeds_limit":
+        fields["power_kw"] = summary
+    elif code == "documents_missing":
+        fields.update(missing_slots(kind, documents))
+    elif code == "archive_expected":
+        fields[input_of("archive")] = summary
+    elif code in ("file_not_found", "unknown_slot"):
+        fields["documents"] = summary
+    return summary, fields
