@@ -19,6 +19,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
 from services.gateway.format import day, size
+from services.gateway.next_page import to_login
 from services.gateway.pages import (
     STALE_FORM,
     UNAVAILABLE,
@@ -213,13 +214,22 @@ async def fill(request: Request, form_id: str) -> Response:
 
 
 # «Мои файлы» --------------------------------------------------------------------------------------------
+FILES_PER_PAGE = 20
+
+
+def _pageno(request: Request) -> int:
+    raw = request.query_params.get("page", "1")
+    return max(1, min(int(raw), 50_000)) if raw.isdigit() else 1
+
+
 async def _files_page(request: Request, user: dict[str, Any], status: int = 200, **extra: Any) -> Response:
     files: list[dict[str, Any]] = []
-    error = extra.pop("error", "")
+    error, total, pageno = extra.pop("error", ""), 0, _pageno(request)
+    query = f"limit={FILES_PER_PAGE}&offset={(pageno - 1) * FILES_PER_PAGE}"
     try:
-        answer = await _files_api(request, "GET", "/api/v1/files?limit=200", auth=True)
+        answer = await _files_api(request, "GET", f"/api/v1/files?{query}", auth=True)
         if answer.status_code == 200:
-            files = answer.json()["items"]
+            files, total = answer.json()["items"], int(answer.json()["total"])
         else:
             error = error or _errors(answer)[0]
     except httpx.TransportError:
@@ -238,6 +248,8 @@ async def _files_page(request: Request, user: dict[str, Any], status: int = 200,
         files=files,
         done=done,
         error=error,
+        pageno=pageno,
+        pages=max(1, -(-total // FILES_PER_PAGE)),
         max_mb=_megabytes(request),
         max_bytes=_settings(request).max_upload_bytes,
         allowed=ALLOWED_TYPES,
@@ -250,8 +262,52 @@ async def _files_page(request: Request, user: dict[str, Any], status: int = 200,
 async def files_page(request: Request) -> Response:
     user = await current_user(request)
     if user is None:
-        return RedirectResponse("/?tab=login", 303)
+        return to_login(request)
     return await _files_page(request, user)
+
+
+async def _own_file(request: Request, file_id: str) -> dict[str, Any] | None:
+    """The file's description when the caller may delete it."""
+    try:
+        answer = await _files_api(request, "GET", f"/api/v1/files/{file_id}/meta", auth=True)
+    except httpx.TransportError:
+        return None
+    found: dict[str, Any] = answer.json() if answer.status_code == 200 else {}
+    return found if found.get("deletable") else None
+
+
+@router.get("/files/{file_id}/delete")
+async def delete_confirmation(request: Request, file_id: str) -> Response:
+    """The confirmation step of a deletion (a page, so no JavaScript is needed)."""
+    user = await current_user(request)
+    if user is None:
+        return to_login(request)
+    found = await _own_file(request, file_id)
+    if found is None:
+        return back(request, "/files", error=NOT_DELETABLE)
+    return await _files_page(request, user, confirm_file=found)
+
+
+NOT_DELETABLE = "Этот файл удалить нельзя: он приложен к заявке или к сообщению переписки, или его уже нет."
+
+
+@router.post("/files/{file_id}/delete")
+async def delete_file(request: Request, file_id: str) -> Response:
+    user = await current_user(request)
+    if user is None:
+        return to_login(request)
+    try:
+        await _form(request)
+    except _Stale:
+        return back(request, "/files", error=STALE_FORM)
+    found = await _own_file(request, file_id)
+    try:
+        answer = await _files_api(request, "DELETE", f"/api/v1/files/{file_id}", auth=True)
+    except httpx.TransportError:
+        return back(request, "/files", error=UNAVAILABLE)
+    if answer.status_code == 204:
+        return back(request, "/files", done=f"Файл «{(found or {}).get('name', '')}» удалён.")
+    return back(request, "/files", error=_errors(answer)[0])
 
 
 @router.post("/upload/file")

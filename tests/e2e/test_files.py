@@ -24,10 +24,10 @@ import httpx
 import pytest
 from docx import Document
 
-from shared.events import Envelope, FileUploadedV1, MessagePostedV1
+from shared.events import Envelope, FileDeletedV1, FileUploadedV1, MessagePostedV1
 from shared.transport import build_transport
 from tests.conftest import Person, new_person
-from tests.e2e.helpers import log_in, register_and_confirm
+from tests.e2e.helpers import log_in, read_events, register_and_confirm
 from tests.harness import ROOT, System
 
 STAFF_PASSWORD = "Лампа-над-столом-1987!"
@@ -617,4 +617,113 @@ def test_pages(system: System, people: People) -> None:
         wrong = http.post(f"/forms/{individual['id']}/fill", data=values | {"email": "нет"})
         assert wrong.status_code == 303 and wrong.headers["location"] == f"/forms/{individual['id']}/fill"
         again = http.get(wrong.headers["location"]).text
-        assert "Укажите адрес e-mail в формате name@example.ru" in again and "Кузнецова Мария Сергеевна" in again
+        assert (
+            "Укажите адрес e-mail в формате name@example.ru" in again and "Кузнецова Мария Сергеевна" in again
+        )
+
+
+# deleting an orphan upload ---------------------------------------------------------------------------
+def _attached_to_an_application(http: httpx.Client, owner: Account, file_id: str) -> str:
+    body = {
+        "type_code": "individual_15kw",
+        "power_kw": 10,
+        "object_address": "г. Тверь, ул. Садовая, д. 7",
+        "contact": {"phone": "+7 900 123-45-67", "email": owner.person.email},
+        "documents": [{"slot": "archive", "file_id": file_id}],
+    }
+    answer = http.post("/api/v1/applications", headers=owner.auth, json=body)
+    assert answer.status_code == 201, answer.text
+    return str(answer.json()["id"])
+
+
+def _recorded(http: httpx.Client, staff: Account, file_id: str) -> None:
+    """Wait until the files service has recorded the attachment (staff may then read the file)."""
+    deadline = time.monotonic() + 15
+    while http.get(f"/api/v1/files/{file_id}/meta", headers=staff.auth).status_code != 200:
+        assert time.monotonic() < deadline, "the attachment was never recorded"
+        time.sleep(0.1)
+
+
+def test_an_orphan_upload_is_deleted_by_its_owner_only(system: System, people: People) -> None:
+    """Issue 10 §3: ``DELETE /api/v1/files/{id}``: the owner's upload attached to nothing goes
+    (a FileDeleted event, then its bytes); anyone else's is not found; an attached one stays."""
+    owner, data = people.owner, PDF + os.urandom(4096)
+    with system.client() as http:
+        before = stored_blobs(system)
+        doomed = upload(http, owner.auth, "черновик.pdf", data).json()
+        twin = upload(http, owner.auth, "копия черновика.pdf", data).json()  # the same bytes
+        assert doomed["deletable"] is True
+        listed = {i["id"]: i for i in http.get("/api/v1/files", headers=owner.auth).json()["items"]}
+        assert listed[doomed["id"]]["deletable"] is True
+        unknown = http.delete(f"/api/v1/files/{uuid.uuid4()}", headers=owner.auth)
+        assert unknown.status_code == 404
+        for stranger in (people.other, people.staff):
+            refused = http.delete(f"/api/v1/files/{doomed['id']}", headers=stranger.auth)
+            assert (refused.status_code, refused.content) == (404, unknown.content)
+        with system.client() as anonymous:
+            assert anonymous.delete(f"/api/v1/files/{doomed['id']}").status_code == 401
+
+        assert http.delete(f"/api/v1/files/{doomed['id']}", headers=owner.auth).status_code == 204
+        for path in (f"/api/v1/files/{doomed['id']}", f"/api/v1/files/{doomed['id']}/meta"):
+            assert http.get(path, headers=owner.auth).status_code == 404
+        assert http.delete(f"/api/v1/files/{doomed['id']}", headers=owner.auth).status_code == 404
+        ids = [i["id"] for i in http.get("/api/v1/files", headers=owner.auth).json()["items"]]
+        assert doomed["id"] not in ids and twin["id"] in ids
+        # A file with the same bytes is untouched (locally both share one content-addressed blob).
+        assert http.get(f"/api/v1/files/{twin['id']}", headers=owner.auth).content == data
+        assert http.delete(f"/api/v1/files/{twin['id']}", headers=owner.auth).status_code == 204
+        assert stored_blobs(system) == before  # the bytes are gone too
+
+        kept = upload(http, owner.auth, "Документы.zip", zip_of({"план.pdf": PDF + os.urandom(64)})).json()
+        _attached_to_an_application(http, owner, kept["id"])
+        _recorded(http, people.staff, kept["id"])
+        in_use = http.delete(f"/api/v1/files/{kept['id']}", headers=owner.auth)
+        assert in_use.status_code == 409 and in_use.json()["code"] == "file_in_use"
+        assert "нельзя" in in_use.json()["message"]
+        assert http.get(f"/api/v1/files/{kept['id']}", headers=owner.auth).status_code == 200
+        listed = {i["id"]: i for i in http.get("/api/v1/files", headers=owner.auth).json()["items"]}
+        assert listed[kept["id"]]["deletable"] is False
+    deleted = [
+        e.parse()
+        for e in read_events(system, "files", doomed["id"], expect=2)
+        if e.type == "lk.files.FileDeleted.v1"
+    ]
+    assert [(d.file_id, d.owner_id) for d in deleted if isinstance(d, FileDeletedV1)] == [
+        (doomed["id"], owner.id)
+    ]
+
+
+def test_my_files_page_deletes_after_a_confirmation_and_pages(system: System) -> None:
+    with system.client() as http:
+        owner = consumer(system, http)
+        names = [f"скан {i:02d}.pdf" for i in range(21)]
+        ids = [upload(http, owner.auth, name, PDF + os.urandom(32)).json()["id"] for name in names]
+        attached = upload(http, owner.auth, "Документы.zip", zip_of({"план.pdf": PDF})).json()["id"]
+        _attached_to_an_application(http, owner, attached)
+        log_in(http, owner.person.login, owner.person.password)  # cookies, as a browser
+        first = http.get("/files")
+        assert "Страница 1 из 2" in first.text and 'href="/files?page=2"' in first.text
+        second = http.get("/files", params={"page": 2})
+        assert "Страница 2 из 2" in second.text and "скан 00.pdf" in second.text  # the oldest
+        assert 'href="/files"' in first.text and "Мои файлы" in first.text  # in the menu
+
+        confirm = http.get(f"/files/{ids[-1]}/delete")
+        assert confirm.status_code == 200
+        assert "Удалить файл «скан 20.pdf»?" in confirm.text and "Да, удалить файл" in confirm.text
+        assert http.get(f"/api/v1/files/{ids[-1]}", headers=owner.auth).status_code == 200  # not yet
+        done = http.post(f"/files/{ids[-1]}/delete", data={"csrf": http.cookies["lk_csrf"]})
+        assert done.status_code == 303
+        shown = http.get(done.headers["location"])
+        assert "Файл «скан 20.pdf» удалён." in shown.text and "скан 20.pdf</a>" not in shown.text
+        assert http.get(f"/api/v1/files/{ids[-1]}", headers=owner.auth).status_code == 404
+        stale = http.post(f"/files/{ids[0]}/delete", data={"csrf": "wrong"})
+        assert (
+            stale.status_code == 303
+            and http.get(f"/api/v1/files/{ids[0]}", headers=owner.auth).status_code == 200
+        )
+
+        with system.client() as other:
+            _recorded(other, staff_member(system, other), attached)
+        refused = http.get(f"/files/{attached}/delete")
+        assert refused.status_code == 303
+        assert "удалить нельзя" in http.get(refused.headers["location"]).text
