@@ -18,7 +18,7 @@ from shared.consumer import ConsumerRunner
 from shared.http import add_health
 from shared.readstore import build_readstore
 from shared.relay import Relay
-from shared.runtime import Workers, construct, service_app
+from shared.runtime import Workers, construct, dependencies, service_app
 from shared.settings import Settings
 from shared.transport import build_transport
 
@@ -68,6 +68,7 @@ def create_app(settings: Settings) -> FastAPI:
         app.state.auth = start_auth(settings, SERVICE, store, transport, workers)
         app.state.app = applications
         app.state.store = store
+        app.state.dependencies = dependencies(store=store, events=applications, transport=transport)
         app.state.view = view
         app.state.documents = documents
         app.state.relay = relay

@@ -13,7 +13,7 @@ from services.notifier.outbox import MailOutbox, Sender
 from shared.consumer import ConsumerRunner
 from shared.http import add_health
 from shared.readstore import build_readstore
-from shared.runtime import Workers, service_app
+from shared.runtime import Workers, dependencies, service_app
 from shared.settings import Settings
 from shared.transport import build_transport
 
@@ -41,6 +41,7 @@ def create_app(settings: Settings) -> FastAPI:
         workers.start("notifier.sender", sender.run)
         await start_chat_mail(settings, store, transport, workers, sender.wake)
         app.state.store = store
+        app.state.dependencies = dependencies(store=store, transport=transport)
         try:
             yield
         finally:
