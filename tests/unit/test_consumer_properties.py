@@ -4,6 +4,7 @@ included, cut into batches anywhere), the projection equals the one built source
 from __future__ import annotations
 
 import asyncio
+import itertools
 import tempfile
 from pathlib import Path
 
@@ -50,7 +51,7 @@ async def project(events: list[tuple[str, str, int]], cuts: list[int]) -> list[t
                 for offset, (source, subject, seq) in enumerate(events)
             ]
             bounds = sorted({0, len(messages), *[c % (len(messages) + 1) for c in cuts]})
-            for start, end in zip(bounds, bounds[1:], strict=False):
+            for start, end in itertools.pairwise(bounds):
                 await runner.apply_batch(messages[start:end])
             rows = await store.fetch("SELECT subject, sequence FROM test_rows")
             return sorted((r["subject"], int(r["sequence"])) for r in rows)
