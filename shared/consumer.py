@@ -33,6 +33,8 @@ CONSUMER_DDL = [
     " sequence BIGINT NOT NULL, PRIMARY KEY (consumer, subject))",
 ]
 
+STALLED_WAIT = 0.2  # read-your-writes while the own relay cannot publish: a glance, no wait
+
 Stream = tuple[str, str]
 """(source service, aggregate id): what a sequence number counts."""
 
@@ -81,6 +83,9 @@ class ConsumerRunner:
         # lk_consumer_applied, so the copy in memory stays exact (reloaded with the offsets).
         self._seen: dict[Stream, int] = {}
         self._progress = asyncio.Condition()
+        # Whether the events awaited can arrive at all: set to the service's own relay's
+        # ``stalled`` so read-your-writes waits give up at once while its transport is down.
+        self.stalled: Callable[[], bool] = lambda: False
 
     async def setup(self) -> None:
         await self.store.migrate([*CONSUMER_DDL, *self.projection.ddl])
@@ -184,7 +189,7 @@ class ConsumerRunner:
                 await self._progress.wait_for(lambda: self.has_seen(source, subject, sequence))
 
         try:
-            await asyncio.wait_for(reached(), timeout)
+            await asyncio.wait_for(reached(), STALLED_WAIT if self.stalled() else timeout)
         except TimeoutError:
             return False
         return True
@@ -198,7 +203,7 @@ class ConsumerRunner:
                 await self._progress.wait_for(lambda: self.applied.get(source, 0) >= position)
 
         try:
-            await asyncio.wait_for(reached(), timeout)
+            await asyncio.wait_for(reached(), STALLED_WAIT if self.stalled() else timeout)
         except TimeoutError:
             return False
         return True

@@ -8,12 +8,14 @@ import uuid
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from eventsourcing.persistence import IntegrityError
+from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
 from services.applications.app import Actor, ApplicationsApp, not_found, today
 from services.applications.workflow import CONSUMER, FINAL, STAFF, STATUS_TITLES, next_steps
+from shared import idempotency
 from shared.auth import CurrentPrincipal, Principal, require_role
 from shared.consumer import ConsumerRunner
 from shared.http import MAX_OFFSET, ApiError, CodePath, IdPath, answers
@@ -266,12 +268,25 @@ async def detail(request: Request, application_id: str, principal: Principal) ->
     }
 
 
-async def caught_up(request: Request, application_id: str, version: int) -> None:
-    """Read-your-writes: wait until the views have applied the application's new version."""
+async def caught_up(request: Request, application_id: str, version: int) -> bool:
+    """Read-your-writes: wait until the views have applied the application's new version
+    (False if they could not: the service's relay is stalled, or the wait timed out)."""
     runners: list[ConsumerRunner] = [state(request).view, state(request).documents]
-    await asyncio.gather(
+    done = await asyncio.gather(
         *(r.wait_for_subject("applications", application_id, version, timeout=5.0) for r in runners)
     )
+    return all(done)
+
+
+def as_committed(body: dict[str, Any], claim: Any, principal: Principal) -> dict[str, Any]:
+    """The detail answer with the command's own result where the views are behind."""
+    return {
+        **body,
+        "status": claim.status,
+        "status_title": STATUS_TITLES[claim.status],
+        "version": claim.version,
+        "allowed_transitions": next_steps(actor_role(principal), claim.status),
+    }
 
 
 def parse_id(application_id: str) -> uuid.UUID:
@@ -333,32 +348,54 @@ async def put_type(
 
 
 # applications --------------------------------------------------------------------------------
-@router.post("/applications", status_code=201, responses=answers(401, 403, 409, 422))
-async def submit(body: SubmitIn, request: Request, principal: CurrentPrincipal) -> dict[str, Any]:
-    """«Отправить заявку на ТП»: a confirmed consumer files an application with documents."""
+@router.post(
+    "/applications",
+    status_code=201,
+    responses=answers(400, 401, 403, 409, 422),
+    openapi_extra=idempotency.OPENAPI,
+)
+async def submit(
+    body: SubmitIn, request: Request, response: Response, principal: CurrentPrincipal
+) -> dict[str, Any]:
+    """«Отправить заявку на ТП»: a confirmed consumer files an application with documents.
+    With ``Idempotency-Key`` a repeat answers the application filed the first time
+    (``Idempotent-Replayed: true``); the same key for another request is refused (422)."""
     s = state(request)
     actor = await actor_of(request, principal)
     if actor.role != CONSUMER:
         raise ApiError(403, "forbidden", "Заявку на ТП подаёт потребитель.")
+    keyed = idempotency.keyed(request, "application", actor.account_id, body.model_dump(mode="json"))
+    earlier = await run_in_threadpool(s.app.submitted_before, keyed)
+    if earlier is not None:
+        response.headers[idempotency.REPLAYED] = "true"
+        return {"id": str(earlier.id), "number": earlier.number, "status": earlier.status}
     documents, owned = await documents_of(request, actor.account_id, body.documents)
     # Every rule first: a refused submission takes no number (the series has no gaps from it).
     s.app.check_submission(
         actor=actor, type_code=body.type_code, power_kw=body.power_kw, documents=documents, owned=owned
     )
     number = await s.numbers.next()
-    claim, _ = await run_in_threadpool(
-        s.app.submit,
-        actor=actor,
-        number=number,
-        type_code=body.type_code,
-        power_kw=body.power_kw,
-        object_address=body.object_address.strip(),
-        contact_phone=body.contact.phone,
-        contact_email=str(body.contact.email),
-        comment=body.comment,
-        documents=documents,
-        owned=owned,
-    )
+    try:
+        claim, _ = await run_in_threadpool(
+            s.app.submit,
+            actor=actor,
+            number=number,
+            type_code=body.type_code,
+            power_kw=body.power_kw,
+            object_address=body.object_address.strip(),
+            contact_phone=body.contact.phone,
+            contact_email=str(body.contact.email),
+            comment=body.comment,
+            documents=documents,
+            owned=owned,
+            request=keyed,
+        )
+    except IntegrityError:
+        winner = await run_in_threadpool(s.app.submitted_before, keyed)
+        if winner is None:
+            raise
+        claim = winner  # an identical request a moment earlier won (its number stands)
+        response.headers[idempotency.REPLAYED] = "true"
     await caught_up(request, str(claim.id), claim.version)
     return {"id": str(claim.id), "number": claim.number, "status": claim.status}
 
@@ -437,8 +474,9 @@ async def transition(
     claim, _ = await run_in_threadpool(
         state(request).app.transition, key, actor, body.to_status, body.comment, body.expected_version
     )
-    await caught_up(request, application_id, claim.version)
-    return await detail(request, application_id, principal)
+    if await caught_up(request, application_id, claim.version):
+        return await detail(request, application_id, principal)
+    return as_committed(await detail(request, application_id, principal), claim, principal)
 
 
 @router.post("/applications/{application_id}/documents", responses=answers(401, 403, 404, 409, 422))

@@ -23,6 +23,7 @@ from services.applications.domain import Application as Claim
 from services.applications.domain import ApplicationType, Catalog
 from services.applications.workflow import CONSUMER, STAFF, STATUS_TITLES, Verdict, judge
 from shared.http import ApiError
+from shared.idempotency import IdempotencyRecord, Keyed, recorded
 from shared.settings import Settings
 
 CATALOG_FILE = Path(__file__).with_name("catalog.json")
@@ -170,7 +171,10 @@ class ApplicationsApp(Application[uuid.UUID]):
         comment: str,
         documents: list[dict[str, str]],
         owned: dict[str, str],
+        request: Keyed | None = None,
     ) -> tuple[Claim, int]:
+        """File an application; under an idempotency key (``request``) the record of it is
+        saved in the same save, so a repeat finds it (shared/idempotency.py)."""
         kind = self.check_submission(
             actor=actor, type_code=type_code, power_kw=power_kw, documents=documents, owned=owned
         )
@@ -189,7 +193,20 @@ class ApplicationsApp(Application[uuid.UUID]):
             documents=documents,
             due=iso(self.due_for(type_code, "submitted", today())),
         )
-        return claim, self._commit(claim)
+        records = (
+            [IdempotencyRecord(record_id=request[0], fingerprint=request[1], result_id=str(claim.id))]
+            if request
+            else []
+        )
+        return claim, self._commit(claim, *records)
+
+    def submitted_before(self, request: Keyed | None) -> Claim | None:
+        """The application an identical earlier request filed (422 for a reused key)."""
+        found = recorded(self, *request) if request else None
+        if found is None:
+            return None
+        claim: Any = self.repository.get(uuid.UUID(found))
+        return claim if isinstance(claim, Claim) else None
 
     def _load(self, application_id: uuid.UUID, actor: Actor) -> Claim:
         try:

@@ -49,6 +49,7 @@ def create_app(settings: Settings) -> FastAPI:
             ApplicationsView(settings.topic(SERVICE), settings.topic("identity")), transport, store
         )
         documents = ConsumerRunner(DocumentsView(settings.topic(SERVICE)), transport, store)
+        view.stalled = documents.stalled = lambda: relay.stalled
         references = ConsumerRunner(
             References(settings.topic("identity"), settings.topic("files")), transport, store
         )

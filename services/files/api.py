@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Annotated, Any, TypeVar
 
 import structlog
+from eventsourcing.persistence import IntegrityError
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, StreamingResponse
@@ -27,6 +28,7 @@ from services.files.domain import KINDS, Audit, StoredFile
 from services.files.forms import SPECS, SPECS_BY_CODE, fill_docx, today_ru
 from services.files.storage import BlobStore, LocalBlobStore, S3BlobStore, StorageUnavailable
 from services.files.upload import Received, receive_file
+from shared import idempotency
 from shared.auth import CurrentPrincipal, Principal, require_role
 from shared.consumer import ConsumerRunner
 from shared.edge import client_address
@@ -310,15 +312,23 @@ async def blob_response(
 
 
 # files ----------------------------------------------------------------------------------------------
+def replayed_upload(stored: StoredFile, principal: Principal, response: Response) -> FileOut:
+    """The answer to a repeated upload: the file stored the first time."""
+    if stored.deleted or stored.owner_id != principal.account_id:
+        raise idempotency.reused()
+    response.headers[idempotency.REPLAYED] = "true"
+    return file_out(stored, principal.account_id)
+
+
 async def _store_upload(
-    request: Request, files: FilesState, received: Received, principal: Principal
+    request: Request, files: FilesState, received: Received, principal: Principal, file_id: uuid.UUID
 ) -> tuple[StoredFile, int]:
     """Commit the blob, then record the file; if recording fails, the blob goes too."""
     try:
         key = await received.writer.commit()
         return await call(
             files.app.record_upload,
-            file_id=uuid.uuid4(),
+            file_id=file_id,
             owner_id=principal.account_id,
             name=received.name,
             size=received.info.size,
@@ -349,11 +359,21 @@ def multipart_body(*text_fields: str) -> dict[str, Any]:
     response_model=FileOut,
     response_model_exclude_none=False,
     responses=answers(400, 401, 413, 415, 422, 503),
-    openapi_extra=multipart_body(),
+    openapi_extra={**multipart_body(), **idempotency.OPENAPI},
 )
-async def upload(request: Request, principal: CurrentPrincipal, files: State) -> Response | FileOut:
+async def upload(
+    request: Request, response: Response, principal: CurrentPrincipal, files: State
+) -> Response | FileOut:
     """Upload one file (multipart/form-data, field ``file``): PDF, JPEG, PNG, TIFF, ZIP, DOCX,
-    XLSX or ODT by content, up to the configured size (25 MB by default)."""
+    XLSX or ODT by content, up to the configured size (25 MB by default). With
+    ``Idempotency-Key`` the file's id comes from the key: a repeat answers the file stored
+    the first time (``Idempotent-Replayed: true``) and stores nothing."""
+    key = idempotency.key_of(request)
+    file_id = idempotency.derived_id("upload", principal.account_id, key) if key else uuid.uuid4()
+    if key:
+        earlier = await call(files.app.file, file_id)
+        if earlier is not None:
+            return replayed_upload(earlier, principal, response)
     async with files.uploads:
         try:
             received = await receive_file(request, files.blobs, max_bytes=files.settings.max_upload_bytes)
@@ -364,7 +384,13 @@ async def upload(request: Request, principal: CurrentPrincipal, files: State) ->
             log.exception("files.storage_unavailable")
             raise storage_down() from None
         async with recording(files, received.info.sha256):
-            stored, position = await _store_upload(request, files, received, principal)
+            try:
+                stored, position = await _store_upload(request, files, received, principal, file_id)
+            except IntegrityError:
+                winner = await call(files.app.file, file_id) if key else None
+                if winner is None:
+                    raise
+                return replayed_upload(winner, principal, response)  # a concurrent repeat won
             # The answer is final: the file is downloadable at once (read from the event
             # store), and the list shows it once the catalog has caught up with this event.
             await files.catalog.wait_for("files", position)

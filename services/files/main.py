@@ -111,6 +111,7 @@ def create_app(settings: Settings) -> FastAPI:
         )
         files.on_saved = relay.wake
         catalog = ConsumerRunner(Catalog(settings.topic(SERVICE)), transport, store)
+        catalog.stalled = lambda: relay.stalled
         grants = ConsumerRunner(
             AttachmentGrants(files, settings.topic("applications"), settings.topic("chat")), transport, store
         )

@@ -108,7 +108,7 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.add_middleware(SecurityHeaders)
     ready = asyncio.Event()
-    app.add_middleware(StartupGate, ready=ready)
+    app.add_middleware(StartupGate, ready=ready, check=lambda: all_ready())
     app.add_middleware(Edge, settings=settings)  # outermost: everything else sees its decisions
 
     async def all_ready() -> bool:

@@ -13,6 +13,8 @@ import contextlib
 import hmac
 import re
 import secrets
+import uuid
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -29,6 +31,7 @@ from services.gateway.proxy import ServiceClient, edge_of
 from shared.auth import CSRF_COOKIE
 from shared.settings import Settings
 
+FORM_KEY = re.compile(r"^[0-9a-f]{32}$")
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 install(templates.env)
@@ -78,6 +81,7 @@ async def api(
     headers = {
         **edge_of(request),
         "user-agent": request.headers.get("user-agent", ""),
+        **kwargs.pop("headers", {}),
     }
     token = request.cookies.get(_settings(request).session_cookie)
     if auth and token:
@@ -96,6 +100,15 @@ async def current_user(request: Request) -> dict[str, Any] | None:
     return answer.json() if answer.status_code == 200 else None
 
 
+def idempotency(form: Mapping[str, Any], *part: object) -> dict[str, str]:
+    """The ``Idempotency-Key`` header for the create a form post makes (``part`` tells apart
+    several creates of one post, e.g. its files); none for a form without a valid key."""
+    key = str(form.get("idempotency_key", ""))
+    if not FORM_KEY.match(key):
+        return {}
+    return {"Idempotency-Key": "-".join([key, *map(str, part)])[:128]}
+
+
 def page(request: Request, name: str, status: int = 200, **context: Any) -> Response:
     """Render ``name``; on a GET, what a redirected form post left for this page (its flash)
     is shown once: the error, the messages at the fields, the values typed, what was done."""
@@ -107,6 +120,9 @@ def page(request: Request, name: str, status: int = 200, **context: Any) -> Resp
     context.setdefault("values", {})
     context.setdefault("fields", {})
     context.setdefault("first_invalid", next(iter(context["fields"]), ""))
+    # One Idempotency-Key per form shown: pressing «Отправить» twice, or again after a lost
+    # answer, creates nothing twice (shared/idempotency.py).
+    context.setdefault("form_key", uuid.uuid4().hex)
     response: HTMLResponse = templates.TemplateResponse(
         request, name, {"title": "Личный кабинет ТП", "csrf": _csrf(request), **context}, status_code=status
     )
@@ -331,7 +347,7 @@ async def register(request: Request) -> Response:
         return back(request, "/?tab=register", values=values, fields=fields)
     body = {k: values[k] for k in ("login", "email", "account_type", "password")}
     try:
-        answer = await api(request, "POST", "/api/v1/accounts", json=body)
+        answer = await api(request, "POST", "/api/v1/accounts", json=body, headers=idempotency(form))
     except httpx.TransportError:
         return back(request, "/?tab=register", error=UNAVAILABLE, values=values)
     if answer.status_code == 201:

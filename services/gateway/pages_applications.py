@@ -26,6 +26,7 @@ from services.gateway.pages import (
     api,
     back,
     current_user,
+    idempotency,
     page,
 )
 from services.gateway.pages_chat import chat_context
@@ -179,7 +180,15 @@ async def send_application(code: str, request: Request) -> Response:
             kept=attached.documents,
         )
     body = _submission(code, values, attached.documents)
-    answer = await api(request, "POST", "/api/v1/applications", auth=True, service="applications", json=body)
+    answer = await api(
+        request,
+        "POST",
+        "/api/v1/applications",
+        auth=True,
+        service="applications",
+        json=body,
+        headers=idempotency(form, "application"),
+    )
     if answer.status_code == 201:
         number = answer.json()["number"]
         return RedirectResponse("/applications?" + urlencode({"submitted": number}), 303)

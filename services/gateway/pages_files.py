@@ -31,6 +31,7 @@ from services.gateway.pages import (
     back,
     current_user,
     field_errors,
+    idempotency,
     page,
     same_origin,
 )
@@ -81,8 +82,9 @@ async def _files_api(
 
 
 async def _stream_upload(request: Request, path: str) -> httpx.Response:
-    """Pass a browser's multipart body on to the files API as it arrives."""
-    headers = {"content-type": request.headers.get("content-type", "")}
+    """Pass a browser's multipart body on to the files API as it arrives (with the form's
+    Idempotency-Key from ``?idempotency_key=``: the body is streamed, not parsed here)."""
+    headers = {"content-type": request.headers.get("content-type", ""), **idempotency(request.query_params)}
     if request.headers.get("content-length", "").isdigit():
         headers["content-length"] = request.headers["content-length"]
     return await _files_api(

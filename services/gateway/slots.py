@@ -17,7 +17,7 @@ import httpx
 from fastapi import Request
 from starlette.datastructures import FormData, UploadFile
 
-from services.gateway.pages import UNAVAILABLE, _errors, api
+from services.gateway.pages import UNAVAILABLE, _errors, api, idempotency
 
 ARCHIVE = {"code": "archive", "title": "Архив документов (ZIP) — вместо отдельных файлов", "required": False}
 ACCEPT = ".pdf,.jpg,.jpeg,.png,.tif,.tiff,.zip,.docx,.xlsx,.odt"
@@ -61,13 +61,18 @@ class Attached:
     problems: dict[str, str] = field(default_factory=dict)
 
 
-async def upload_file(request: Request, upload: UploadFile) -> tuple[dict[str, str] | None, str]:
-    """Send one chosen file to the files service: ({id, name}, "") or (None, the refusal)."""
+async def upload_file(
+    request: Request, upload: UploadFile, headers: dict[str, str] | None = None
+) -> tuple[dict[str, str] | None, str]:
+    """Send one chosen file to the files service: ({id, name}, "") or (None, the refusal).
+    ``headers``: the file's Idempotency-Key, so a repeated post stores it once."""
     files = {
         "file": (upload.filename or "file", upload.file, upload.content_type or "application/octet-stream")
     }
     try:
-        answer = await api(request, "POST", "/api/v1/files", auth=True, service="files", files=files)
+        answer = await api(
+            request, "POST", "/api/v1/files", auth=True, service="files", files=files, headers=headers or {}
+        )
     except httpx.TransportError:
         return None, UNAVAILABLE
     if answer.status_code == 201:
@@ -97,8 +102,8 @@ async def collect(request: Request, form: FormData, kind: dict[str, Any]) -> Att
         code = slot["code"]
         chosen = [i for i in form.getlist(input_of(code)) if isinstance(i, UploadFile) and i.filename]
         problems = []
-        for item in chosen:
-            uploaded, problem = await upload_file(request, item)
+        for number, item in enumerate(chosen):
+            uploaded, problem = await upload_file(request, item, idempotency(form, code, number))
             if uploaded:
                 attached.documents.append({"slot": code, "file_id": uploaded["id"], "name": uploaded["name"]})
             else:

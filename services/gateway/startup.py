@@ -33,16 +33,25 @@ def starting_response(path: str) -> Response:
     return HTMLResponse(STARTING_PAGE, 503, headers=headers)
 
 
-class StartupGate:
-    """Answers 503 while ``ready`` is not set; health and static files pass through."""
+Check = Callable[[], Awaitable[bool]]
 
-    def __init__(self, app: ASGIApp, ready: asyncio.Event) -> None:
+
+class StartupGate:
+    """Answers 503 until ``ready`` is set; health and static files pass through. A request
+    that comes before the background check has run asks the services itself, so the first
+    visitor after they are all up is never told to wait."""
+
+    def __init__(self, app: ASGIApp, ready: asyncio.Event, check: Check) -> None:
         self.app = app
         self.ready = ready
+        self.check = check
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = str(scope.get("path", ""))
-        if self.ready.is_set() or scope["type"] == "lifespan" or path.startswith(("/health", "/static/")):
+        passes = scope["type"] == "lifespan" or path.startswith(("/health", "/static/"))
+        if not (passes or self.ready.is_set()) and await self.check():
+            self.ready.set()
+        if passes or self.ready.is_set():
             await self.app(scope, receive, send)
             return
         if scope["type"] == "websocket":
@@ -51,8 +60,8 @@ class StartupGate:
         await starting_response(path)(scope, receive, send)
 
 
-async def wait_until_ready(ready: asyncio.Event, check: Callable[[], Awaitable[bool]]) -> None:
+async def wait_until_ready(ready: asyncio.Event, check: Check) -> None:
     """Set ``ready`` once ``check`` says every service answers (then the gate stays open)."""
-    while not await check():  # noqa: ASYNC110 - polling other processes; stops once ready
+    while not ready.is_set() and not await check():  # noqa: ASYNC110 - polling other processes
         await asyncio.sleep(0.2)
     ready.set()

@@ -38,6 +38,7 @@
     var xhr = new XMLHttpRequest();
     xhr.open("POST", form.getAttribute("data-api"));
     xhr.setRequestHeader("X-CSRF-Token", form.getAttribute("data-csrf"));
+    if (form.getAttribute("data-key")) { xhr.setRequestHeader("Idempotency-Key", form.getAttribute("data-key")); }
     xhr.upload.addEventListener("progress", function (e) {
       if (!e.lengthComputable) { return; }
       var percent = Math.floor((e.loaded / e.total) * 100);
