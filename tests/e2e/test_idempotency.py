@@ -31,7 +31,9 @@ def test_registration_repeated_with_its_key(system: System, person: Person) -> N
         other = new_person()
         reused = http.post("/api/v1/accounts", json=other.registration(), headers=headers)
         assert reused.status_code == 422 and reused.json()["code"] == "idempotency_key_reused"
-        bad = http.post("/api/v1/accounts", json=new_person().registration(), headers={"Idempotency-Key": "x"})
+        bad = http.post(
+            "/api/v1/accounts", json=new_person().registration(), headers={"Idempotency-Key": "x"}
+        )
         assert bad.status_code == 400 and bad.json()["code"] == "invalid_idempotency_key"
     assert len(system.mailbox.wait_for(person.email)) == 1
     assert system.mailbox.messages_to(other.email) == []

@@ -39,7 +39,9 @@ def test_nothing_half_started_is_shown(tmp_path: Path) -> None:
             printed = (tmp_path / "all.log").read_text(errors="replace")
             if "готов" in printed:
                 # Once the address is printed, everything behind it answers.
-                assert api.status_code == 200 or httpx.get(system.base_url + "/api/v1/forms").status_code == 200
+                assert (
+                    api.status_code == 200 or httpx.get(system.base_url + "/api/v1/forms").status_code == 200
+                )
             if api.status_code == page.status_code == 200 and "готов" in printed:
                 break
             time.sleep(0.05)
