@@ -29,9 +29,21 @@ cli = typer.Typer(
 )
 mail_cli = typer.Typer(help="Письма встроенного почтового ящика (var/mail).", no_args_is_help=True)
 cli.add_typer(mail_cli, name="mail")
-admin_cli = typer.Typer(help="Администрирование: учётные записи сотрудников.", no_args_is_help=True)
-cli.add_typer(admin_cli, name="admin")
 cli.add_typer(ops_cli, name="ops")
+
+
+def _found(where: str) -> Any:
+    module, attr = where.split(":")
+    return getattr(import_module(module), attr)
+
+
+# Commands that belong to a service live in it; the kernel names them, never imports them.
+SERVICE_GROUPS = {"admin": "services.identity.cli:admin_cli"}
+SERVICE_OPS = {"audit": "services.identity.cli:audit"}
+for _name, _where in SERVICE_GROUPS.items():
+    cli.add_typer(_found(_where), name=_name)
+for _name, _where in SERVICE_OPS.items():
+    ops_cli.command(_name)(_found(_where))
 
 # Uvicorn would believe X-Forwarded-* from any loopback peer (every client on one host):
 # the edge decides who the client is (shared/edge.py). No "server: uvicorn" either.
@@ -214,49 +226,6 @@ def mail_stats_command() -> None:
         runtime = httpx.get(settings.mailpit_api + "/api/v1/info", timeout=10).json()["RuntimeStats"]
         stats = {"kept": int(runtime["SMTPAccepted"]), "dropped_duplicates": int(runtime["SMTPIgnored"])}
     typer.echo(json.dumps(stats, ensure_ascii=False))
-
-
-@admin_cli.command("create-staff")
-def create_staff(
-    login: str = typer.Option(..., help="Логин сотрудника"),
-    email: str = typer.Option(..., help="E-mail сотрудника"),
-    password: str = typer.Option(None, help="Пароль (если не указан, будет запрошен)", show_default=False),
-    admin: bool = typer.Option(False, "--admin", help="Также выдать роль администратора"),
-) -> None:
-    """Создать подтверждённую учётную запись сотрудника сетевой организации.
-
-    Works against the running system in either mode: it writes to identity's event store,
-    whose relay publishes the new account like any other.
-    """
-    from email_validator import EmailNotValidError, validate_email
-
-    from services.identity.app import IdentityApp
-    from shared.http import ApiError
-
-    try:
-        email = validate_email(email, check_deliverability=False).normalized
-    except EmailNotValidError:
-        typer.echo("Ошибка: некорректный адрес e-mail.", err=True)
-        raise typer.Exit(2) from None
-    if password is None:
-        password = typer.prompt("Пароль", hide_input=True, confirmation_prompt="Пароль ещё раз")
-    settings = Settings()
-    identity = IdentityApp(settings)
-    try:
-        account = identity.create_staff(
-            login=login,
-            email=email,
-            password=password,
-            admin=admin,
-            audit={"actor": "cli", "ip": "local", "user_agent": "lk admin create-staff"},
-        )
-    except ApiError as exc:
-        typer.echo(f"Ошибка: {exc.message}", err=True)
-        raise typer.Exit(1) from None
-    finally:
-        identity.close()
-    roles = ", ".join(account.roles)
-    typer.echo(f"Создан сотрудник {account.login} ({account.email}), роли: {roles}, id {account.id}")
 
 
 def main() -> None:

@@ -48,7 +48,7 @@ class Projection(ABC):
     """A read model fed by public events."""
 
     name: str
-    topics: Sequence[str]
+    topics: Sequence[str] = ()  # empty: the runtime takes them from shared/topology.py
     ddl: Sequence[str] = ()
 
     @abstractmethod

@@ -49,10 +49,23 @@ class Envelope(BaseModel):
         return model.model_validate(self.data) if model else None
 
 
+EVENT_TYPES: dict[str, type[PublicEvent]] = {}
+"""Every public event class by its versioned name; each registers itself when defined."""
+
+
 class PublicEvent(BaseModel):
     """Base of every public event payload; ``TYPE`` is its versioned name."""
 
     TYPE: ClassVar[str]
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
+        if "TYPE" not in cls.__dict__:
+            return  # an abstract base of its own
+        if cls.TYPE in EVENT_TYPES:
+            raise TypeError(f"two public events are named {cls.TYPE}")
+        EVENT_TYPES[cls.TYPE] = cls
 
     def envelope(
         self,
@@ -146,21 +159,6 @@ class PasswordResetRequestedV1(PublicEvent):
     # Single-use link secret, valid for an hour (see docs/decisions.md).
     reset_token: str
     reset_expires_at: datetime
-
-
-EVENT_TYPES: dict[str, type[PublicEvent]] = {
-    cls.TYPE: cls
-    for cls in (
-        AccountRegisteredV1,
-        EmailConfirmationRequestedV1,
-        EmailConfirmedV1,
-        SessionStartedV1,
-        SessionEndedV1,
-        ProfileUpdatedV1,
-        PasswordChangedV1,
-        PasswordResetRequestedV1,
-    )
-}
 
 
 # files.events ------------------------------------------------------------------------
@@ -275,21 +273,3 @@ class MessageReadV1(PublicEvent):
     reader_id: str
     reader_role: str
     up_to_seq: int
-
-
-EVENT_TYPES.update(
-    {
-        cls.TYPE: cls
-        for cls in (
-            FileUploadedV1,
-            FilePartiesGrantedV1,
-            FileDeletedV1,
-            FormPublishedV1,
-            ApplicationSubmittedV1,
-            StatusChangedV1,
-            DocumentsAddedV1,
-            MessagePostedV1,
-            MessageReadV1,
-        )
-    }
-)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-import uuid
 
 import typer
 
@@ -87,17 +86,13 @@ def reset_projection(
     typer.echo(f"Проекция {consumer} сброшена; она перестроится при запуске сервиса {service}.")
 
 
-@ops_cli.command("audit")
-def audit(account_id: str = typer.Argument(..., help="id учётной записи")) -> None:
-    """Who did what to an account, when and from where (from identity's event store)."""
-    from services.identity.app import IdentityApp
+@ops_cli.command("topology")
+def topology() -> None:
+    """Which service publishes which public events and which projection reads which topics."""
+    from shared.topology import lines
 
-    identity = IdentityApp(Settings())
-    try:
-        for item in identity.history(uuid.UUID(account_id)):
-            typer.echo(json.dumps(item, ensure_ascii=False))
-    finally:
-        identity.close()
+    for line in lines():
+        typer.echo(line)
 
 
 @ops_cli.command("positions")

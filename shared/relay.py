@@ -20,6 +20,7 @@ from eventsourcing.application import Application
 from eventsourcing.persistence import Notification
 
 from shared.events import Envelope, PublicEvent
+from shared.mapping import UnmappedEvent
 from shared.readstore import ReadStore
 from shared.transport import Transport, TransportUnavailable
 
@@ -62,6 +63,7 @@ class Relay:
         # True while the transport refuses what the relay publishes: nothing the service
         # commits now reaches its own projections either, so read-your-writes waits are moot.
         self.stalled = False
+        self.unmapped = 0  # domain events the mapper knows nothing of (logged, never silent)
         self._wake = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
 
@@ -72,7 +74,14 @@ class Relay:
 
     def envelope(self, notification: Notification) -> Envelope | None:
         domain_event = self.app.mapper.to_domain_event(notification)
-        public = self.mapper(domain_event)
+        try:
+            public = self.mapper(domain_event)
+        except UnmappedEvent as exc:
+            # A class the service declared neither public nor internal (a rename?): say so
+            # loudly and count it; /health shows the count.
+            self.unmapped += 1
+            log.error("relay.unmapped_event", relay=self.name, type=str(exc), position=notification.id)
+            return None
         if public is None:
             return None
         return public.envelope(

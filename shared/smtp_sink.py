@@ -71,12 +71,13 @@ def read_maildir(folder: Path) -> list[EmailMessage]:
     return [m for _, m in sorted(out, key=lambda pair: pair[0])]
 
 
+def dropped_count(folder: Path) -> int:
+    """How many duplicates the embedded sink dropped (cheap: one small file)."""
+    dropped = folder / DROPPED
+    return len(dropped.read_text(encoding="utf-8").splitlines()) if dropped.exists() else 0
+
+
 def mail_stats(folder: Path) -> dict[str, int]:
     """What the embedded sink kept and what it dropped as duplicates."""
-    dropped = folder / DROPPED
-    return {
-        "kept": len(read_maildir(folder)),
-        "dropped_duplicates": len(dropped.read_text(encoding="utf-8").splitlines())
-        if dropped.exists()
-        else 0,
-    }
+    kept = sum(len(list((folder / sub).iterdir())) for sub in ("new", "cur") if (folder / sub).is_dir())
+    return {"kept": kept, "dropped_duplicates": dropped_count(folder)}

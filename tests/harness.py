@@ -81,9 +81,9 @@ class Mailbox:
         """Duplicates the receiver dropped (same Message-ID): the embedded sink's count, or
         Mailpit's for the whole server (a test compares it before and after itself)."""
         if self.maildir is not None:
-            from shared.smtp_sink import mail_stats
+            from shared.smtp_sink import dropped_count
 
-            return mail_stats(self.maildir)["dropped_duplicates"]
+            return dropped_count(self.maildir)
         assert self.mailpit is not None
         return int(httpx.get(f"{self.mailpit}/api/v1/info").json()["RuntimeStats"]["SMTPIgnored"])
 

@@ -1,0 +1,44 @@
+"""The base of every service's eventsourcing Application: its event store from the settings,
+one ``commit`` that saves and wakes the relay, and the repository look-ups every service
+writes the same way."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from typing import Any, ClassVar, TypeVar
+
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.domain import Aggregate
+
+from shared.settings import Settings
+
+A = TypeVar("A", bound=Aggregate)
+
+
+class ServiceApplication(Application[uuid.UUID]):
+    """An event-sourced service's command side (synchronous: called from worker threads).
+
+    ``store_env`` adds the service's own eventsourcing settings (cache sizes …); the name of
+    the class attribute ``name`` is the service's, and so the folder of its event store."""
+
+    store_env: ClassVar[dict[str, str]] = {"AGGREGATE_CACHE_MAXSIZE": "5000"}
+
+    def __init__(self, settings: Settings, env: dict[str, str] | None = None) -> None:
+        super().__init__({**settings.eventstore_env(self.name), **self.store_env, **(env or {})})
+        self.settings = settings
+        self.on_saved: Callable[[], None] = lambda: None  # the runtime sets: wake the relay
+
+    def commit(self, *aggregates: Any) -> int:
+        """Save atomically and wake the relay; the last notification id written."""
+        recordings = self.save(*aggregates)
+        self.on_saved()
+        return max((r.notification.id for r in recordings), default=0)
+
+    def find(self, aggregate_id: uuid.UUID, kind: type[A]) -> A | None:
+        """The aggregate of that id if it is a ``kind``; None otherwise."""
+        try:
+            found: Any = self.repository.get(aggregate_id)
+        except AggregateNotFoundError:
+            return None
+        return found if isinstance(found, kind) else None

@@ -1,0 +1,65 @@
+"""Domain errors: what a use case says when it refuses, in the domain's words.
+
+Commands and aggregates raise these; they know nothing of HTTP. Each carries a stable
+``code`` and a Russian ``message`` for the person; :mod:`shared.http` turns the kind into a
+status once, at the edge of every service (``NotFound`` → 404, ``Forbidden`` → 403,
+``Conflict`` → 409, ``Invalid`` → 422, ``Refused`` → 400, ``TooMany`` → 429, ``Unavailable``
+→ 503). The CLI prints the message. Create them fresh at each raise (a shared instance
+grows its traceback on every raise).
+"""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    """A refusal the caller can act on."""
+
+    status = 400
+
+    def __init__(self, code: str, message: str, *, retry_after: int | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.retry_after = retry_after
+
+
+class Refused(DomainError):
+    """The request cannot be taken as it is (a broken link, a wrong current password)."""
+
+    status = 400
+
+
+class Forbidden(DomainError):
+    """The caller may see the thing but not do this to it."""
+
+    status = 403
+
+
+class NotFound(DomainError):
+    """No such thing — or one the caller may not see (the same answer, on purpose)."""
+
+    status = 404
+
+
+class Conflict(DomainError):
+    """The thing's current state does not allow it (taken, changed meanwhile, wrong step)."""
+
+    status = 409
+
+
+class Invalid(DomainError):
+    """A value breaks a rule (a weak password, a power over the type's bound)."""
+
+    status = 422
+
+
+class TooMany(DomainError):
+    """Too many attempts; ``retry_after`` seconds until the next may succeed."""
+
+    status = 429
+
+
+class Unavailable(DomainError):
+    """A dependency is down; try again shortly."""
+
+    status = 503

@@ -1,0 +1,186 @@
+"""One service bootstrap: what every process of the platform does the same way.
+
+A service declares itself — its eventsourcing application (if it has one), the mapper of
+its domain events to public ones, its routers, and ``build``, which wires its own parts
+(projections, workers) on the :class:`Runtime` and returns its typed state. The runtime
+owns the rest, in one place and in one order: the event store, the read store, the
+transport, the outbox relay woken on every commit, the session registry that checks
+tokens, the consumer runners and workers with restart, readiness probes, and teardown.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+from fastapi import APIRouter, FastAPI
+from starlette.requests import HTTPConnection
+
+from shared.application import ServiceApplication
+from shared.auth import Authenticator, start_auth
+from shared.consumer import ConsumerRunner, Projection
+from shared.http import RouteLimit, add_health
+from shared.readstore import ReadStore, build_readstore
+from shared.relay import Mapper, Relay
+from shared.runtime import Workers, construct, dependencies, service_app
+from shared.settings import Settings
+from shared.topology import topics
+from shared.transport import Transport, build_transport
+
+S = TypeVar("S")
+A = TypeVar("A", bound=ServiceApplication)
+
+
+@dataclass
+class Runtime:
+    """A running service's shared parts, handed to its ``build``."""
+
+    name: str
+    settings: Settings
+    store: ReadStore
+    transport: Transport
+    workers: Workers
+    events: ServiceApplication | None = None
+    relay: Relay | None = None
+    auth: Authenticator | None = None
+    runners: list[ConsumerRunner] = field(default_factory=list)
+    closing: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+
+    def topic(self, service: str) -> str:
+        return self.settings.topic(service)
+
+    def consume(
+        self, projection: Projection, *, on_applied: Callable[[], None] | None = None
+    ) -> ConsumerRunner:
+        """Feed ``projection`` from its topics (shared/topology.py; set up and started with the
+        service). Its read-your-writes waits give up at once while this service's relay is
+        stalled."""
+        if not projection.topics:
+            projection.topics = topics(projection.name, self.settings)
+        runner = ConsumerRunner(projection, self.transport, self.store, on_applied=on_applied)
+        relay = self.relay
+        if relay is not None:
+            runner.stalled = lambda: relay.stalled
+        self.runners.append(runner)
+        return runner
+
+    def start(self, name: str, loop: Callable[[], Awaitable[None]]) -> None:
+        """A background loop of the service, restarted with backoff if it fails."""
+        self.workers.start(f"{self.name}.{name}", loop)
+
+    def on_close(self, step: Callable[[], Awaitable[None]]) -> None:
+        """A teardown step of the service's own, run after its workers stopped."""
+        self.closing.append(step)
+
+
+@dataclass(frozen=True)
+class Service(Generic[S]):
+    """What a service declares; :func:`create_service_app` does the rest."""
+
+    name: str
+    build: Callable[[Runtime], Awaitable[S]]
+    routers: Sequence[APIRouter] = ()
+    application: Callable[[Settings], ServiceApplication] | None = None
+    mapper: Callable[[Any], Mapper] | None = None  # given the application
+    auth: bool = True
+    body_limit: Callable[[Settings], RouteLimit] | None = None
+    health: Callable[[S], Awaitable[dict[str, object]]] | None = None
+
+
+def create_service_app(service: Service[S], settings: Settings) -> FastAPI:
+    """The service's FastAPI app, its parts started in the lifespan and stopped after it."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with running(service, settings) as (runtime, state):
+            app.state.runtime = runtime
+            app.state.service = state
+            app.state.settings = settings
+            app.state.auth = runtime.auth
+            app.state.dependencies = dependencies(
+                store=runtime.store, events=runtime.events, transport=runtime.transport
+            )
+            yield
+
+    limit = service.body_limit(settings) if service.body_limit else None
+    app = service_app(service.name, settings, lifespan, body_limit=limit)
+    for router in service.routers:
+        app.include_router(router)
+
+    async def details() -> dict[str, object]:
+        runtime: Runtime = app.state.runtime
+        found: dict[str, object] = {}
+        if runtime.relay is not None:
+            found.update(relay_position=runtime.relay.position, relay_unmapped=runtime.relay.unmapped)
+        if service.health is not None:
+            found.update(await service.health(app.state.service))
+        return found
+
+    add_health(app, service.name, details)
+    return app
+
+
+@asynccontextmanager
+async def running(service: Service[S], settings: Settings) -> AsyncIterator[tuple[Runtime, S]]:
+    """Start the service's parts in order; stop them in reverse, whatever happens."""
+    events = await construct(service.application, settings) if service.application else None
+    store = build_readstore(settings, service.name)
+    await store.open()
+    transport = build_transport(settings)
+    await transport.start()
+    runtime = Runtime(service.name, settings, store, transport, Workers(), events=events)
+    try:
+        if events is not None and service.mapper is not None:
+            runtime.relay = Relay(
+                name=service.name,
+                app=events,
+                mapper=service.mapper(events),
+                transport=transport,
+                topic=settings.topic(service.name),
+                store=store,
+                batch_size=settings.batch_size,
+                poll_interval=settings.poll_interval,
+            )
+            events.on_saved = runtime.relay.wake
+            runtime.start("relay", runtime.relay.run)
+        if service.auth:
+            runtime.auth = start_auth(settings, service.name, store, transport, runtime.workers)
+        state = await service.build(runtime)
+        for runner in runtime.runners:
+            await runner.setup()
+            runtime.start(runner.projection.name.split(".", 1)[-1], runner.run)
+        yield runtime, state
+    finally:
+        await runtime.workers.stop()
+        # A cancelled worker's to_thread() call may still be running (a relay append, a
+        # poll): let it finish before its connection is closed under it.
+        await asyncio.sleep(0.05)
+        for step in reversed(runtime.closing):
+            await step()
+        await transport.stop()
+        await store.close()
+        if events is not None:
+            events.close()
+
+
+def state_of(kind: type[S]) -> Callable[[HTTPConnection], S]:
+    """A FastAPI dependency giving the service's typed state (HTTP and WebSocket alike):
+    ``Annotated[IdentityState, Depends(state_of(IdentityState))]``."""
+
+    def get(conn: HTTPConnection) -> S:
+        found = conn.app.state.service
+        if not isinstance(found, kind):
+            raise TypeError(f"this app's state is {type(found).__name__}, not {kind.__name__}")
+        return found
+
+    return get
+
+
+def events_of(runtime: Runtime, kind: type[A]) -> A:
+    """The runtime's eventsourcing application, as its service's own class."""
+    if not isinstance(runtime.events, kind):
+        raise TypeError(f"the service's application is not a {kind.__name__}")
+    return runtime.events
