@@ -12,6 +12,7 @@ application's id, and a consumer of both topics must keep their sequences apart.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 
@@ -33,7 +34,7 @@ CONSUMER_DDL = [
     " sequence BIGINT NOT NULL, PRIMARY KEY (consumer, subject))",
 ]
 
-STALLED_WAIT = 0.2  # read-your-writes while the own relay cannot publish: a glance, no wait
+STALLED_CHECK = 0.25  # how often a read-your-writes wait asks whether the events can come at all
 
 Stream = tuple[str, str]
 """(source service, aggregate id): what a sequence number counts."""
@@ -183,29 +184,24 @@ class ConsumerRunner:
     async def wait_for_subject(self, source: str, subject: str, sequence: int, timeout: float = 5.0) -> bool:
         """Read-your-writes, exact on any transport: wait until the aggregate ``subject`` of
         ``source`` has been applied up to its version ``sequence``."""
-
-        async def reached() -> None:
-            async with self._progress:
-                await self._progress.wait_for(lambda: self.has_seen(source, subject, sequence))
-
-        try:
-            await asyncio.wait_for(reached(), STALLED_WAIT if self.stalled() else timeout)
-        except TimeoutError:
-            return False
-        return True
+        return await self._until(lambda: self.has_seen(source, subject, sequence), timeout)
 
     async def wait_for(self, source: str, position: int, timeout: float = 5.0) -> bool:
         """Wait until ``source``'s ``position`` is applied. Exact only on a single-partition
         transport (the embedded one); over Kafka use :meth:`wait_for_subject`."""
+        return await self._until(lambda: self.applied.get(source, 0) >= position, timeout)
 
-        async def reached() -> None:
-            async with self._progress:
-                await self._progress.wait_for(lambda: self.applied.get(source, 0) >= position)
-
-        try:
-            await asyncio.wait_for(reached(), STALLED_WAIT if self.stalled() else timeout)
-        except TimeoutError:
-            return False
+    async def _until(self, done: Callable[[], bool], timeout: float) -> bool:
+        """Wait for ``done`` (woken by every applied batch), at most ``timeout`` seconds, and
+        give up as soon as the events cannot come (``stalled``)."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        async with self._progress:
+            while not done():
+                left = deadline - asyncio.get_running_loop().time()
+                if left <= 0 or self.stalled():
+                    return False
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._progress.wait(), min(left, STALLED_CHECK))
         return True
 
     async def run(self) -> None:

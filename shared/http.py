@@ -19,6 +19,8 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from shared.errors import DomainError
+
 log = structlog.get_logger(__name__)
 
 # Every integer a client sends is bounded: databases store 64-bit integers at most, and a
@@ -26,15 +28,21 @@ log = structlog.get_logger(__name__)
 MAX_OFFSET = 1_000_000
 
 
-class ApiError(Exception):
-    """An expected failure that the client can act on."""
+class ApiError(DomainError):
+    """An expected failure of the HTTP layer itself (a missing session, a CSRF token) with
+    its status; use cases raise the kinds of :mod:`shared.errors` instead."""
 
     def __init__(self, status: int, code: str, message: str, headers: dict[str, str] | None = None) -> None:
-        super().__init__(message)
+        super().__init__(code, message)
         self.status = status
-        self.code = code
-        self.message = message
         self.headers = headers
+
+
+def error_headers(exc: DomainError) -> dict[str, str] | None:
+    headers = dict(getattr(exc, "headers", None) or {})
+    if exc.retry_after is not None:
+        headers["Retry-After"] = str(exc.retry_after)
+    return headers or None
 
 
 def error_body(code: str, message: str, **extra: Any) -> dict[str, Any]:
@@ -148,9 +156,10 @@ async def _unavailable(request: Request, exc: Exception) -> JSONResponse:
 def install_error_handlers(app: FastAPI) -> None:
     """Every error leaves as JSON ``{code, message}``; never an HTML page, never a 500 body."""
 
-    @app.exception_handler(ApiError)
-    async def _api_error(_: Request, exc: ApiError) -> JSONResponse:
-        return JSONResponse(error_body(exc.code, exc.message), exc.status, headers=exc.headers)
+    @app.exception_handler(DomainError)
+    async def _refused(_: Request, exc: DomainError) -> JSONResponse:
+        # Each kind of refusal has its status (shared/errors.py); this is the one mapping.
+        return JSONResponse(error_body(exc.code, exc.message), exc.status, headers=error_headers(exc))
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -25,6 +26,8 @@ from shared.readstore import ReadStore
 from shared.transport import Transport, TransportUnavailable
 
 log = structlog.get_logger(__name__)
+
+STALL_AFTER = 2.0  # seconds a publish may wait for acknowledgements before the relay counts as stalled
 
 RELAY_DDL = [
     "CREATE TABLE IF NOT EXISTS lk_relay_positions (name TEXT PRIMARY KEY, position BIGINT NOT NULL)"
@@ -62,10 +65,19 @@ class Relay:
         self.position = 0
         # True while the transport refuses what the relay publishes: nothing the service
         # commits now reaches its own projections either, so read-your-writes waits are moot.
-        self.stalled = False
+        self._failing = False
+        self._publishing_since: float | None = None
         self.unmapped = 0  # domain events the mapper knows nothing of (logged, never silent)
         self._wake = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
+
+    @property
+    def stalled(self) -> bool:
+        """True while the transport refuses or does not acknowledge what the relay publishes
+        (the last attempt failed, or one has been waiting for over two seconds): nothing this
+        service commits reaches its own projections either, so read-your-writes waits are moot."""
+        since = self._publishing_since
+        return self._failing or (since is not None and time.monotonic() - since > STALL_AFTER)
 
     def wake(self) -> None:
         """Called (from any thread) after a command saved events: publish now."""
@@ -126,16 +138,19 @@ class Relay:
         delay = 0.5
         while True:
             self._wake.clear()
+            self._publishing_since = time.monotonic()
             try:
                 count = await self.publish_pending()
                 delay = 0.5
-                self.stalled = False
+                self._failing = False
             except TransportUnavailable as exc:
-                self.stalled = True
+                self._failing = True
                 log.warning("relay.transport_unavailable", relay=self.name, error=str(exc), retry_in=delay)
+                self._publishing_since = None
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, self.retry_max)
                 continue
+            self._publishing_since = None
             if count < self.batch_size:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), self.poll_interval)

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any, TypeVar
 
+import anyio.to_thread
 import structlog
 from eventsourcing.application import Application
 from eventsourcing.persistence import IntegrityError
@@ -81,6 +83,19 @@ def dependencies(
     if transport is not None:
         found["transport"] = transport.ping
     return {**found, **more}
+
+
+COMMAND_TIMEOUT = 5.0
+
+
+async def blocking(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Run a synchronous command (the eventsourcing library is synchronous) in a worker thread,
+    bounded in time: a store that does not answer makes the caller's request fail with 503
+    within seconds (TimeoutError), instead of holding it while the library retries for most of
+    a minute. The thread finishes on its own; an idempotency key makes a retry safe."""
+    # anyio's thread pool (as FastAPI's own), abandoned on timeout rather than waited for.
+    call = functools.partial(fn, *args, **kwargs)
+    return await asyncio.wait_for(anyio.to_thread.run_sync(call, abandon_on_cancel=True), COMMAND_TIMEOUT)
 
 
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]

@@ -10,7 +10,6 @@ from typing import Annotated, Any, Literal
 
 from eventsourcing.persistence import IntegrityError
 from fastapi import APIRouter, Depends, Query, Request, Response
-from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
 from services.applications.app import Actor, ApplicationsApp, not_found, today
@@ -20,6 +19,7 @@ from shared.auth import CurrentPrincipal, Principal, require_role
 from shared.consumer import ConsumerRunner
 from shared.http import MAX_OFFSET, ApiError, CodePath, IdPath, answers
 from shared.readstore import ReadStore
+from shared.runtime import blocking
 
 router = APIRouter(prefix="/api/v1")
 DOCUMENTS_ADDED = "Заявитель добавил документы"
@@ -343,7 +343,7 @@ async def put_type(
     unknown = set(body.deadlines) - set(STATUS_TITLES)
     if unknown:
         raise ApiError(422, "unknown_status", "Неизвестный статус в сроках: " + ", ".join(sorted(unknown)))
-    data = await run_in_threadpool(state(request).app.put_type, code, body.model_dump(), principal.account_id)
+    data = await blocking(state(request).app.put_type, code, body.model_dump(), principal.account_id)
     return await type_out(request, data)
 
 
@@ -365,7 +365,7 @@ async def submit(
     if actor.role != CONSUMER:
         raise ApiError(403, "forbidden", "Заявку на ТП подаёт потребитель.")
     keyed = idempotency.keyed(request, "application", actor.account_id, body.model_dump(mode="json"))
-    earlier = await run_in_threadpool(s.app.submitted_before, keyed)
+    earlier = await blocking(s.app.submitted_before, keyed)
     if earlier is not None:
         response.headers[idempotency.REPLAYED] = "true"
         return {"id": str(earlier.id), "number": earlier.number, "status": earlier.status}
@@ -376,7 +376,7 @@ async def submit(
     )
     number = await s.numbers.next()
     try:
-        claim, _ = await run_in_threadpool(
+        claim, _ = await blocking(
             s.app.submit,
             actor=actor,
             number=number,
@@ -391,7 +391,7 @@ async def submit(
             request=keyed,
         )
     except IntegrityError:
-        winner = await run_in_threadpool(s.app.submitted_before, keyed)
+        winner = await blocking(s.app.submitted_before, keyed)
         if winner is None:
             raise
         claim = winner  # an identical request a moment earlier won (its number stands)
@@ -471,7 +471,7 @@ async def transition(
     """Staff move the status one step, request documents or annul; the applicant may withdraw."""
     key = parse_id(application_id)
     actor = await actor_of(request, principal)
-    claim, _ = await run_in_threadpool(
+    claim, _ = await blocking(
         state(request).app.transition, key, actor, body.to_status, body.comment, body.expected_version
     )
     if await caught_up(request, application_id, claim.version):
@@ -488,6 +488,6 @@ async def add_documents(
     key = parse_id(application_id)
     actor = await actor_of(request, principal)
     documents, owned = await documents_of(request, actor.account_id, body.documents)
-    claim, _ = await run_in_threadpool(state(request).app.add_documents, key, actor, documents, owned)
+    claim, _ = await blocking(state(request).app.add_documents, key, actor, documents, owned)
     await caught_up(request, application_id, claim.version)
     return await detail(request, application_id, principal)

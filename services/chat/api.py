@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
-from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.requests import HTTPConnection
 
@@ -18,6 +17,7 @@ from services.chat.hub import Hub
 from services.chat.projections import Directory
 from shared.auth import CurrentPrincipal, Principal
 from shared.http import ApiError, IdPath, answers
+from shared.runtime import blocking
 
 router = APIRouter(prefix="/api/v1")
 
@@ -120,7 +120,7 @@ async def send_message(s: Any, target: Target, author: Author, body: PostIn) -> 
             raise file_not_found()
         attachments = found
     chat: ChatApp = s.chat
-    result = await run_in_threadpool(
+    result = await blocking(
         chat.post, target.id, target.applicant_id, author, text, attachments, body.client_id or ""
     )
     hub: Hub = s.hub
@@ -130,7 +130,7 @@ async def send_message(s: Any, target: Target, author: Author, body: PostIn) -> 
 
 async def mark_read(s: Any, target: Target, author: Author, up_to_seq: int) -> dict[str, Any]:
     chat: ChatApp = s.chat
-    thread = await run_in_threadpool(chat.read, target.id, author, up_to_seq)
+    thread = await blocking(chat.read, target.id, author, up_to_seq)
     hub: Hub = s.hub
     hub.activity(author.account_id, author.role)
     marks = dict(thread.role_marks) if thread else {CONSUMER: 0, STAFF: 0}
@@ -143,7 +143,7 @@ async def mark_read(s: Any, target: Target, author: Author, up_to_seq: int) -> d
 
 
 async def summary(s: Any, target: Target, principal: Principal) -> dict[str, Any]:
-    thread = await run_in_threadpool(s.chat.find, target.id)
+    thread = await blocking(s.chat.find, target.id)
     hub: Hub = s.hub
     role = role_of(principal.roles)
     marks = dict(thread.role_marks) if thread else {CONSUMER: 0, STAFF: 0}
@@ -174,7 +174,7 @@ async def history(
     ``limit`` before it (the newest page first shown by the page)."""
     s = state(request)
     target = await find_target(state(request), application_id, principal)
-    items, thread = await run_in_threadpool(s.chat.history, target.id, after, before, limit)
+    items, thread = await blocking(s.chat.history, target.id, after, before, limit)
     last_seq = thread.seq if thread else 0
     if before is None:
         has_more = bool(items) and items[-1]["seq"] < last_seq

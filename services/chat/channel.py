@@ -34,7 +34,6 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-from fastapi.concurrency import run_in_threadpool
 from pydantic import ValidationError
 
 from services.chat.api import MAX_SEQ, PostIn, Target, author_of, find_target, mark_read, send_message
@@ -43,6 +42,7 @@ from services.chat.domain import CONSUMER, STAFF
 from services.chat.hub import Hub, Subscriber, dumps
 from shared.auth import Authenticator, Principal, not_authenticated
 from shared.http import ApiError
+from shared.runtime import blocking
 
 MAX_FRAME = 64 * 1024
 MAX_INBOX = 64  # client frames waiting to be handled
@@ -130,7 +130,7 @@ class Channel(Subscriber):
         self.hub.subscribe(self, self.target.applicant_id)
         last, thread = after, None
         while not self.closing:
-            page, thread = await run_in_threadpool(self.s.chat.history, self.target.id, last, None, PAGE)
+            page, thread = await blocking(self.s.chat.history, self.target.id, last, None, PAGE)
             for message in page:
                 self.sink(dumps({"type": "message", "message": message}))
                 last = message["seq"]

@@ -17,7 +17,6 @@ from typing import Annotated, Any, TypeVar
 import structlog
 from eventsourcing.persistence import IntegrityError
 from fastapi import APIRouter, Depends, Query, Request, Response
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, ValidationError, field_validator, model_validator
 from starlette.requests import ClientDisconnect
@@ -34,6 +33,7 @@ from shared.consumer import ConsumerRunner
 from shared.edge import client_address
 from shared.http import MAX_OFFSET, ApiError, CodePath, IdPath, answers, error_body
 from shared.readstore import ReadStore
+from shared.runtime import blocking
 from shared.settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -107,7 +107,7 @@ Staff = Annotated[Principal, Depends(require_role("staff"))]
 
 async def call(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     """Run a synchronous command of the eventsourcing application off the event loop."""
-    return await run_in_threadpool(fn, *args, **kwargs)
+    return await blocking(fn, *args, **kwargs)
 
 
 def audit_of(request: Request, actor: str) -> Audit:
@@ -705,7 +705,7 @@ async def fill_form(form_id: IdPath, request: Request, files: State) -> Response
     except (StorageUnavailable, KeyError):
         raise storage_down() from None
     try:
-        document, filled = await run_in_threadpool(fill_docx, template, body.values())
+        document, filled = await blocking(fill_docx, template, body.values())
     except Exception:
         log.exception("files.fill_failed", form_id=form_id)
         raise not_fillable() from None

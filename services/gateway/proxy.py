@@ -98,7 +98,7 @@ class ServiceClient:
         except httpx.LocalProtocolError:  # a header no HTTP/1.1 peer may be sent
             return JSONResponse(error_body("bad_request", "Некорректные заголовки запроса."), 400)
         except httpx.TransportError:
-            return JSONResponse(UNAVAILABLE, 503)
+            return JSONResponse(UNAVAILABLE, 503, headers={"Retry-After": "5"})
         length = upstream.headers.get("content-length", "")
         response: Response
         if length.isdigit() and int(length) <= BUFFER_MAX:
@@ -106,7 +106,7 @@ class ServiceClient:
             try:
                 body = await upstream.aread()
             except httpx.TransportError:
-                return JSONResponse(UNAVAILABLE, 503)
+                return JSONResponse(UNAVAILABLE, 503, headers={"Retry-After": "5"})
             finally:
                 await upstream.aclose()
             response = Response(body, status_code=upstream.status_code)

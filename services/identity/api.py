@@ -9,7 +9,6 @@ from collections.abc import Callable
 from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Depends, Query, Request, Response
-from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
 from services.identity.app import IdentityApp
@@ -20,6 +19,7 @@ from shared import idempotency
 from shared.auth import CSRF_COOKIE, check_csrf, forbidden, not_authenticated, token_from_request
 from shared.edge import client_address, client_scheme
 from shared.http import MAX_OFFSET, ApiError, IdPath, answers
+from shared.runtime import blocking
 from shared.settings import Settings
 
 router = APIRouter(prefix="/api/v1")
@@ -166,7 +166,7 @@ async def current_session(request: Request, identity: Identity, settings: Config
     token, from_cookie = found
     if from_cookie:
         check_csrf(request)
-    return await run_in_threadpool(identity.authenticate, token)
+    return await blocking(identity.authenticate, token)
 
 
 async def viewing_session(request: Request, identity: Identity, settings: Config) -> tuple[Account, str]:
@@ -192,7 +192,7 @@ def needs_role(*roles: str) -> Callable[[tuple[Account, str]], Any]:
 
 async def call(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     """Run a synchronous command of the eventsourcing application off the event loop."""
-    return await run_in_threadpool(fn, *args, **kwargs)
+    return await blocking(fn, *args, **kwargs)
 
 
 def secure_cookies(request: Request, settings: Settings) -> bool:

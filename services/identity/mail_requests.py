@@ -17,11 +17,11 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 import structlog
-from fastapi.concurrency import run_in_threadpool
 
 from services.identity.app import IdentityApp
 from services.identity.domain import Audit
 from services.identity.throttle import Throttle
+from shared.runtime import blocking
 
 log = structlog.get_logger(__name__)
 
@@ -68,7 +68,7 @@ class MailRequests:
             if request.kind == "confirmation"
             else self.identity.request_password_reset
         )
-        await run_in_threadpool(command, request.email, request.audit)
+        await blocking(command, request.email, request.audit)
         return True
 
     async def drain(self, timeout: float) -> None:
