@@ -3,9 +3,9 @@
 Commands and aggregates raise these; they know nothing of HTTP. Each carries a stable
 ``code`` and a Russian ``message`` for the person; :mod:`shared.http` turns the kind into a
 status once, at the edge of every service (``NotFound`` → 404, ``Forbidden`` → 403,
-``Conflict`` → 409, ``Invalid`` → 422, ``Refused`` → 400, ``TooMany`` → 429, ``Unavailable``
-→ 503). The CLI prints the message. Create them fresh at each raise (a shared instance
-grows its traceback on every raise).
+``Conflict`` → 409, ``Invalid`` → 422, ``Refused`` → 400, ``TooLarge`` → 413, ``Unsupported``
+→ 415, ``TooMany`` → 429, ``Unavailable`` → 503). The CLI prints the message. Create them
+fresh at each raise (a shared instance grows its traceback on every raise).
 """
 
 from __future__ import annotations
@@ -51,6 +51,18 @@ class Invalid(DomainError):
     """A value breaks a rule (a weak password, a power over the type's bound)."""
 
     status = 422
+
+
+class TooLarge(DomainError):
+    """More than a rule allows in size (a file, an archive unpacked)."""
+
+    status = 413
+
+
+class Unsupported(DomainError):
+    """A kind of content that is not taken (a file type judged by its bytes)."""
+
+    status = 415
 
 
 class TooMany(DomainError):

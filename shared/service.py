@@ -22,7 +22,7 @@ from starlette.requests import HTTPConnection
 from shared.application import ServiceApplication
 from shared.auth import Authenticator, start_auth
 from shared.consumer import ConsumerRunner, Projection
-from shared.http import RouteLimit, add_health
+from shared.http import Dependency, RouteLimit, add_health
 from shared.readstore import ReadStore, build_readstore
 from shared.relay import Mapper, Relay
 from shared.runtime import Workers, construct, dependencies, service_app
@@ -48,6 +48,8 @@ class Runtime:
     auth: Authenticator | None = None
     runners: list[ConsumerRunner] = field(default_factory=list)
     closing: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    starting: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    probes: dict[str, Dependency] = field(default_factory=dict)
 
     def topic(self, service: str) -> str:
         return self.settings.topic(service)
@@ -75,6 +77,15 @@ class Runtime:
         """A teardown step of the service's own, run after its workers stopped."""
         self.closing.append(step)
 
+    def on_started(self, step: Callable[[], Awaitable[None]]) -> None:
+        """A start-up step of the service's own, run once its consumers and workers run and
+        before it serves (what it must have done before its first answer)."""
+        self.starting.append(step)
+
+    def probe(self, name: str, check: Dependency) -> None:
+        """One more dependency its readiness (``/health``) reports (a blob store, a server)."""
+        self.probes[name] = check
+
 
 @dataclass(frozen=True)
 class Service(Generic[S]):
@@ -101,7 +112,7 @@ def create_service_app(service: Service[S], settings: Settings) -> FastAPI:
             app.state.settings = settings
             app.state.auth = runtime.auth
             app.state.dependencies = dependencies(
-                store=runtime.store, events=runtime.events, transport=runtime.transport
+                store=runtime.store, events=runtime.events, transport=runtime.transport, **runtime.probes
             )
             yield
 
@@ -152,6 +163,8 @@ async def running(service: Service[S], settings: Settings) -> AsyncIterator[tupl
         for runner in runtime.runners:
             await runner.setup()
             runtime.start(runner.projection.name.split(".", 1)[-1], runner.run)
+        for step in runtime.starting:
+            await step()
         yield runtime, state
     finally:
         await runtime.workers.stop()
