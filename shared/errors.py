@@ -2,10 +2,11 @@
 
 Commands and aggregates raise these; they know nothing of HTTP. Each carries a stable
 ``code`` and a Russian ``message`` for the person; :mod:`shared.http` turns the kind into a
-status once, at the edge of every service (``NotFound`` → 404, ``Forbidden`` → 403,
-``Conflict`` → 409, ``Invalid`` → 422, ``Refused`` → 400, ``TooLarge`` → 413, ``Unsupported``
-→ 415, ``TooMany`` → 429, ``Unavailable`` → 503). The CLI prints the message. Create them
-fresh at each raise (a shared instance grows its traceback on every raise).
+status once, at the edge of every service (``Refused`` → 400, ``Unauthenticated`` → 401,
+``Forbidden`` → 403, ``NotFound`` → 404, ``Conflict`` → 409, ``TooLarge`` → 413,
+``Unsupported`` → 415, ``Invalid`` → 422, ``TooMany`` → 429, ``Unavailable`` → 503). The CLI
+prints the message. Create them fresh at each raise (a shared instance grows its traceback on
+every raise).
 """
 
 from __future__ import annotations
@@ -27,6 +28,12 @@ class Refused(DomainError):
     """The request cannot be taken as it is (a broken link, a wrong current password)."""
 
     status = 400
+
+
+class Unauthenticated(DomainError):
+    """The caller is not who they claim: wrong credentials, a session that is not open."""
+
+    status = 401
 
 
 class Forbidden(DomainError):

@@ -47,6 +47,7 @@ class Runtime:
     relay: Relay | None = None
     auth: Authenticator | None = None
     runners: list[ConsumerRunner] = field(default_factory=list)
+    stopping: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     closing: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     starting: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     probes: dict[str, Dependency] = field(default_factory=dict)
@@ -72,6 +73,11 @@ class Runtime:
     def start(self, name: str, loop: Callable[[], Awaitable[None]]) -> None:
         """A background loop of the service, restarted with backoff if it fails."""
         self.workers.start(f"{self.name}.{name}", loop)
+
+    def on_stopping(self, step: Callable[[], Awaitable[None]]) -> None:
+        """A step run when the service stops, before its workers do (work off a queue they
+        serve); it bounds its own time."""
+        self.stopping.append(step)
 
     def on_close(self, step: Callable[[], Awaitable[None]]) -> None:
         """A teardown step of the service's own, run after its workers stopped."""
@@ -167,6 +173,8 @@ async def running(service: Service[S], settings: Settings) -> AsyncIterator[tupl
             await step()
         yield runtime, state
     finally:
+        for step in runtime.stopping:
+            await step()
         await runtime.workers.stop()
         # A cancelled worker's to_thread() call may still be running (a relay append, a
         # poll): let it finish before its connection is closed under it.
