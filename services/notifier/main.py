@@ -1,61 +1,37 @@
-"""Notifier process: consumes public events into the mail outbox and sends e-mail."""
+"""Notifier process (shared/service.py): public events into the mail outbox and the chat
+mail, and the sender that delivers them. It serves no one: no API, no tokens to check."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-
 from fastapi import FastAPI
 
-from services.notifier.chat_mail import start_chat_mail
+from services.notifier.chat_mail import CHAT_MAIL_DDL, ChatMailConfig, ChatMailProjection, references
+from services.notifier.chat_schedule import ChatMailScheduler
 from services.notifier.mailer import SmtpMailer
-from services.notifier.outbox import MailOutbox, Sender
-from shared.consumer import ConsumerRunner
-from shared.http import add_health
-from shared.readstore import build_readstore
-from shared.runtime import Workers, dependencies, service_app
+from services.notifier.outbox import OUTBOX_DDL, MailOutbox, Sender
+from services.notifier.state import NotifierState
+from shared.references import Lookup
+from shared.service import Runtime, Service, create_service_app
 from shared.settings import Settings
-from shared.transport import build_transport
 
-SERVICE = "notifier"
+
+async def build(runtime: Runtime) -> NotifierState:
+    s, store, config = runtime.settings, runtime.store, ChatMailConfig.from_settings(runtime.settings)
+    refs = references(s)
+    await store.migrate([*OUTBOX_DDL, *CHAT_MAIL_DDL, *refs.ddl])  # the loops' tables, before they run
+    mailer = SmtpMailer(s.smtp_host, s.smtp_port, s.mail_from, s.smtp_timeout)
+    sender = Sender(store, mailer, s.mail_retry_initial, s.mail_retry_max)
+    runtime.consume(MailOutbox(s.public_url, s.staff_mail), on_applied=sender.wake)
+    runtime.consume(ChatMailProjection(config))
+    lookup = Lookup(store, runtime.consume(refs), "notifier")
+    scheduler = ChatMailScheduler(store, config, s.public_url, lookup, sender.wake)
+    runtime.start("sender", sender.run)
+    runtime.start("chat_mail_scheduler", scheduler.run)
+    return NotifierState(store, sender, scheduler)
+
+
+SERVICE = Service("notifier", build, auth=False, health=NotifierState.health)
 
 
 def create_app(settings: Settings) -> FastAPI:
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        store = build_readstore(settings, SERVICE)
-        await store.open()
-        transport = build_transport(settings)
-        await transport.start()
-        mailer = SmtpMailer(settings.smtp_host, settings.smtp_port, settings.mail_from, settings.smtp_timeout)
-        sender = Sender(store, mailer, settings.mail_retry_initial, settings.mail_retry_max)
-        outbox = MailOutbox(
-            (settings.topic("identity"), settings.topic("applications")),
-            settings.public_url,
-            settings.staff_mail,
-        )
-        runner = ConsumerRunner(outbox, transport, store, on_applied=sender.wake)
-        await runner.setup()
-        workers = Workers()
-        workers.start("notifier.outbox", runner.run)
-        workers.start("notifier.sender", sender.run)
-        await start_chat_mail(settings, store, transport, workers, sender.wake)
-        app.state.store = store
-        app.state.dependencies = dependencies(store=store, transport=transport)
-        try:
-            yield
-        finally:
-            await workers.stop()
-            await transport.stop()
-            await store.close()
-
-    app = service_app(SERVICE, settings, lifespan)
-
-    async def check() -> dict[str, object]:
-        pending = await app.state.store.fetchval(
-            "SELECT COUNT(*) FROM notifier_outbox WHERE status = 'pending'"
-        )
-        return {"pending_mail": int(pending or 0)}
-
-    add_health(app, SERVICE, check)
-    return app
+    return create_service_app(SERVICE, settings)

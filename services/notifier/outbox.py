@@ -70,11 +70,10 @@ class MailOutbox(Projection):
     """identity.events and applications.events → e-mails to people (and to the staff desk,
     ``staff_mail``, when set)."""
 
-    name = "notifier.outbox"
+    name = "notifier.outbox"  # topics: shared/topology.py
     ddl = OUTBOX_DDL
 
-    def __init__(self, topics: tuple[str, ...], public_url: str, staff_mail: str = "") -> None:
-        self.topics = topics
+    def __init__(self, public_url: str, staff_mail: str = "") -> None:
         self.public_url = public_url.rstrip("/")
         self.staff_mail = staff_mail.strip()
 
@@ -147,18 +146,24 @@ class MailOutbox(Projection):
         await self._enqueue(tx, event, self.staff_mail, subject, text, html)
 
     async def _enqueue(self, tx: Tx, event: Envelope, to: str, subject: str, text: str, html: str) -> None:
-        await tx.execute(
-            "INSERT INTO notifier_outbox (event_id, created_at, recipient, subject, body_text, body_html,"
-            " message_id, kind) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (event_id) DO NOTHING",
-            event.id,
-            datetime.now(UTC).isoformat(),
-            to,
-            subject,
-            text,
-            html,
-            f"<{event.id}@lk-tp.local>",
-            event.type,
-        )
+        await enqueue(tx, event.id, event.type, to, subject, text, html)
+
+
+async def enqueue(tx: Tx, key: str, kind: str, to: str, subject: str, text: str, html: str) -> None:
+    """One e-mail to send, keyed by ``key`` (an event id, or another id that is the same each
+    time the same e-mail is decided): a second row of the same key is not written."""
+    await tx.execute(
+        "INSERT INTO notifier_outbox (event_id, created_at, recipient, subject, body_text, body_html,"
+        " message_id, kind) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (event_id) DO NOTHING",
+        key,
+        datetime.now(UTC).isoformat(),
+        to,
+        subject,
+        text,
+        html,
+        f"<{key}@lk-tp.local>",
+        kind,
+    )
 
 
 def _when(moment: datetime) -> str:

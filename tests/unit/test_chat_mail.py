@@ -1,8 +1,10 @@
-"""services/notifier/chat_mail.py: an e-mail when a chat message waits unread, at most one per
-thread per interval, never for what was read; its state is in the read store."""
+"""services/notifier/chat_mail.py and chat_schedule.py: an e-mail when a chat message waits
+unread, at most one per thread per interval, never for what was read; its state is in the read
+store, the addresses and numbers in the shared reference rows (waited for exactly)."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -11,8 +13,10 @@ from typing import Any
 
 import pytest
 
-from services.notifier.chat_mail import CHAT_MAIL_DDL, ChatMailConfig, ChatMailProjection, ChatMailScheduler
+from services.notifier.chat_mail import CHAT_MAIL_DDL, ChatMailConfig, ChatMailProjection, references
+from services.notifier.chat_schedule import ChatMailScheduler
 from services.notifier.outbox import OUTBOX_DDL
+from shared.consumer import ConsumerRunner
 from shared.events import (
     AccountRegisteredV1,
     ApplicationSubmittedV1,
@@ -22,7 +26,10 @@ from shared.events import (
     PublicEvent,
 )
 from shared.readstore import SQLiteReadStore
+from shared.references import Lookup
 from shared.settings import Settings
+from shared.transport import Message
+from shared.transport.embedded import EmbeddedTransport
 
 URL = "https://lk.example.ru"
 T0 = 1_800_000_000.0
@@ -35,6 +42,18 @@ async def store(tmp_path: Path) -> AsyncIterator[SQLiteReadStore]:
     await store.migrate([*OUTBOX_DDL, *CHAT_MAIL_DDL])
     yield store
     await store.close()
+
+
+@pytest.fixture
+async def refs(store: SQLiteReadStore, tmp_path: Path) -> ConsumerRunner:
+    """The runner of notifier.refs (accounts, applications) on the same store."""
+    runner = ConsumerRunner(references(Settings()), EmbeddedTransport(tmp_path / "bus.sqlite"), store)
+    await runner.setup()
+    return runner
+
+
+def lookup(refs: ConsumerRunner) -> Lookup:
+    return Lookup(refs.store, refs, "notifier", timeout=0.5)
 
 
 class Clock:
@@ -108,11 +127,15 @@ class Thread:
         )
 
 
-async def feed(store: SQLiteReadStore, config: ChatMailConfig, *events: Envelope) -> None:
-    projection = ChatMailProjection(("chat.events",), config)
+async def feed(refs: ConsumerRunner, config: ChatMailConfig, *events: Envelope) -> None:
+    """Chat events to the chat mail projection, the others to the reference rows."""
+    projection = ChatMailProjection(config)
     for event in events:
-        async with store.transaction() as tx:
-            await projection.handle(tx, event)
+        if event.source == "chat":
+            async with refs.store.transaction() as tx:
+                await projection.handle(tx, event)
+        else:
+            await refs.apply_batch([Message(f"{event.source}.events", 0, 0, event.subject, event.to_bytes())])
 
 
 async def outbox(store: SQLiteReadStore) -> list[dict[str, Any]]:
@@ -122,11 +145,13 @@ async def outbox(store: SQLiteReadStore) -> list[dict[str, Any]]:
 CONFIG = ChatMailConfig(delay=600, interval=3600)
 
 
-async def test_an_unread_staff_message_is_mailed_once_after_the_delay(store: SQLiteReadStore) -> None:
+async def test_an_unread_staff_message_is_mailed_once_after_the_delay(
+    store: SQLiteReadStore, refs: ConsumerRunner
+) -> None:
     clock, thread = Clock(), Thread()
-    scheduler = ChatMailScheduler(store, CONFIG, URL, clock=clock)
+    scheduler = ChatMailScheduler(store, CONFIG, URL, lookup(refs), clock=clock)
     first = thread.posted("staff", 'Пришлите план участка <b>"срочно"</b>', T0)
-    await feed(store, CONFIG, *thread.setup(), first, first)  # redelivered: still one
+    await feed(refs, CONFIG, *thread.setup(), first, first)  # redelivered: still one
     clock.now = T0 + 599
     assert await scheduler.run_due() == 0
     clock.now = T0 + 600
@@ -141,14 +166,14 @@ async def test_an_unread_staff_message_is_mailed_once_after_the_delay(store: SQL
     )
     assert f"{URL}/applications/{thread.id}" in mail["body_text"]
     # A new scheduler (a restart) finds nothing left to send for it.
-    assert await ChatMailScheduler(store, CONFIG, URL, clock=clock).run_due() == 0
+    assert await ChatMailScheduler(store, CONFIG, URL, lookup(refs), clock=clock).run_due() == 0
 
 
-async def test_reading_in_time_cancels_the_mail(store: SQLiteReadStore) -> None:
+async def test_reading_in_time_cancels_the_mail(store: SQLiteReadStore, refs: ConsumerRunner) -> None:
     clock, thread = Clock(), Thread()
-    scheduler = ChatMailScheduler(store, CONFIG, URL, clock=clock)
+    scheduler = ChatMailScheduler(store, CONFIG, URL, lookup(refs), clock=clock)
     await feed(
-        store,
+        refs,
         CONFIG,
         *thread.setup(),
         thread.posted("staff", "Добрый день", T0),
@@ -159,11 +184,11 @@ async def test_reading_in_time_cancels_the_mail(store: SQLiteReadStore) -> None:
     assert await outbox(store) == []
 
 
-async def test_partly_read_waits_from_the_oldest_unread(store: SQLiteReadStore) -> None:
+async def test_partly_read_waits_from_the_oldest_unread(store: SQLiteReadStore, refs: ConsumerRunner) -> None:
     clock, thread = Clock(), Thread()
-    scheduler = ChatMailScheduler(store, CONFIG, URL, clock=clock)
+    scheduler = ChatMailScheduler(store, CONFIG, URL, lookup(refs), clock=clock)
     await feed(
-        store,
+        refs,
         CONFIG,
         *thread.setup(),
         thread.posted("staff", "первое", T0),
@@ -178,13 +203,13 @@ async def test_partly_read_waits_from_the_oldest_unread(store: SQLiteReadStore) 
     assert "второе" in mail["body_text"] and "первое" not in mail["body_text"]
 
 
-async def test_at_most_one_mail_per_thread_per_interval(store: SQLiteReadStore) -> None:
+async def test_at_most_one_mail_per_thread_per_interval(store: SQLiteReadStore, refs: ConsumerRunner) -> None:
     clock, thread = Clock(), Thread()
-    scheduler = ChatMailScheduler(store, CONFIG, URL, clock=clock)
-    await feed(store, CONFIG, *thread.setup(), thread.posted("staff", "сообщение-раз", T0))
+    scheduler = ChatMailScheduler(store, CONFIG, URL, lookup(refs), clock=clock)
+    await feed(refs, CONFIG, *thread.setup(), thread.posted("staff", "сообщение-раз", T0))
     clock.now = T0 + 600
     assert await scheduler.run_due() == 1
-    await feed(store, CONFIG, thread.posted("staff", "сообщение-два", T0 + 700))
+    await feed(refs, CONFIG, thread.posted("staff", "сообщение-два", T0 + 700))
     clock.now = T0 + 1300
     assert await scheduler.run_due() == 0  # due, but an e-mail went 700 s ago
     clock.now = T0 + 600 + 3599
@@ -199,16 +224,18 @@ async def test_at_most_one_mail_per_thread_per_interval(store: SQLiteReadStore) 
     )
 
 
-async def test_applicant_messages_go_to_the_staff_desk_only_when_configured(store: SQLiteReadStore) -> None:
+async def test_applicant_messages_go_to_the_staff_desk_only_when_configured(
+    store: SQLiteReadStore, refs: ConsumerRunner
+) -> None:
     clock, thread = Clock(), Thread()
-    await feed(store, CONFIG, *thread.setup(), thread.posted("consumer", "Когда подключат?", T0))
+    await feed(refs, CONFIG, *thread.setup(), thread.posted("consumer", "Когда подключат?", T0))
     clock.now = T0 + 10_000
-    assert await ChatMailScheduler(store, CONFIG, URL, clock=clock).run_due() == 0
+    assert await ChatMailScheduler(store, CONFIG, URL, lookup(refs), clock=clock).run_due() == 0
 
     desk = ChatMailConfig(delay=600, interval=3600, staff_mail="desk@grid.example.ru")
     other = Thread()
-    await feed(store, desk, *other.setup(), other.posted("consumer", "Когда подключат?", T0))
-    assert await ChatMailScheduler(store, desk, URL, clock=clock).run_due() == 1
+    await feed(refs, desk, *other.setup(), other.posted("consumer", "Когда подключат?", T0))
+    assert await ChatMailScheduler(store, desk, URL, lookup(refs), clock=clock).run_due() == 1
     [mail] = await outbox(store)
     assert mail["recipient"] == "desk@grid.example.ru" and "Заявитель написал" in mail["body_text"]
 
@@ -227,3 +254,38 @@ def test_the_settings_configure_the_chat_mail(monkeypatch: pytest.MonkeyPatch) -
     assert ChatMailConfig.from_settings(settings) == ChatMailConfig(3.0, 120.0, "desk@grid.example.ru")
     monkeypatch.delenv("LK_STAFF_MAIL")
     assert ChatMailConfig.from_settings(Settings()).staff_mail == ""  # no desk: nothing to staff
+
+
+async def test_an_address_of_a_moment_ago_is_waited_for(store: SQLiteReadStore, refs: ConsumerRunner) -> None:
+    """The applicant's account row lands while the due mail is decided: waited for exactly,
+    the mail goes in this pass."""
+    clock, thread = Clock(), Thread()
+    registered, submitted = thread.setup()
+    await feed(refs, CONFIG, submitted, thread.posted("staff", "Добрый день", T0))
+    clock.now = T0 + 600
+    scheduler = ChatMailScheduler(store, CONFIG, URL, lookup(refs), clock=clock)
+    deciding = asyncio.create_task(scheduler.run_due())
+    await asyncio.sleep(0.1)
+    assert not deciding.done()
+    await feed(refs, CONFIG, registered)
+    assert await deciding == 1
+    [mail] = await outbox(store)
+    assert mail["recipient"] == "anna@example.ru" and "ТП-2026-000042" in mail["subject"]
+
+
+async def test_an_address_that_does_not_come_is_tried_again_later(
+    store: SQLiteReadStore, refs: ConsumerRunner
+) -> None:
+    clock, thread = Clock(), Thread()
+    registered, submitted = thread.setup()
+    await feed(refs, CONFIG, submitted, thread.posted("staff", "Добрый день", T0))
+    clock.now = T0 + 600
+    scheduler = ChatMailScheduler(store, CONFIG, URL, lookup(refs), clock=clock)
+    assert await scheduler.run_due() == 0  # after the bounded wait
+    await feed(refs, CONFIG, registered)
+    clock.now = T0 + 629
+    assert await scheduler.run_due() == 0
+    clock.now = T0 + 630
+    assert await scheduler.run_due() == 1
+    [mail] = await outbox(store)
+    assert mail["recipient"] == "anna@example.ru"

@@ -9,6 +9,7 @@ import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -51,13 +52,13 @@ def registered(login: str = "ivan_petrov", token: str | None = None) -> Envelope
 
 
 async def handle(store: SQLiteReadStore, *events: Envelope) -> None:
-    outbox = MailOutbox(("identity.events",), PUBLIC_URL + "/")
+    outbox = MailOutbox(PUBLIC_URL + "/")
     for event in events:
         async with store.transaction() as tx:
             await outbox.handle(tx, event)
 
 
-async def outbox_rows(store: SQLiteReadStore) -> list[dict[str, object]]:
+async def outbox_rows(store: SQLiteReadStore) -> list[dict[str, Any]]:
     return await store.fetch("SELECT * FROM notifier_outbox ORDER BY created_at")
 
 
@@ -193,7 +194,7 @@ def documents_added() -> Envelope:
 async def test_documents_sent_on_request_are_mailed_to_the_staff_desk(store: SQLiteReadStore) -> None:
     event = documents_added()
     for staff_mail in ("", "desk@grid.example.ru"):  # no desk address: nothing
-        outbox = MailOutbox(("applications.events",), PUBLIC_URL, staff_mail=staff_mail)
+        outbox = MailOutbox(PUBLIC_URL, staff_mail=staff_mail)
         async with store.transaction() as tx:
             await outbox.handle(tx, event)
     [row] = await outbox_rows(store)
