@@ -1,6 +1,6 @@
-"""Identity's commands of ``lk``: staff accounts (``lk admin create-staff``) and the audit of an
-account (``lk admin audit``). They write to and read from identity's event store directly, in
-either mode; the relay publishes what they record like anything else."""
+"""Identity's commands of ``lk``: staff accounts (``lk admin create-staff``) and the audit of
+an account (``lk admin audit``, also ``lk ops audit``). They write to and read from identity's
+event store directly, in either mode; the relay publishes what they record like anything else."""
 
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ from email_validator import EmailNotValidError, validate_email
 
 from services.identity.app import IdentityApp
 from shared.errors import DomainError
-from shared.http import ApiError
 from shared.settings import Settings
 
 admin_cli = typer.Typer(
@@ -44,7 +43,7 @@ def create_staff(
             admin=admin,
             audit={"actor": "cli", "ip": "local", "user_agent": "lk admin create-staff"},
         )
-    except (ApiError, DomainError) as exc:
+    except DomainError as exc:
         typer.echo(f"Ошибка: {exc.message}", err=True)
         raise typer.Exit(1) from None
     finally:

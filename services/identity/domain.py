@@ -5,43 +5,98 @@ e-mail: both are created in one atomic save, so two registrations with the same 
 or e-mail cannot both succeed, however they race.
 
 Every event carries ``audit``: who did it (account id, "self", "cli") and from where
-(address, user agent). The event store is the account's audit log.
+(address, user agent). The event store is the account's audit log. The event classes keep
+the names stored events carry (``services.identity.domain:Account.Registered`` …).
 """
 
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
-from typing import Any
+from datetime import UTC, datetime
 
 from eventsourcing.domain import Aggregate, event
 
+from services.identity.passwords import check_policy, hash_password, verify_password
+from services.identity.values import Audit, clean_name, normalise_email, normalise_login
+from shared.errors import Conflict, Forbidden, Invalid, Refused, Unauthenticated
+
 _NS = uuid.UUID("0b7f4a52-55a6-4a0c-8c1e-3e6f6b7c9d21")
 
-CONSUMER = "consumer"
-STAFF = "staff"
-ADMIN = "admin"
-ACCOUNT_TYPES = {CONSUMER: "Потребитель", STAFF: "Сотрудник сетевой организации"}
 
-Audit = dict[str, str]
+def bad_link() -> Refused:
+    return Refused("invalid_token", "Ссылка недействительна или устарела. Запросите новую.")
 
 
-def normalise_login(login: str) -> str:
-    return login.strip().casefold()
+def no_session() -> Unauthenticated:
+    return Unauthenticated("not_authenticated", "Требуется вход в личный кабинет.")
 
 
-def normalise_email(email: str) -> str:
-    return email.strip().casefold()
+def _now() -> datetime:
+    return datetime.now(UTC)
 
 
 class Account(Aggregate):
     """A person's account: credentials, e-mail confirmation, profile and open sessions."""
 
+    class Registered(Aggregate.Created):
+        login: str
+        email: str
+        password_hash: str
+        account_type: str
+        roles: list[str]
+        confirmation_nonce: str | None
+        confirmation_expires_at: datetime | None
+        audit: Audit
+
+    # The address is part of the facts below: the public event and its e-mail need it.
+    class ConfirmationRequested(Aggregate.Event):
+        nonce: str
+        expires_at: datetime
+        email: str
+        audit: Audit
+
+    class EmailConfirmed(Aggregate.Event):
+        email: str
+        audit: Audit
+
+    # Type and roles ride along so every service's session registry knows them.
+    class SessionStarted(Aggregate.Event):
+        session_id: str
+        expires_at: datetime
+        account_type: str
+        roles: list[str]
+        audit: Audit
+
+    class SessionEnded(Aggregate.Event):
+        session_id: str
+        reason: str
+        audit: Audit
+
+    class ProfileUpdated(Aggregate.Event):
+        first_name: str
+        last_name: str
+        display_name: str
+        audit: Audit
+
+    class PasswordResetRequested(Aggregate.Event):
+        nonce: str
+        expires_at: datetime
+        email: str
+        display_name: str
+        audit: Audit
+
+    class PasswordChanged(Aggregate.Event):
+        password_hash: str
+        by_reset: bool
+        email: str
+        display_name: str
+        audit: Audit
+
     @staticmethod
     def create_id(login: str) -> uuid.UUID:
         return uuid.uuid5(_NS, "login:" + normalise_login(login))
 
-    @event("Registered")
+    @event(Registered)
     def __init__(
         self,
         *,
@@ -68,6 +123,7 @@ class Account(Aggregate):
         self.last_name = ""
         self.sessions: dict[str, datetime] = {}
 
+    # what it is ---------------------------------------------------------------------------
     @property
     def display_name(self) -> str:
         return self.display_name_for(self.first_name, self.last_name)
@@ -77,42 +133,134 @@ class Account(Aggregate):
         full = f"{first_name} {last_name}".strip()
         return full or self.login
 
-    # The address is part of each fact below: the public event and its e-mail need it.
-    @event("ConfirmationRequested")
-    def request_confirmation(self, nonce: str, expires_at: datetime, email: str, audit: Audit) -> None:
+    def has_session(self, session_id: str) -> bool:
+        expires_at = self.sessions.get(session_id)
+        return expires_at is not None and expires_at > _now()
+
+    def check_session(self, session_id: str) -> None:
+        """Unauthenticated unless the session is open (not ended, not expired)."""
+        if not self.has_session(session_id):
+            raise no_session()
+
+    # the e-mail address -------------------------------------------------------------------
+    def ask_confirmation(self, nonce: str, expires_at: datetime, audit: Audit) -> None:
+        """A new confirmation link replaces the previous one."""
+        self._confirmation_requested(nonce=nonce, expires_at=expires_at, email=self.email, audit=audit)
+
+    def confirm_email(self, nonce: str, audit: Audit) -> None:
+        """Confirm by the link's nonce: the latest link only, before it expires, once."""
+        if self.email_confirmed:
+            raise Conflict("already_confirmed", "Адрес e-mail уже подтверждён. Войдите в личный кабинет.")
+        expires = self.confirmation_expires_at
+        if nonce != self.confirmation_nonce or expires is None or expires <= _now():
+            raise bad_link()
+        self._email_confirmed(email=self.email, audit=audit)
+
+    def trust_email(self, audit: Audit) -> None:
+        """The address is vouched for by whoever creates the account (staff accounts)."""
+        self._email_confirmed(email=self.email, audit=audit)
+
+    @event(ConfirmationRequested)
+    def _confirmation_requested(self, nonce: str, expires_at: datetime, email: str, audit: Audit) -> None:
         self.confirmation_nonce = nonce
         self.confirmation_expires_at = expires_at
 
-    @event("EmailConfirmed")
-    def confirm_email(self, email: str, audit: Audit) -> None:
+    @event(EmailConfirmed)
+    def _email_confirmed(self, email: str, audit: Audit) -> None:
         self.email_confirmed = True
         self.confirmation_nonce = None
 
-    # Type and roles ride along so every service's session registry knows them.
-    @event("SessionStarted")
-    def start_session(
+    # sessions -----------------------------------------------------------------------------
+    def start_session(self, session_id: str, expires_at: datetime, audit: Audit) -> None:
+        """Open a session (the password was checked); sessions that expired meanwhile end."""
+        if not self.email_confirmed:
+            raise Forbidden(
+                "email_not_confirmed",
+                "Адрес e-mail не подтверждён. Перейдите по ссылке из письма или запросите новую.",
+            )
+        for stale in [sid for sid, until in self.sessions.items() if until <= _now()]:
+            self.end_session(session_id=stale, reason="expired", audit=audit)
+        self._session_started(
+            session_id=session_id,
+            expires_at=expires_at,
+            account_type=self.account_type,
+            roles=list(self.roles),
+            audit=audit,
+        )
+
+    @event(SessionStarted)
+    def _session_started(
         self, session_id: str, expires_at: datetime, account_type: str, roles: list[str], audit: Audit
     ) -> None:
         self.sessions[session_id] = expires_at
 
-    @event("SessionEnded")
+    @event(SessionEnded)
     def end_session(self, session_id: str, reason: str, audit: Audit) -> None:
         self.sessions.pop(session_id, None)
 
-    @event("ProfileUpdated")
-    def update_profile(self, first_name: str, last_name: str, display_name: str, audit: Audit) -> None:
+    def end_sessions(self, reason: str, audit: Audit, keep: str | None = None) -> None:
+        """End every open session but ``keep``; one event each, so every service sees it."""
+        for session_id in [sid for sid in self.sessions if sid != keep]:
+            self.end_session(session_id=session_id, reason=reason, audit=audit)
+
+    # profile ------------------------------------------------------------------------------
+    def update_profile(self, first_name: str, last_name: str, audit: Audit) -> bool:
+        """Фамилия и Имя as data (trimmed, checked); no event when nothing changes (False)."""
+        first = clean_name(first_name, "Имя")
+        last = clean_name(last_name, "Фамилия")
+        if (first, last) == (self.first_name, self.last_name):
+            return False
+        display_name = self.display_name_for(first, last)
+        self._profile_updated(first_name=first, last_name=last, display_name=display_name, audit=audit)
+        return True
+
+    @event(ProfileUpdated)
+    def _profile_updated(self, first_name: str, last_name: str, display_name: str, audit: Audit) -> None:
         self.first_name = first_name
         self.last_name = last_name
 
-    @event("PasswordResetRequested")
-    def request_password_reset(
+    # the password -------------------------------------------------------------------------
+    def change_password(self, current: str, new: str, keep_session: str, audit: Audit) -> None:
+        """The person knows the current password; every session but ``keep_session`` ends."""
+        if not verify_password(self.password_hash, current):
+            raise Refused("wrong_password", "Текущий пароль указан неверно.")
+        if verify_password(self.password_hash, new):
+            raise Invalid("same_password", "Новый пароль должен отличаться от текущего.")
+        self._set_password(new, by_reset=False, audit=audit)
+        self.end_sessions("password_changed", audit, keep=keep_session)
+
+    def ask_password_reset(self, nonce: str, expires_at: datetime, audit: Audit) -> None:
+        """A single-use reset link; a newer one replaces it."""
+        self._password_reset_requested(
+            nonce=nonce, expires_at=expires_at, email=self.email, display_name=self.display_name, audit=audit
+        )
+
+    def reset_password(self, nonce: str, new: str, audit: Audit) -> None:
+        """Reset by the latest link before it expires; every session ends."""
+        if nonce != self.reset_nonce or self.reset_expires_at is None or self.reset_expires_at <= _now():
+            raise bad_link()
+        self._set_password(new, by_reset=True, audit=audit)
+        self.end_sessions("password_reset", audit)
+
+    def _set_password(self, new: str, *, by_reset: bool, audit: Audit) -> None:
+        check_policy(new, self.login, self.email, (self.first_name, self.last_name))
+        self._password_changed(
+            password_hash=hash_password(new),
+            by_reset=by_reset,
+            email=self.email,
+            display_name=self.display_name,
+            audit=audit,
+        )
+
+    @event(PasswordResetRequested)
+    def _password_reset_requested(
         self, nonce: str, expires_at: datetime, email: str, display_name: str, audit: Audit
     ) -> None:
         self.reset_nonce = nonce
         self.reset_expires_at = expires_at
 
-    @event("PasswordChanged")
-    def change_password(
+    @event(PasswordChanged)
+    def _password_changed(
         self, password_hash: str, by_reset: bool, email: str, display_name: str, audit: Audit
     ) -> None:
         self.password_hash = password_hash
@@ -122,43 +270,22 @@ class Account(Aggregate):
             self.email_confirmed = True
             self.confirmation_nonce = None
 
-    def has_session(self, session_id: str, now: datetime) -> bool:
-        expires_at = self.sessions.get(session_id)
-        return expires_at is not None and expires_at > now
-
-    def expired_sessions(self, now: datetime) -> list[str]:
-        return [sid for sid, until in self.sessions.items() if until <= now]
-
-    def end_sessions(self, reason: str, audit: Audit, keep: str | None = None) -> None:
-        """End every open session but ``keep``; one event each, so every service sees it."""
-        for session_id in [sid for sid in self.sessions if sid != keep]:
-            self.end_session(session_id=session_id, reason=reason, audit=audit)
-
 
 class EmailOwner(Aggregate):
     """Reserves one e-mail address for one account."""
+
+    class Reserved(Aggregate.Created):
+        email: str
+        account_id: uuid.UUID
 
     @staticmethod
     def create_id(email: str) -> uuid.UUID:
         return uuid.uuid5(_NS, "email:" + normalise_email(email))
 
-    @event("Reserved")
+    @event(Reserved)
     def __init__(self, *, email: str, account_id: uuid.UUID) -> None:
         self.email = email
         self.account_id = account_id
 
 
-def public_fields(account: Account) -> dict[str, Any]:
-    """What ``GET /me`` shows of an account."""
-    return {
-        "id": str(account.id),
-        "login": account.login,
-        "email": account.email,
-        "account_type": account.account_type,
-        "account_type_title": ACCOUNT_TYPES[account.account_type],
-        "roles": list(account.roles),
-        "first_name": account.first_name,
-        "last_name": account.last_name,
-        "display_name": account.display_name,
-        "email_confirmed": account.email_confirmed,
-    }
+AGGREGATES = (Account, EmailOwner)

@@ -19,8 +19,8 @@ from typing import Literal
 import structlog
 
 from services.identity.app import IdentityApp
-from services.identity.domain import Audit
 from services.identity.throttle import Throttle
+from services.identity.values import Audit
 from shared.runtime import blocking
 
 log = structlog.get_logger(__name__)

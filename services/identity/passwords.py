@@ -18,7 +18,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from zxcvbn import zxcvbn
 from zxcvbn.matching import add_frequency_lists
 
-from shared.http import ApiError
+from shared.errors import Invalid
 
 # argon2id with OWASP's recommended minimum (m=19 MiB, t=2, p=1): about 20 ms of one core
 # here, so 20 logins/s fit on a 2-core machine with room to spare. argon2-cffi's default
@@ -110,17 +110,16 @@ def check_policy(password: str, login: str, email: str, names: Sequence[str] = (
     """Refuse short, common or guessable passwords, and those built from the person's own
     login, e-mail or names, with a clear Russian message."""
     if len(password) < MIN_LENGTH:
-        raise ApiError(422, "weak_password", f"Пароль должен содержать не менее {MIN_LENGTH} символов.")
+        raise Invalid("weak_password", f"Пароль должен содержать не менее {MIN_LENGTH} символов.")
     if len(password) > MAX_LENGTH:
-        raise ApiError(422, "weak_password", f"Пароль должен быть не длиннее {MAX_LENGTH} символов.")
+        raise Invalid("weak_password", f"Пароль должен быть не длиннее {MAX_LENGTH} символов.")
     local_part = email.split("@", 1)[0]
     if _contains_any(password, [login, local_part]):
-        raise ApiError(422, "weak_password", "Пароль не должен содержать логин или адрес e-mail.")
+        raise Invalid("weak_password", "Пароль не должен содержать логин или адрес e-mail.")
     if _contains_any(password, names):
-        raise ApiError(422, "weak_password", "Пароль не должен содержать ваше имя или фамилию.")
+        raise Invalid("weak_password", "Пароль не должен содержать ваше имя или фамилию.")
     if score(password, [login, email, local_part, *names]) < 3:
-        raise ApiError(
-            422,
+        raise Invalid(
             "weak_password",
             "Пароль слишком простой или часто используется (в том числе если набрать его в другой"
             " раскладке): возьмите несколько не связанных слов, добавьте цифры и знаки.",

@@ -1,4 +1,5 @@
-"""Identity's read model: the account directory (for staff and admin views, audits)."""
+"""Identity's read model: the account directory (for staff and admin views, audits), its
+projection of ``identity.events`` and its query."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from shared.events import (
     ProfileUpdatedV1,
     SessionStartedV1,
 )
-from shared.readstore import Tx
+from shared.readstore import ReadStore, Row, Tx
 
 _INSERT_ACCOUNT = (
     "INSERT INTO identity_accounts (account_id, login, email, account_type, roles, display_name,"
@@ -42,9 +43,6 @@ class AccountDirectory(Projection):
         " email_confirmed BOOLEAN NOT NULL DEFAULT FALSE, registered_at TEXT NOT NULL,"
         " confirmed_at TEXT, last_login_at TEXT, logins INTEGER NOT NULL DEFAULT 0)",
     )
-
-    def __init__(self, topic: str) -> None:
-        self.topics = (topic,)
 
     async def handle_many(self, tx: Tx, events: Sequence[Envelope]) -> None:
         """Runs of registrations (most of a rebuild) go as one executemany each."""
@@ -83,3 +81,24 @@ class AccountDirectory(Projection):
                 payload.account_id,
                 payload.display_name,
             )
+
+
+class Directory:
+    """The account directory's rows, for staff: found by login, e-mail or name, newest first."""
+
+    _WHERE = "WHERE lower(login) LIKE $1 OR lower(email) LIKE $1 OR lower(display_name) LIKE $1"
+
+    def __init__(self, store: ReadStore) -> None:
+        self.store = store
+
+    async def search(self, q: str, limit: int, offset: int) -> tuple[list[Row], int]:
+        """A page of the accounts matching ``q`` (any part, any case), and how many match."""
+        pattern = f"%{q.casefold()}%"
+        total = await self.store.fetchval(f"SELECT COUNT(*) FROM identity_accounts {self._WHERE}", pattern)  # noqa: S608
+        rows = await self.store.fetch(
+            f"SELECT * FROM identity_accounts {self._WHERE} ORDER BY registered_at DESC LIMIT $2 OFFSET $3",  # noqa: S608
+            pattern,
+            limit,
+            offset,
+        )
+        return rows, int(total or 0)

@@ -1,14 +1,16 @@
-"""Maps identity's internal domain events to the public events of ``identity.events``.
+"""Identity's domain events → the public events of ``identity.events``, by event class.
 
-Audit details (address, user agent) stay in the event store; only the actor travels.
+Audit details (address, user agent) stay in the event store; only the actor travels. The
+confirmation and reset links are derived from the events' nonces with the service secret
+(decision 6), so the relay's map is made around the application (:func:`make_mapper`);
+``EVENTS`` is the same map without a secret: what identity declares it publishes.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
 from services.identity.app import IdentityApp
-from services.identity.tokens import CONFIRM, RESET
+from services.identity.domain import Account, EmailOwner
+from services.identity.tokens import Links
 from shared.events import (
     AccountRegisteredV1,
     EmailConfirmationRequestedV1,
@@ -16,71 +18,89 @@ from shared.events import (
     PasswordChangedV1,
     PasswordResetRequestedV1,
     ProfileUpdatedV1,
-    PublicEvent,
     SessionEndedV1,
     SessionStartedV1,
 )
+from shared.idempotency import IdempotencyRecord
+from shared.mapping import EventMap
 
 
-def make_mapper(app: IdentityApp) -> Any:
-    """A mapper bound to ``app`` (it derives link tokens with the service secret)."""
+def event_map(links: Links) -> EventMap:
+    """Identity's event map, its links derived by ``links``."""
+    events = EventMap()
+    events.internal(EmailOwner.Reserved, IdempotencyRecord.Recorded)
 
-    def to_public(event: Any) -> PublicEvent | None:
-        # The declarative @event classes are made at run time; dispatch by their name.
-        kind = type(event).__qualname__
-        account_id = str(event.originator_id)
-        if kind == "Account.Registered":
-            nonce = event.confirmation_nonce
-            return AccountRegisteredV1(
-                account_id=account_id,
-                login=event.login,
-                email=event.email,
-                account_type=event.account_type,
-                roles=list(event.roles),
-                confirmation_token=app.token_for(event.originator_id, nonce, CONFIRM) if nonce else "",
-                confirmation_expires_at=event.confirmation_expires_at,
-            )
-        if kind == "Account.ConfirmationRequested":
-            return EmailConfirmationRequestedV1(
-                account_id=account_id,
-                email=event.email,
-                confirmation_token=app.token_for(event.originator_id, event.nonce, CONFIRM),
-                confirmation_expires_at=event.expires_at,
-            )
-        if kind == "Account.EmailConfirmed":
-            return EmailConfirmedV1(account_id=account_id, email=event.email)
-        if kind == "Account.SessionStarted":
-            return SessionStartedV1(
-                account_id=account_id,
-                session_id=event.session_id,
-                expires_at=event.expires_at,
-                account_type=event.account_type,
-                roles=list(event.roles),
-            )
-        if kind == "Account.SessionEnded":
-            return SessionEndedV1(account_id=account_id, session_id=event.session_id)
-        if kind == "Account.ProfileUpdated":
-            return ProfileUpdatedV1(
-                account_id=account_id,
-                first_name=event.first_name,
-                last_name=event.last_name,
-                display_name=event.display_name,
-            )
-        if kind == "Account.PasswordChanged":
-            return PasswordChangedV1(
-                account_id=account_id,
-                email=event.email,
-                display_name=event.display_name,
-                by_reset=event.by_reset,
-            )
-        if kind == "Account.PasswordResetRequested":
-            return PasswordResetRequestedV1(
-                account_id=account_id,
-                email=event.email,
-                display_name=event.display_name,
-                reset_token=app.token_for(event.originator_id, event.nonce, RESET),
-                reset_expires_at=event.expires_at,
-            )
-        return None  # EmailOwner stays internal
+    @events.public(Account.Registered, to=AccountRegisteredV1)
+    def registered(e: Account.Registered) -> AccountRegisteredV1:
+        nonce = e.confirmation_nonce
+        return AccountRegisteredV1(
+            account_id=str(e.originator_id),
+            login=e.login,
+            email=e.email,
+            account_type=e.account_type,
+            roles=list(e.roles),
+            confirmation_token=links.confirm(e.originator_id, nonce) if nonce else "",
+            confirmation_expires_at=e.confirmation_expires_at,
+        )
 
-    return to_public
+    @events.public(Account.ConfirmationRequested, to=EmailConfirmationRequestedV1)
+    def confirmation_requested(e: Account.ConfirmationRequested) -> EmailConfirmationRequestedV1:
+        return EmailConfirmationRequestedV1(
+            account_id=str(e.originator_id),
+            email=e.email,
+            confirmation_token=links.confirm(e.originator_id, e.nonce),
+            confirmation_expires_at=e.expires_at,
+        )
+
+    @events.public(Account.EmailConfirmed, to=EmailConfirmedV1)
+    def email_confirmed(e: Account.EmailConfirmed) -> EmailConfirmedV1:
+        return EmailConfirmedV1(account_id=str(e.originator_id), email=e.email)
+
+    @events.public(Account.SessionStarted, to=SessionStartedV1)
+    def session_started(e: Account.SessionStarted) -> SessionStartedV1:
+        return SessionStartedV1(
+            account_id=str(e.originator_id),
+            session_id=e.session_id,
+            expires_at=e.expires_at,
+            account_type=e.account_type,
+            roles=list(e.roles),
+        )
+
+    @events.public(Account.SessionEnded, to=SessionEndedV1)
+    def session_ended(e: Account.SessionEnded) -> SessionEndedV1:
+        return SessionEndedV1(account_id=str(e.originator_id), session_id=e.session_id)
+
+    @events.public(Account.ProfileUpdated, to=ProfileUpdatedV1)
+    def profile_updated(e: Account.ProfileUpdated) -> ProfileUpdatedV1:
+        return ProfileUpdatedV1(
+            account_id=str(e.originator_id),
+            first_name=e.first_name,
+            last_name=e.last_name,
+            display_name=e.display_name,
+        )
+
+    @events.public(Account.PasswordChanged, to=PasswordChangedV1)
+    def password_changed(e: Account.PasswordChanged) -> PasswordChangedV1:
+        return PasswordChangedV1(
+            account_id=str(e.originator_id), email=e.email, display_name=e.display_name, by_reset=e.by_reset
+        )
+
+    @events.public(Account.PasswordResetRequested, to=PasswordResetRequestedV1)
+    def reset_requested(e: Account.PasswordResetRequested) -> PasswordResetRequestedV1:
+        return PasswordResetRequestedV1(
+            account_id=str(e.originator_id),
+            email=e.email,
+            display_name=e.display_name,
+            reset_token=links.reset(e.originator_id, e.nonce),
+            reset_expires_at=e.expires_at,
+        )
+
+    return events
+
+
+EVENTS = event_map(Links(secret=None))
+
+
+def make_mapper(app: IdentityApp) -> EventMap:
+    """The relay's map: links derived with ``app``'s secret."""
+    return event_map(Links(app.settings.secret()))

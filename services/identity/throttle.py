@@ -20,10 +20,12 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
-from services.identity.domain import normalise_email, normalise_login
-from shared.http import ApiError
+from services.identity.values import normalise_email, normalise_login
+from shared.errors import TooMany, Unauthenticated
 from shared.ratelimit import Count, FixedWindow
 from shared.readstore import ReadStore
 from shared.settings import Settings
@@ -38,24 +40,17 @@ FIRST_DELAY = 0.25
 PURGE_EVERY = 600.0
 
 
-def too_many_logins(wait: int) -> ApiError:
+def _too_many(code: str, what: str, wait: int) -> TooMany:
     minutes = max(1, round(wait / 60))
-    return ApiError(
-        429,
-        "too_many_attempts",
-        f"Слишком много неудачных попыток входа. Повторите через {minutes} мин.",
-        headers={"Retry-After": str(wait)},
-    )
+    return TooMany(code, f"Слишком много {what}. Повторите через {minutes} мин.", retry_after=wait)
 
 
-def too_many_registrations(wait: int) -> ApiError:
-    minutes = max(1, round(wait / 60))
-    return ApiError(
-        429,
-        "too_many_requests",
-        f"Слишком много регистраций с вашего адреса. Повторите через {minutes} мин.",
-        headers={"Retry-After": str(wait)},
-    )
+def too_many_logins(wait: int) -> TooMany:
+    return _too_many("too_many_attempts", "неудачных попыток входа", wait)
+
+
+def too_many_registrations(wait: int) -> TooMany:
+    return _too_many("too_many_requests", "регистраций с вашего адреса", wait)
 
 
 @dataclass(frozen=True)
@@ -123,6 +118,26 @@ class Throttle:
     async def wait(self, admission: Admission) -> None:
         if admission.delay:
             await asyncio.sleep(admission.delay)
+
+    @asynccontextmanager
+    async def login(self, login: str, address: str) -> AsyncIterator[None]:
+        """One login attempt, the password checked inside: admitted (or 429), delayed when the
+        login is under attack; wrong credentials (``invalid_credentials``) count as a failure,
+        any other error gives the places back."""
+        admission = await self.admit(login, address)
+        try:
+            await self.wait(admission)
+            yield
+        except Unauthenticated as exc:
+            if exc.code == "invalid_credentials":
+                await self.failed(admission)
+            else:
+                await self.abandoned(admission)
+            raise
+        except BaseException:
+            await self.abandoned(admission)
+            raise
+        await self.succeeded(admission)
 
     async def failed(self, admission: Admission) -> None:
         """A wrong password (or an unknown login): the places become failures."""

@@ -14,6 +14,7 @@ import binascii
 import hashlib
 import hmac
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import jwt
@@ -53,12 +54,23 @@ def parse_link_token(secret: str, purpose: str, token: str) -> tuple[uuid.UUID, 
     return uuid.UUID(bytes=payload[:16]), payload[16:].hex()
 
 
-def confirmation_token(secret: str, account_id: uuid.UUID, nonce: str) -> str:
-    return link_token(secret, CONFIRM, account_id, nonce)
+@dataclass(frozen=True)
+class Links:
+    """The link tokens of identity's e-mails, derived with the service secret. ``None``: a
+    map that only declares what it publishes (``public.EVENTS``) and derives nothing."""
 
+    secret: str | None
 
-def parse_confirmation_token(secret: str, token: str) -> tuple[uuid.UUID, str] | None:
-    return parse_link_token(secret, CONFIRM, token)
+    def token(self, purpose: str, account_id: uuid.UUID, nonce: str) -> str:
+        if self.secret is None:
+            raise LookupError("no secret: the relay's map is public.make_mapper(app)")
+        return link_token(self.secret, purpose, account_id, nonce)
+
+    def confirm(self, account_id: uuid.UUID, nonce: str) -> str:
+        return self.token(CONFIRM, account_id, nonce)
+
+    def reset(self, account_id: uuid.UUID, nonce: str) -> str:
+        return self.token(RESET, account_id, nonce)
 
 
 def issue_access_token(

@@ -16,6 +16,8 @@ from fastapi import FastAPI
 from services.identity.api import router
 from services.identity.app import IdentityApp
 from services.identity.mail_requests import MailRequest, MailRequests
+from services.identity.projections import Directory
+from services.identity.state import IdentityState
 from services.identity.throttle import Throttle
 from shared.http import install_error_handlers
 from shared.readstore import SQLiteReadStore
@@ -49,13 +51,14 @@ async def make_throttle(store: SQLiteReadStore, **overrides: Any) -> Throttle:
     [("/api/v1/password-reset", "reset"), ("/api/v1/accounts/resend-confirmation", "confirmation")],
 )
 async def test_the_request_path_only_queues(path: str, kind: str, store: SQLiteReadStore) -> None:
-    mail = MailRequests(cast(IdentityApp, Untouchable()), await make_throttle(store), maxsize=10)
+    untouchable, throttle = cast(IdentityApp, Untouchable()), await make_throttle(store)
+    mail = MailRequests(untouchable, throttle, maxsize=10)
     app = FastAPI()
     install_error_handlers(app)
     app.include_router(router)
-    app.state.settings = Settings(secret_key=SECRET)
-    app.state.identity = Untouchable()
-    app.state.mail_requests = mail
+    settings = Settings(secret_key=SECRET)
+    app.state.settings = settings
+    app.state.service = IdentityState(untouchable, throttle, mail, Directory(store), settings)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://identity") as http:
         known = await http.post(path, json={"email": "known@example.ru"})
         unknown = await http.post(path, json={"email": "nobody@example.ru"})

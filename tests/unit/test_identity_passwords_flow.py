@@ -7,7 +7,7 @@ import pytest
 from services.identity.app import IdentityApp
 from services.identity.domain import Account
 from services.identity.tokens import CONFIRM, RESET
-from shared.http import ApiError
+from shared.errors import DomainError
 from tests.unit.conftest import STRONG, MakeIdentity, unique_login
 
 NEW = "Зелёный-чайник-на-окне-7"
@@ -21,7 +21,7 @@ def confirmed(app: IdentityApp) -> Account:
 
 
 def code_of(call: object, *args: object) -> tuple[int, str]:
-    with pytest.raises(ApiError) as info:
+    with pytest.raises(DomainError) as info:
         call(*args)  # type: ignore[operator]
     return info.value.status, info.value.code
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from services.identity.app import NAME_MAX, IdentityApp
-from shared.http import ApiError
+from services.identity.app import IdentityApp
+from services.identity.values import NAME_MAX
+from shared.errors import Conflict, Invalid
 from tests.unit.conftest import STRONG, unique_login
 
 
@@ -27,7 +28,7 @@ def test_staff_account_is_created_confirmed_with_roles(identity: IdentityApp) ->
 def test_staff_login_and_email_are_unique_with_consumers(identity: IdentityApp) -> None:
     login = unique_login()
     identity.register(login=login, email=f"{login}@example.ru", password=STRONG, account_type="consumer")
-    with pytest.raises(ApiError) as info:
+    with pytest.raises(Conflict) as info:
         identity.create_staff(
             login=unique_login(), email=f"{login}@example.ru", password=STRONG, admin=False, audit={}
         )
@@ -55,7 +56,7 @@ def test_update_profile_refuses_bad_names(identity: IdentityApp, bad: str) -> No
     account = identity.register(
         login=login, email=f"{login}@example.ru", password=STRONG, account_type="consumer"
     )
-    with pytest.raises(ApiError) as info:
+    with pytest.raises(Invalid) as info:
         identity.update_profile(account, bad, "Петров")
     assert (info.value.status, info.value.code) == (422, "invalid_name")
     assert identity.repository.get(account.id).first_name == ""

@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 
 from services.identity.throttle import Throttle
-from shared.http import ApiError
+from shared.errors import TooMany
+from shared.http import error_headers
 from shared.readstore import SQLiteReadStore
 from shared.settings import Settings
 
@@ -34,8 +35,8 @@ async def throttle_on(store: SQLiteReadStore, **overrides: Any) -> Throttle:
     return throttle
 
 
-async def refused(throttle: Throttle, login: str, address: str) -> ApiError:
-    with pytest.raises(ApiError) as info:
+async def refused(throttle: Throttle, login: str, address: str) -> TooMany:
+    with pytest.raises(TooMany) as info:
         await throttle.admit(login, address)
     return info.value
 
@@ -50,7 +51,8 @@ async def test_failures_lock_the_login_from_that_address_only(store: SQLiteReadS
     await fail(throttle, "Ivan", A, 3)
     error = await refused(throttle, "ivan ", A)  # the login as identity normalises it
     assert (error.status, error.code) == (429, "too_many_attempts")
-    assert error.headers and 890 < int(error.headers["Retry-After"]) <= 900
+    headers = error_headers(error)
+    assert headers and 890 < int(headers["Retry-After"]) <= 900
     # The owner elsewhere is not locked out: the answer only comes later.
     owner = await throttle.admit("ivan", B)
     assert owner.delay == 0.25
@@ -73,7 +75,7 @@ async def test_concurrent_attempts_never_pass_the_limit(store: SQLiteReadStore) 
     for task in admitted:
         await throttle.failed(task.result())
     rest = await asyncio.gather(*(t for t in attempts if t not in admitted), return_exceptions=True)
-    assert all(isinstance(e, ApiError) and e.status == 429 for e in rest)
+    assert all(isinstance(e, TooMany) and e.status == 429 for e in rest)
 
 
 async def test_concurrent_right_passwords_all_get_through(store: SQLiteReadStore) -> None:
@@ -135,10 +137,11 @@ async def test_registrations_per_address(store: SQLiteReadStore) -> None:
     throttle = await throttle_on(store, register_per_client_max=2)
     await throttle.registration(A)
     await throttle.registration(A)
-    with pytest.raises(ApiError) as info:
+    with pytest.raises(TooMany) as info:
         await throttle.registration(A)
     assert (info.value.status, info.value.code) == (429, "too_many_requests")
-    assert info.value.headers and int(info.value.headers["Retry-After"]) > 0
+    headers = error_headers(info.value)
+    assert headers and int(headers["Retry-After"]) > 0
     assert "Слишком много регистраций" in info.value.message
     await throttle.registration(B)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from services.identity.passwords import check_policy, hash_password, swap_layout, verify_password
-from shared.http import ApiError
+from shared.errors import Invalid
 
 STRONG = "Корова-на-луне-2026!"
 
@@ -31,8 +31,8 @@ def test_verify_with_corrupt_hash_is_false() -> None:
     assert verify_password("not-a-hash", STRONG) is False
 
 
-def _refusal(password: str, login: str = "ivan_petrov", email: str = "ivan.p@example.ru") -> ApiError:
-    with pytest.raises(ApiError) as info:
+def _refusal(password: str, login: str = "ivan_petrov", email: str = "ivan.p@example.ru") -> Invalid:
+    with pytest.raises(Invalid) as info:
         check_policy(password, login, email)
     assert info.value.status == 422
     assert info.value.code == "weak_password"
@@ -93,7 +93,7 @@ def test_refuses_russian_and_layout_swapped_common_passwords(weak: str) -> None:
     ],
 )
 def test_refuses_passwords_with_the_persons_names(password: str) -> None:
-    with pytest.raises(ApiError) as info:
+    with pytest.raises(Invalid) as info:
         check_policy(password, "someone", "someone@example.ru", ("Иван", "Петров"))
     assert info.value.code == "weak_password" and "имя или фамилию" in info.value.message
 

@@ -16,10 +16,9 @@ import pytest
 from services.identity.tokens import (
     CONFIRM,
     RESET,
-    confirmation_token,
+    Links,
     issue_access_token,
     link_token,
-    parse_confirmation_token,
     parse_link_token,
 )
 from shared.auth import TokenClaims, read_token
@@ -46,40 +45,40 @@ def ident() -> tuple[uuid.UUID, str]:
 
 
 def test_confirmation_token_round_trip(ident: tuple[uuid.UUID, str]) -> None:
-    token = confirmation_token(SECRET, *ident)
-    assert parse_confirmation_token(SECRET, token) == ident
+    token = Links(SECRET).confirm(*ident)
+    assert parse_link_token(SECRET, CONFIRM, token) == ident
 
 
 def test_confirmation_tokens_differ_per_nonce_and_account(ident: tuple[uuid.UUID, str]) -> None:
     account_id, nonce = ident
-    token = confirmation_token(SECRET, account_id, nonce)
-    assert token != confirmation_token(SECRET, account_id, secrets.token_hex(16))
-    assert token != confirmation_token(SECRET, uuid.uuid4(), nonce)
+    token = Links(SECRET).confirm(account_id, nonce)
+    assert token != Links(SECRET).confirm(account_id, secrets.token_hex(16))
+    assert token != Links(SECRET).confirm(uuid.uuid4(), nonce)
 
 
 def test_tampered_mac_is_refused(ident: tuple[uuid.UUID, str]) -> None:
-    payload, mac = _parts(confirmation_token(SECRET, *ident))
+    payload, mac = _parts(Links(SECRET).confirm(*ident))
     flipped = bytes([mac[0] ^ 1]) + mac[1:]
-    assert parse_confirmation_token(SECRET, f"{_b64(payload)}.{_b64(flipped)}") is None
+    assert parse_link_token(SECRET, CONFIRM, f"{_b64(payload)}.{_b64(flipped)}") is None
 
 
 def test_tampered_payload_is_refused(ident: tuple[uuid.UUID, str]) -> None:
-    payload, mac = _parts(confirmation_token(SECRET, *ident))
+    payload, mac = _parts(Links(SECRET).confirm(*ident))
     other_account = uuid.uuid4().bytes + payload[16:]
-    assert parse_confirmation_token(SECRET, f"{_b64(other_account)}.{_b64(mac)}") is None
+    assert parse_link_token(SECRET, CONFIRM, f"{_b64(other_account)}.{_b64(mac)}") is None
 
 
 def test_link_token_is_bound_to_its_purpose(ident: tuple[uuid.UUID, str]) -> None:
-    confirm = confirmation_token(SECRET, *ident)
+    confirm = Links(SECRET).confirm(*ident)
     reset = link_token(SECRET, RESET, *ident)
     assert confirm == link_token(SECRET, CONFIRM, *ident)
     assert parse_link_token(SECRET, RESET, reset) == ident
     assert parse_link_token(SECRET, RESET, confirm) is None
-    assert parse_confirmation_token(SECRET, reset) is None
+    assert parse_link_token(SECRET, CONFIRM, reset) is None
 
 
 def test_wrong_secret_is_refused(ident: tuple[uuid.UUID, str]) -> None:
-    assert parse_confirmation_token(OTHER, confirmation_token(SECRET, *ident)) is None
+    assert parse_link_token(OTHER, CONFIRM, Links(SECRET).confirm(*ident)) is None
 
 
 @pytest.mark.parametrize(
@@ -87,7 +86,7 @@ def test_wrong_secret_is_refused(ident: tuple[uuid.UUID, str]) -> None:
     ["", ".", "abc", "no-dot-at-all", "!!!.???", "кириллица.токен", "a.b.c", "====.====", "\x00.\x00"],
 )
 def test_garbage_is_refused(garbage: str) -> None:
-    assert parse_confirmation_token(SECRET, garbage) is None
+    assert parse_link_token(SECRET, CONFIRM, garbage) is None
 
 
 @pytest.mark.parametrize("size", [0, 16, 31, 33, 48])
@@ -95,7 +94,7 @@ def test_wrong_payload_length_is_refused(size: int) -> None:
     """A correctly signed payload of the wrong length is still refused."""
     payload = secrets.token_bytes(size)
     mac = hmac.new(SECRET.encode(), b"confirm-email:" + payload, hashlib.sha256).digest()[:18]
-    assert parse_confirmation_token(SECRET, f"{_b64(payload)}.{_b64(mac)}") is None
+    assert parse_link_token(SECRET, CONFIRM, f"{_b64(payload)}.{_b64(mac)}") is None
 
 
 def _access(secret: str = SECRET, expires_in: float = 3600, position: int = 7) -> tuple[uuid.UUID, str]:
