@@ -88,11 +88,16 @@ class IdempotencyRecord(Aggregate):
     """What a request under an idempotency key created: saved in the same atomic save as the
     thing itself, so a retry finds it (or is refused when it asks for something else)."""
 
+    class Recorded(Aggregate.Created):
+        record_id: uuid.UUID
+        fingerprint: str
+        result_id: str
+
     @staticmethod
     def create_id(record_id: uuid.UUID) -> uuid.UUID:
         return record_id
 
-    @event("Recorded")
+    @event(Recorded)
     def __init__(self, *, record_id: uuid.UUID, fingerprint: str, result_id: str) -> None:
         self.fingerprint = fingerprint
         self.result_id = result_id

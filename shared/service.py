@@ -105,6 +105,11 @@ class Service(Generic[S]):
     auth: bool = True
     body_limit: Callable[[Settings], RouteLimit] | None = None
     health: Callable[[S], Awaitable[dict[str, object]]] | None = None
+    openapi: bool = True  # False: no contract of its own (the gateway publishes the merged one)
+    pages: bool = False  # body-limit refusals outside /api/ are pages, for a person at a browser
+    # The service's own middleware, exception handlers and mounts, added after its routers
+    # (middleware added later runs outside middleware added earlier).
+    extend: Callable[[FastAPI, Settings], None] | None = None
 
 
 def create_service_app(service: Service[S], settings: Settings) -> FastAPI:
@@ -123,7 +128,14 @@ def create_service_app(service: Service[S], settings: Settings) -> FastAPI:
             yield
 
     limit = service.body_limit(settings) if service.body_limit else None
-    app = service_app(service.name, settings, lifespan, body_limit=limit)
+    app = service_app(
+        service.name,
+        settings,
+        lifespan,
+        body_limit=limit,
+        openapi_url="/api/v1/openapi.json" if service.openapi else None,
+        pages=service.pages,
+    )
     for router in service.routers:
         app.include_router(router)
 
@@ -137,6 +149,8 @@ def create_service_app(service: Service[S], settings: Settings) -> FastAPI:
         return found
 
     add_health(app, service.name, details)
+    if service.extend is not None:
+        service.extend(app, settings)
     return app
 
 

@@ -36,13 +36,15 @@ CONSUMES: dict[str, tuple[str, ...]] = {
     "identity.directory": ("identity",),
     "applications.view": ("applications", "identity"),
     "applications.documents": ("applications",),
-    "applications.references": ("identity", "files"),
+    "applications.refs": ("identity", "files"),
+    "applications.forms": ("files",),
     "applications.chat": ("chat",),
-    "chat.references": ("applications", "identity", "files"),
+    "chat.refs": ("applications", "identity", "files"),
     "files.catalog": ("files",),
     "files.attachments": ("applications", "chat"),
     "notifier.outbox": ("identity", "applications"),
-    "notifier.chat_mail": ("chat", "identity", "applications"),
+    "notifier.chat_mail": ("chat",),
+    "notifier.refs": ("applications", "identity"),
 }
 
 
