@@ -1,26 +1,12 @@
-"""The status model of a grid-connection application and who may move it where.
-
-The seven statuses of the user's document, in order, plus the two side statuses the
-rules require (../shared/DOMAIN.md).
-"""
+"""Who may move a grid-connection application from which status to which (../shared/DOMAIN.md);
+the statuses themselves are the platform's vocabulary (shared/statuses.py)."""
 
 from __future__ import annotations
 
 from enum import Enum
 
-STATUS_TITLES: dict[str, str] = {
-    "submitted": "Подана",
-    "in_work": "В работе",
-    "contract": "Заключение договора ТП",
-    "activities": "Выполнение мероприятий по ТП",
-    "tu_check": "Проверка выполнения ТУ",
-    "acts": "Подготовка актов ТП",
-    "completed": "Заявка выполнена",
-    "needs_documents": "Требуются документы (исправления)",
-    "annulled": "Аннулирована",
-}
-FORWARD = ["submitted", "in_work", "contract", "activities", "tu_check", "acts", "completed"]
-FINAL = {"completed", "annulled"}
+from shared.statuses import FINAL, FORWARD, TITLES
+
 REQUEST_DOCUMENTS_FROM = {"submitted", "in_work"}
 
 STAFF = "staff"
@@ -52,4 +38,4 @@ def judge(role: str, current: str, target: str) -> Verdict:
 
 def next_steps(role: str, current: str) -> list[str]:
     """The statuses ``role`` may move to from ``current`` (for the pages' buttons)."""
-    return [s for s in STATUS_TITLES if judge(role, current, s) is Verdict.ALLOWED]
+    return [s for s in TITLES if judge(role, current, s) is Verdict.ALLOWED]

@@ -16,8 +16,9 @@ import httpx
 import pytest
 
 from services.applications.projections import ApplicationsView, DocumentsView
-from shared.consumer import ConsumerRunner
+from shared.consumer import ConsumerRunner, Projection
 from shared.readstore import SQLiteReadStore, build_readstore
+from shared.topology import topics
 from shared.transport import build_transport
 from tests.conftest import Person, new_person
 from tests.e2e.files_helpers import upload_pdf, upload_zip
@@ -473,12 +474,10 @@ def test_read_model_rebuilds_to_the_same_rows(system: System, person: Person, st
         await fresh.open()
         transport = build_transport(settings)
         await transport.start()
-        runners = [
-            ConsumerRunner(
-                ApplicationsView(settings.topic("applications"), settings.topic("identity")), transport, fresh
-            ),
-            ConsumerRunner(DocumentsView(settings.topic("applications")), transport, fresh),
-        ]
+        projections: list[Projection] = [ApplicationsView(), DocumentsView()]
+        for projection in projections:
+            projection.topics = topics(projection.name, settings)
+        runners = [ConsumerRunner(projection, transport, fresh) for projection in projections]
         tasks = [asyncio.create_task(runner.run()) for runner in runners]
         try:
             queries = [

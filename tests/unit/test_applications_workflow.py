@@ -10,11 +10,15 @@ from typing import Any
 
 import pytest
 
-from services.applications.app import Actor, ApplicationsApp, iso, today
+from services.applications.actor import Actor
+from services.applications.app import ApplicationsApp, iso, today
 from services.applications.calendar import WorkCalendar
-from services.applications.workflow import FINAL, FORWARD, STATUS_TITLES
-from shared.http import ApiError
+from services.applications.domain import Application
+from services.applications.rules import Submission
+from shared.errors import DomainError
 from shared.settings import Settings
+from shared.statuses import FINAL, FORWARD
+from shared.statuses import TITLES as STATUS_TITLES
 
 APPLICANT = Actor("applicant-1", "consumer", "Иван Петров", "ivan@example.ru")
 STRANGER = Actor("applicant-2", "consumer", "Пётр Иванов", "petr@example.ru")
@@ -64,16 +68,18 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> ApplicationsApp:
 
 def submit(app: ApplicationsApp) -> uuid.UUID:
     claim, _ = app.submit(
-        actor=APPLICANT,
-        number=f"ТП-2026-{uuid.uuid4().int % 1_000_000:06d}",
-        type_code="individual_15kw",
-        power_kw=10,
-        object_address="г. Тверь, ул. Советская, 1",
-        contact_phone="+7 900 000-00-00",
-        contact_email="ivan@example.ru",
-        comment="",
-        documents=[{"slot": "archive", "file_id": "f1"}],
-        owned={"f1": "application/zip"},
+        APPLICANT,
+        f"ТП-2026-{uuid.uuid4().int % 1_000_000:06d}",
+        Submission(
+            type_code="individual_15kw",
+            power_kw=10,
+            object_address="г. Тверь, ул. Советская, 1",
+            contact_phone="+7 900 000-00-00",
+            contact_email="ivan@example.ru",
+            comment="",
+            documents=[{"slot": "archive", "file_id": "f1"}],
+            owned={"f1": "application/zip"},
+        ),
     )
     return claim.id
 
@@ -103,7 +109,7 @@ def test_transition_matrix(app: ApplicationsApp, role: str, current: str, target
         claim, position = app.transition(claim_id, actor, target, "причина")
         assert claim.status == target and position > 0
     else:
-        with pytest.raises(ApiError) as caught:
+        with pytest.raises(DomainError) as caught:
             app.transition(claim_id, actor, target, "причина")
         assert caught.value.status == want
         assert app.repository.get(claim_id).status == current  # nothing changed
@@ -111,7 +117,7 @@ def test_transition_matrix(app: ApplicationsApp, role: str, current: str, target
 
 def test_someone_elses_application_does_not_exist(app: ApplicationsApp) -> None:
     claim_id = submit(app)
-    with pytest.raises(ApiError) as caught:
+    with pytest.raises(DomainError) as caught:
         app.transition(claim_id, STRANGER, "annulled", "")
     assert caught.value.status == 404
 
@@ -119,7 +125,7 @@ def test_someone_elses_application_does_not_exist(app: ApplicationsApp) -> None:
 def test_staff_must_give_a_reason(app: ApplicationsApp) -> None:
     claim_id = submit(app)
     for target in ("annulled", "needs_documents"):
-        with pytest.raises(ApiError) as caught:
+        with pytest.raises(DomainError) as caught:
             app.transition(claim_id, STAFF, target, "  ")
         assert caught.value.code == "reason_required"
     claim, _ = app.transition(claim_id, APPLICANT, "annulled", "")
@@ -129,7 +135,7 @@ def test_staff_must_give_a_reason(app: ApplicationsApp) -> None:
 def test_stale_version_is_a_conflict(app: ApplicationsApp) -> None:
     claim_id = submit(app)
     app.transition(claim_id, STAFF, "in_work", "", expected_version=1)
-    with pytest.raises(ApiError) as caught:
+    with pytest.raises(DomainError) as caught:
         app.transition(claim_id, STAFF, "needs_documents", "нужен план", expected_version=1)
     assert caught.value.status == 409 and caught.value.code == "version_conflict"
 
@@ -146,9 +152,7 @@ def test_stale_version_is_a_conflict(app: ApplicationsApp) -> None:
     ],
 )
 def test_submission_rules(app: ApplicationsApp, change: dict[str, object], code: str) -> None:
-    args: dict[str, object] = {
-        "actor": APPLICANT,
-        "number": "ТП-2026-999999",
+    args: dict[str, Any] = {
         "type_code": "individual_15kw",
         "power_kw": 10,
         "object_address": "г. Тверь",
@@ -159,24 +163,26 @@ def test_submission_rules(app: ApplicationsApp, change: dict[str, object], code:
         "owned": {"f1": "application/zip", "pdf": "application/pdf"},
         **change,
     }
-    with pytest.raises(ApiError) as caught:
-        app.submit(**args)  # type: ignore[arg-type]
+    with pytest.raises(DomainError) as caught:
+        app.submit(APPLICANT, "ТП-2026-999999", Submission(**args))
     assert caught.value.code == code
 
 
 def test_all_required_slots_instead_of_an_archive(app: ApplicationsApp) -> None:
     required = ["application_form", "site_plan", "title_document", "identity_document"]
     claim, _ = app.submit(
-        actor=APPLICANT,
-        number="ТП-2026-888888",
-        type_code="individual_15kw",
-        power_kw=15,
-        object_address="г. Тверь",
-        contact_phone="+7 900",
-        contact_email="ivan@example.ru",
-        comment="",
-        documents=[{"slot": slot, "file_id": slot} for slot in required],
-        owned={slot: "application/pdf" for slot in required},
+        APPLICANT,
+        "ТП-2026-888888",
+        Submission(
+            type_code="individual_15kw",
+            power_kw=15,
+            object_address="г. Тверь",
+            contact_phone="+7 900",
+            contact_email="ivan@example.ru",
+            comment="",
+            documents=[{"slot": slot, "file_id": slot} for slot in required],
+            owned={slot: "application/pdf" for slot in required},
+        ),
     )
     assert claim.status == "submitted" and len(claim.documents) == 4
 
@@ -212,8 +218,10 @@ def test_requested_documents_return_the_application_to_work(app: ApplicationsApp
         "Application.DocumentsAdded",
         "Application.StatusChanged",
     ]
-    assert (events[-1].from_status, events[-1].actor_role) == ("needs_documents", "consumer")
-    with pytest.raises(ApiError) as caught:  # once is enough: nothing is requested any more
+    last = events[-1]
+    assert isinstance(last, Application.StatusChanged)
+    assert (last.from_status, last.actor_role) == ("needs_documents", "consumer")
+    with pytest.raises(DomainError) as caught:  # once is enough: nothing is requested any more
         app.add_documents(claim_id, APPLICANT, documents, {"f2": "application/pdf"})
     assert caught.value.code == "documents_not_requested"
 
@@ -226,12 +234,11 @@ def test_a_submission_is_checked_whole_before_a_number_is_taken(app: Application
         ({"documents": [{"slot": "archive", "file_id": "f9"}]}, "file_not_found"),
     ):
         args: dict[str, Any] = {
-            "actor": APPLICANT,
             "type_code": "individual_15kw",
             "power_kw": 10.0,
             "documents": [{"slot": "archive", "file_id": "f1"}],
             "owned": {"f1": "application/zip"},
         } | change
-        with pytest.raises(ApiError) as caught:
-            app.check_submission(**args)
+        with pytest.raises(DomainError) as caught:
+            app.check_submission(APPLICANT, Submission(**args))
         assert caught.value.code == code

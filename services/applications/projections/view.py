@@ -1,0 +1,157 @@
+"""The applications' main view (applications.events, identity.events): the consumer's tab
+«Заявки на услуги», the application page (timeline, contact) and the staff queue, with the
+applicant's current name («Фамилия Имя» from their profile).
+
+The name follows the profile in this projection's own transaction (decision 14): a
+submission applied after the profile takes the name from ``applications_view_names``, a
+profile applied after the submission renames the rows, so any interleaving of the two topics
+ends with the same rows.
+"""
+
+from __future__ import annotations
+
+from shared.consumer import Projection
+from shared.events import (
+    ApplicationSubmittedV1,
+    DocumentsAddedV1,
+    Envelope,
+    ProfileUpdatedV1,
+    StatusChangedV1,
+)
+from shared.readstore import Tx
+
+VIEW_DDL = (
+    "CREATE TABLE IF NOT EXISTS applications_rows (application_id TEXT PRIMARY KEY, number TEXT NOT NULL,"
+    " applicant_id TEXT NOT NULL, applicant_name TEXT NOT NULL, applicant_email TEXT NOT NULL,"
+    " type_code TEXT NOT NULL, type_title TEXT NOT NULL, power_kw DOUBLE PRECISION NOT NULL,"
+    " object_address TEXT NOT NULL, status TEXT NOT NULL, status_since TEXT NOT NULL, due TEXT,"
+    " submitted_at TEXT NOT NULL, updated_at TEXT NOT NULL, version INTEGER NOT NULL, search TEXT NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS applications_rows_applicant ON applications_rows (applicant_id, submitted_at)",
+    "CREATE INDEX IF NOT EXISTS applications_rows_status ON applications_rows (status, due)",
+    "CREATE TABLE IF NOT EXISTS applications_timeline (application_id TEXT NOT NULL, version INTEGER NOT NULL,"
+    " from_status TEXT, to_status TEXT NOT NULL, actor_id TEXT NOT NULL, actor_role TEXT NOT NULL,"
+    " actor_name TEXT NOT NULL, comment TEXT NOT NULL, at TEXT NOT NULL, PRIMARY KEY (application_id, version))",
+    # The applicant's name as the queue shows it, per account (follows ProfileUpdated).
+    "CREATE TABLE IF NOT EXISTS applications_view_names (account_id TEXT PRIMARY KEY, name TEXT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS applications_contacts (application_id TEXT PRIMARY KEY, phone TEXT NOT NULL,"
+    " email TEXT NOT NULL, comment TEXT NOT NULL)",
+)
+
+
+def search_text(*parts: str) -> str:
+    """Case-folded in Python: SQLite's lower() knows only ASCII."""
+    return " ".join(parts).casefold()
+
+
+def queue_name(payload: ProfileUpdatedV1) -> str:
+    """«Фамилия Имя», as staff file people; the display name (the login) before a profile."""
+    return f"{payload.last_name} {payload.first_name}".strip() or payload.display_name
+
+
+class ApplicationsView(Projection):
+    name = "applications.view"
+    ddl = VIEW_DDL
+
+    async def handle(self, tx: Tx, event: Envelope) -> None:
+        payload = event.parse()
+        if isinstance(payload, ApplicationSubmittedV1):
+            await self._submitted(tx, event, payload)
+        elif isinstance(payload, StatusChangedV1):
+            await tx.execute(
+                "UPDATE applications_rows SET status = $2, status_since = $3, due = $4, updated_at = $3,"
+                " version = $5 WHERE application_id = $1",
+                payload.application_id,
+                payload.to_status,
+                event.time.isoformat(),
+                payload.due,
+                event.sequence,
+            )
+            actor = (payload.actor_id, payload.actor_role, payload.actor_name)
+            await _timeline(tx, event, payload.from_status, payload.to_status, actor, payload.comment)
+        elif isinstance(payload, DocumentsAddedV1):
+            await tx.execute(
+                "UPDATE applications_rows SET updated_at = $2, version = $3 WHERE application_id = $1",
+                payload.application_id,
+                event.time.isoformat(),
+                event.sequence,
+            )
+        elif isinstance(payload, ProfileUpdatedV1):
+            await _renamed(tx, payload.account_id, queue_name(payload))
+
+    @staticmethod
+    async def _submitted(tx: Tx, event: Envelope, payload: ApplicationSubmittedV1) -> None:
+        # A profile applied before the application (the topics interleave) names it already.
+        name = await tx.fetchval(
+            "SELECT name FROM applications_view_names WHERE account_id = $1", payload.applicant_id
+        )
+        name = name or payload.applicant_name
+        at = event.time.isoformat()
+        await tx.execute(
+            "INSERT INTO applications_rows (application_id, number, applicant_id, applicant_name,"
+            " applicant_email, type_code, type_title, power_kw, object_address, status, status_since, due,"
+            " submitted_at, updated_at, version, search) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9,"
+            " 'submitted', $10, $11, $10, $10, $12, $13) ON CONFLICT (application_id) DO NOTHING",
+            payload.application_id,
+            payload.number,
+            payload.applicant_id,
+            name,
+            payload.applicant_email,
+            payload.type_code,
+            payload.type_title,
+            payload.power_kw,
+            payload.object_address,
+            at,
+            payload.due,
+            event.sequence,
+            search_text(payload.number, name, payload.object_address),
+        )
+        await tx.execute(
+            "INSERT INTO applications_contacts (application_id, phone, email, comment) VALUES ($1, $2, $3, $4)"
+            " ON CONFLICT (application_id) DO NOTHING",
+            payload.application_id,
+            payload.contact_phone,
+            payload.contact_email,
+            payload.comment,
+        )
+        actor = (payload.applicant_id, "consumer", payload.applicant_name)
+        await _timeline(tx, event, None, "submitted", actor, "")
+
+
+async def _renamed(tx: Tx, account_id: str, name: str) -> None:
+    await tx.execute(
+        "INSERT INTO applications_view_names (account_id, name) VALUES ($1, $2)"
+        " ON CONFLICT (account_id) DO UPDATE SET name = excluded.name",
+        account_id,
+        name,
+    )
+    rows = await tx.fetch(
+        "SELECT application_id, number, object_address FROM applications_rows WHERE applicant_id = $1",
+        account_id,
+    )
+    await tx.executemany(
+        "UPDATE applications_rows SET applicant_name = $2, search = $3 WHERE application_id = $1",
+        [(r["application_id"], name, search_text(r["number"], name, r["object_address"])) for r in rows],
+    )
+
+
+async def _timeline(
+    tx: Tx,
+    event: Envelope,
+    from_status: str | None,
+    to_status: str,
+    actor: tuple[str, str, str],
+    comment: str,
+) -> None:
+    """One entry of the history; ``actor``: (id, role, name)."""
+    await tx.execute(
+        "INSERT INTO applications_timeline (application_id, version, from_status, to_status, actor_id,"
+        " actor_role, actor_name, comment, at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+        " ON CONFLICT (application_id, version) DO NOTHING",
+        event.subject,
+        event.sequence,
+        from_status,
+        to_status,
+        *actor,
+        comment,
+        event.time.isoformat(),
+    )

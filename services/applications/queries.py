@@ -1,0 +1,152 @@
+"""The read side's questions: one application's page, the lists and the queue, a catalog
+entry with its forms. Everything comes from the service's own read store."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from services.applications.actor import role_of
+from services.applications.answers import history, row_out
+from services.applications.app import not_found, today
+from services.applications.rules import ARCHIVE_SLOT, ARCHIVE_TITLE, TypeData
+from services.applications.state import ApplicationsState
+from services.applications.workflow import CONSUMER, STAFF, next_steps
+from shared.auth import Principal
+from shared.errors import Invalid
+from shared.references import table
+from shared.statuses import TITLES
+
+FILES = table("applications", "files")
+TYPE_KEYS = (
+    "code",
+    "title",
+    "description",
+    "max_power_kw",
+    "terms",
+    "procedure",
+    "payment",
+    "fees",
+    "documents",
+    "deadlines",
+)
+
+
+def side_columns(first: int) -> str:
+    """Columns computed per row of ``applications_rows r`` for the caller's side: chat messages
+    of the other side (``$first``) after the read mark of the caller's side (``$first + 1``),
+    and who changed the status last. Pass :func:`sides` as those two arguments."""
+    return (
+        "(SELECT COUNT(*) FROM applications_chat_messages m WHERE m.thread_id = r.application_id"  # noqa: S608
+        f" AND m.author_role = ${first} AND m.seq > COALESCE((SELECT c.up_to_seq FROM"
+        " applications_chat_reads c WHERE c.thread_id = r.application_id"
+        f" AND c.reader_role = ${first + 1}), 0)) AS unread_messages,"
+        " (SELECT t.actor_role FROM applications_timeline t WHERE t.application_id = r.application_id"
+        " ORDER BY t.version DESC LIMIT 1) AS last_actor_role"
+    )
+
+
+def sides(principal: Principal) -> tuple[str, str]:
+    """(the other side, the caller's side) for :func:`side_columns`."""
+    role = role_of(principal)
+    return (CONSUMER if role == STAFF else STAFF), role
+
+
+async def detail(state: ApplicationsState, application_id: str, principal: Principal) -> dict[str, Any]:
+    """The application's page: the row, contact, history, documents per slot, next steps."""
+    row = await state.store.fetchrow(
+        f"SELECT r.*, {side_columns(2)}, c.phone AS contact_phone, c.email AS contact_email,"  # noqa: S608
+        " c.comment AS contact_comment FROM applications_rows r LEFT JOIN applications_contacts c"
+        " ON c.application_id = r.application_id WHERE r.application_id = $1",
+        application_id,
+        *sides(principal),
+    )
+    if row is None or (not principal.has(STAFF) and row["applicant_id"] != principal.account_id):
+        raise not_found()
+    timeline = await state.store.fetch(
+        "SELECT * FROM applications_timeline WHERE application_id = $1 ORDER BY version", application_id
+    )
+    documents = await state.store.fetch(
+        "SELECT d.file_id, d.slot, d.version, d.added_at, f.name, f.size, f.content_type"  # noqa: S608
+        f" FROM applications_slots d LEFT JOIN {FILES} f ON f.file_id = d.file_id"
+        " WHERE d.application_id = $1 ORDER BY d.version, d.slot, d.file_id",
+        application_id,
+    )
+    kind = state.app.types.get(row["type_code"], {})
+    titles = {d["code"]: d["title"] for d in kind.get("documents", [])} | {ARCHIVE_SLOT: ARCHIVE_TITLE}
+    documents = [{**d, "slot_title": titles.get(d["slot"], d["slot"])} for d in documents]
+    return {
+        **row_out(state.app.calendar, row),
+        "applicant_id": row["applicant_id"],
+        "contact": {"phone": row["contact_phone"] or "", "email": row["contact_email"] or ""},
+        "comment": row["contact_comment"] or "",
+        "timeline": history(timeline, documents),
+        "documents": documents,
+        "allowed_transitions": next_steps(role_of(principal), row["status"]),
+    }
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What the list is narrowed to (all optional); ``q`` searches number, name and address."""
+
+    status: str | None = None
+    type: str | None = None
+    overdue: bool | None = None
+    q: str = ""
+
+
+def _where(principal: Principal, filters: Filters) -> tuple[str, list[Any]]:
+    where: list[str] = []
+    args: list[Any] = []
+
+    def term(sql: str, value: Any) -> None:
+        args.append(value)
+        where.append(sql.format(f"${len(args)}"))
+
+    if not principal.has(STAFF):
+        term("applicant_id = {}", principal.account_id)
+    if filters.status:
+        if filters.status not in TITLES:
+            raise Invalid("unknown_status", "Неизвестный статус.")
+        term("status = {}", filters.status)
+    if filters.type:
+        term("type_code = {}", filters.type)
+    if filters.q.strip():
+        term("search LIKE {}", f"%{filters.q.strip().casefold()}%")
+    if filters.overdue is not None:
+        late = "(status NOT IN ('completed', 'annulled') AND due IS NOT NULL AND due < {})"
+        term(late if filters.overdue else f"NOT {late}", today().isoformat())
+    return ("WHERE " + " AND ".join(where)) if where else "", args
+
+
+async def listing(
+    state: ApplicationsState, principal: Principal, filters: Filters, limit: int, offset: int
+) -> dict[str, Any]:
+    """«Заявки на услуги» for a consumer (own only); the queue for staff, overdue first."""
+    clause, args = _where(principal, filters)
+    order = (
+        "ORDER BY CASE WHEN status IN ('completed', 'annulled') OR due IS NULL THEN 1 ELSE 0 END, due, submitted_at"
+        if principal.has(STAFF)
+        else "ORDER BY submitted_at DESC"
+    )
+    total = await state.store.fetchval(f"SELECT COUNT(*) FROM applications_rows {clause}", *args)  # noqa: S608
+    n = len(args)
+    rows = await state.store.fetch(
+        f"SELECT r.*, {side_columns(n + 1)} FROM applications_rows r {clause} {order}"  # noqa: S608
+        f" LIMIT ${n + 3} OFFSET ${n + 4}",
+        *args,
+        *sides(principal),
+        limit,
+        offset,
+    )
+    items = [row_out(state.app.calendar, r) for r in rows]
+    return {"items": items, "total": int(total or 0), "limit": limit, "offset": offset}
+
+
+async def type_out(state: ApplicationsState, data: TypeData) -> dict[str, Any]:
+    """A catalog entry as the API gives it, with the ids of its standard forms."""
+    forms = await state.store.fetch(
+        "SELECT form_id FROM applications_forms WHERE type_code = $1", data["code"]
+    )
+    return {**{k: data.get(k) for k in TYPE_KEYS}, "forms": [f["form_id"] for f in forms]}

@@ -1,0 +1,5 @@
+"""Applications' HTTP API (``/api/v1``), one router per resource."""
+
+from services.applications.routes import applications, catalog, workflow
+
+ROUTERS = (catalog.router, applications.router, workflow.router)

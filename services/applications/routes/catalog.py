@@ -1,0 +1,37 @@
+"""The catalog of application types: read by anyone, edited by admins."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+
+from services.applications.deps import Admin, State
+from services.applications.queries import type_out
+from services.applications.schemas import TypeIn
+from shared.errors import NotFound
+from shared.http import CodePath, answers
+from shared.runtime import blocking
+
+router = APIRouter(prefix="/api/v1/application-types")
+
+
+@router.get("")
+async def list_types(state: State) -> dict[str, Any]:
+    """The catalog of application types (no login needed)."""
+    return {"items": [await type_out(state, data) for data in state.app.types.values()]}
+
+
+@router.get("/{code}", responses=answers(404))
+async def get_type(code: CodePath, state: State) -> dict[str, Any]:
+    data = state.app.types.get(code)
+    if data is None:
+        raise NotFound("not_found", "Такого вида заявки нет в каталоге.")
+    return await type_out(state, data)
+
+
+@router.put("/{code}", responses=answers(401, 403, 409, 422))
+async def put_type(code: CodePath, body: TypeIn, state: State, principal: Admin) -> dict[str, Any]:
+    """Create or edit a catalog entry (admins)."""
+    data = await blocking(state.app.put_type, code, body.model_dump(), principal.account_id)
+    return await type_out(state, data)
