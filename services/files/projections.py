@@ -7,12 +7,11 @@
   (staff may then read it) and the application's applicant may read it. It issues an
   idempotent command, so a replay records nothing twice.
 
-Both are rebuildable from the beginning of their topics.
+Both are rebuildable from the beginning of their topics (declared in shared/topology.py).
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 
 import structlog
@@ -30,6 +29,7 @@ from shared.events import (
     MessagePostedV1,
 )
 from shared.readstore import Tx
+from shared.runtime import blocking
 
 log = structlog.get_logger(__name__)
 
@@ -51,9 +51,6 @@ CATALOG_DDL = (
 class Catalog(Projection):
     name = "files.catalog"
     ddl = CATALOG_DDL
-
-    def __init__(self, topic: str) -> None:
-        self.topics = (topic,)
 
     async def handle(self, tx: Tx, event: Envelope) -> None:
         payload = event.parse()
@@ -107,26 +104,16 @@ class AttachmentGrants(Projection):
     # before are recorded too (the command is idempotent: nothing is recorded twice).
     name = "files.attachments"
 
-    def __init__(self, app: FilesApp, applications_topic: str, chat_topic: str) -> None:
+    def __init__(self, app: FilesApp) -> None:
         self.app = app
-        self.topics = (applications_topic, chat_topic)
 
     async def handle(self, tx: Tx, event: Envelope) -> None:
         payload = event.parse()
-        if isinstance(payload, ApplicationSubmittedV1):
+        if isinstance(payload, ApplicationSubmittedV1 | DocumentsAddedV1):
             files = [d.file_id for d in payload.documents]
-            applicant, by, reason = (
-                payload.applicant_id,
-                payload.applicant_id,
-                f"application:{payload.application_id}",
-            )
-        elif isinstance(payload, DocumentsAddedV1):
-            files = [d.file_id for d in payload.documents]
-            applicant, by, reason = (
-                payload.applicant_id,
-                payload.actor_id,
-                f"application:{payload.application_id}",
-            )
+            # The applicant submits; documents are added by the applicant or by staff.
+            by = payload.actor_id if isinstance(payload, DocumentsAddedV1) else payload.applicant_id
+            applicant, reason = payload.applicant_id, f"application:{payload.application_id}"
         elif isinstance(payload, MessagePostedV1):
             files = list(payload.attachments)
             applicant, by, reason = payload.applicant_id, payload.author_id, f"chat:{payload.thread_id}"
@@ -134,10 +121,6 @@ class AttachmentGrants(Projection):
             return
         if not files:
             return
-
-        def grant() -> int:
-            return self.app.grant(files, [applicant], by=by, reason=reason)
-
-        position = await asyncio.to_thread(grant)
+        position = await blocking(self.app.grant, files, [applicant], by=by, reason=reason)
         if position:
             log.info("files.granted", files=len(files), reason=reason, position=position)

@@ -12,52 +12,47 @@ client gone), the writer is aborted: no blob is left.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.requests import Request
 
-from services.files.content import (
-    CONTAINERS,
-    SNIFF_BYTES,
-    TYPES,
-    clean_name,
-    inspect_container,
-    sniff,
-    unsupported,
-)
+from services.files.archives import inspect_container
+from services.files.content import CONTAINERS, SNIFF_BYTES, TYPES, clean_name, sniff, unsupported
+from services.files.domain import Blob
 from services.files.storage import BlobInfo, BlobStore, BlobWriter
-from shared.http import ApiError
+from shared.errors import DomainError, Invalid, Refused, TooLarge, Unsupported
 
 OVERHEAD = 64 * 1024  # multipart headers, boundaries and small text fields
 TEXT_FIELD_MAX = 2000
 TEXT_FIELDS_MAX = 10
+T = TypeVar("T")
 
-Refusal = Callable[[], ApiError]  # errors are made fresh for every raise
-
-
-def file_required() -> ApiError:
-    return ApiError(422, "file_required", "Выберите файл для загрузки.")
+Refusal = Callable[[], DomainError]  # errors are made fresh for every raise
 
 
-def empty_file() -> ApiError:
-    return ApiError(422, "empty_file", "Файл пустой: выберите файл с содержимым.")
+def file_required() -> Invalid:
+    return Invalid("file_required", "Выберите файл для загрузки.")
 
 
-def multipart_required() -> ApiError:
-    return ApiError(415, "multipart_required", "Файл передаётся запросом multipart/form-data в поле «file».")
+def empty_file() -> Invalid:
+    return Invalid("empty_file", "Файл пустой: выберите файл с содержимым.")
 
 
-def malformed() -> ApiError:
-    return ApiError(400, "malformed_multipart", "Запрос повреждён: файл передан не полностью.")
+def multipart_required() -> Unsupported:
+    return Unsupported("multipart_required", "Файл передаётся запросом multipart/form-data в поле «file».")
 
 
-def too_large(max_bytes: int) -> ApiError:
-    return ApiError(
-        413, "file_too_large", f"Файл больше {max_bytes / (1024 * 1024):g} МБ: такие файлы не принимаются."
+def malformed() -> Refused:
+    return Refused("malformed_multipart", "Запрос повреждён: файл передан не полностью.")
+
+
+def too_large(max_bytes: int) -> TooLarge:
+    return TooLarge(
+        "file_too_large", f"Файл больше {max_bytes / (1024 * 1024):g} МБ: такие файлы не принимаются."
     )
 
 
@@ -75,6 +70,18 @@ class Received:
     @property
     def content_type(self) -> str:
         return TYPES[self.kind][0]
+
+    async def keep(self, record: Callable[[Blob], Awaitable[T]]) -> T:
+        """Commit the bytes, then ``record`` them as a file; if recording fails, they go too."""
+        try:
+            key = await self.writer.commit()
+            blob = Blob(
+                key, self.info.size, self.info.sha256, self.content_type, self.kind, self.name, self.entries
+            )
+            return await record(blob)
+        except BaseException:
+            await self.writer.abort()
+            raise
 
 
 _ESCAPED = re.compile(r"%(22|[01][0-9A-Fa-f])")
@@ -262,7 +269,7 @@ async def receive_file(
     field_name: str = "file",
     unsupported: Refusal = unsupported,
 ) -> Received:
-    """Stream the request's ``field_name`` part into ``store``; raises :class:`ApiError`
+    """Stream the request's ``field_name`` part into ``store``; raises a domain error
     (413, 415, 422, 400) or ``ClientDisconnect`` after removing what was written."""
     receiver = _Receiver(store, max_bytes, set(allowed or TYPES), field_name, unsupported)
     try:

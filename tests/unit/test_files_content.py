@@ -9,15 +9,9 @@ from urllib.parse import unquote
 
 import pytest
 
-from services.files.content import (
-    MAX_ENTRIES,
-    ascii_fallback,
-    clean_name,
-    content_disposition,
-    inspect_container,
-    sniff,
-)
-from shared.http import ApiError
+from services.files.archives import MAX_ENTRIES, inspect_container
+from services.files.content import ascii_fallback, clean_name, content_disposition, sniff
+from shared.errors import DomainError
 
 
 @pytest.mark.parametrize(
@@ -94,8 +88,8 @@ def _zip(tmp_path: Path, entries: dict[str, bytes], *, name: str = "a.zip") -> P
     return path
 
 
-def _refused(path: Path) -> ApiError:
-    with pytest.raises(ApiError) as caught:
+def _refused(path: Path) -> DomainError:
+    with pytest.raises(DomainError) as caught:
         inspect_container(path)
     return caught.value
 

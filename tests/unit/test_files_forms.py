@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -12,10 +13,11 @@ import pytest
 from docx import Document
 from pydantic import ValidationError
 
-from services.files.api import FillIn, ogrn_valid
+from services.files.api.fill_in import FillIn, ogrn_valid
 from services.files.app import FilesApp
+from services.files.domain import Blob, StoredFile
 from services.files.forms import SPECS, SPECS_BY_CODE, bookmarks_in, build_docx, fill_docx
-from services.files.public import to_public
+from services.files.public import EVENTS
 from shared.events import FilePartiesGrantedV1, FileUploadedV1, FormPublishedV1
 from shared.settings import Settings
 
@@ -131,7 +133,7 @@ def test_ogrn_check_digit() -> None:
 
 # domain and public events ---------------------------------------------------------------------------
 @pytest.fixture
-def files(tmp_path: Path) -> Any:
+def files(tmp_path: Path) -> Iterator[FilesApp]:
     app = FilesApp(
         Settings(mode="embedded", var_dir=tmp_path, secret_key="x" * 32),
         {"PERSISTENCE_MODULE": "eventsourcing.popo"},
@@ -140,20 +142,14 @@ def files(tmp_path: Path) -> Any:
     app.close()
 
 
+PLAN = Blob(
+    key="b" * 64, size=10, sha256="a" * 64, content_type="application/pdf", kind="pdf", name="план.pdf"
+)
+
+
 def _upload(files: FilesApp, owner: str) -> uuid.UUID:
     file_id = uuid.uuid4()
-    files.record_upload(
-        file_id=file_id,
-        owner_id=owner,
-        name="план.pdf",
-        size=10,
-        content_type="application/pdf",
-        kind="pdf",
-        sha256="a" * 64,
-        blob_key="b" * 64,
-        archive_entries=None,
-        audit={"actor": owner},
-    )
+    files.record_upload(PLAN, owner_id=owner, audit={"actor": owner}, file_id=file_id)
     return file_id
 
 
@@ -185,34 +181,17 @@ def test_public_events(files: FilesApp) -> None:
     stored = files.file(file_id)
     assert stored is not None
     files.publish_form(
-        code="act_tp",
-        title="Акт",
-        kind="act",
-        application_type_code=None,
-        file=stored,
-        format="pdf",
-        audit={"actor": owner},
+        code="act_tp", title="Акт", kind="act", type_code=None, file=stored, audit={"actor": owner}
     )
-    second = FilesApp.new_file(
-        owner_id=owner,
-        name="акт.docx",
-        size=5,
-        content_type="x",
-        kind="docx",
-        sha256="c" * 64,
-        blob_key="k",
-        archive_entries=None,
-        audit={"actor": owner},
-    )
-    item, _ = files.publish_new_version(
-        code="act_tp", file=second, format="docx", title="", audit={"actor": owner}
-    )
+    act = Blob(key="k", size=5, sha256="c" * 64, content_type="x", kind="docx", name="акт.docx")
+    second = StoredFile.of(act, owner_id=owner, audit={"actor": owner})
+    item = files.publish_new_version("act_tp", second, "", {"actor": owner}).latest
     assert item["version"] == 2 and item["title"] == "Акт"
-    events = [to_public(n) for n in files.repository.event_store.get(file_id)]
+    events = [EVENTS(n) for n in files.repository.event_store.get(file_id)]
     assert isinstance(events[0], FileUploadedV1) and events[0].owner_id == owner
     assert isinstance(events[1], FilePartiesGrantedV1) and events[1].account_ids == [applicant]
     series_events = list(files.repository.event_store.get(files.series("act_tp").id))  # type: ignore[union-attr]
-    published = [to_public(e) for e in series_events]
+    published = [EVENTS(e) for e in series_events]
     assert all(isinstance(p, FormPublishedV1) for p in published)
     assert [(p.version, p.code, p.kind, p.format) for p in published] == [  # type: ignore[union-attr]
         (1, "act_tp", "act", "pdf"),
@@ -271,7 +250,7 @@ async def test_attachment_grants_projection(files: FilesApp, tmp_path: Path) -> 
     ]
     store = SQLiteReadStore(tmp_path / "read.sqlite")
     await store.open()
-    projection = AttachmentGrants(files, "applications.events", "chat.events")
+    projection = AttachmentGrants(files)
 
     async def feed() -> None:
         for i, event in enumerate(events, 1):
@@ -302,7 +281,7 @@ async def test_attachment_grants_projection(files: FilesApp, tmp_path: Path) -> 
         "StoredFile.Uploaded",
         "StoredFile.Attached",
     ]
-    assert to_public(list(files.repository.event_store.get(own))[1]) is None  # no consumer needs it
+    assert EVENTS(list(files.repository.event_store.get(own))[1]) is None  # no consumer needs it
 
 
 def test_staff_read_what_belongs_to_an_application_or_a_chat(files: FilesApp) -> None:
@@ -327,18 +306,10 @@ def test_staff_read_what_belongs_to_an_application_or_a_chat(files: FilesApp) ->
     assert files.grant([str(other)], [consumer], by=staff, reason="chat:1") == 0
     assert not stored(other).can_read(staff, staff=True)
 
-    staffs = files.new_file(
-        owner_id=other_staff,
-        name="договор.pdf",
-        size=10,
-        content_type="application/pdf",
-        kind="pdf",
-        sha256="a" * 64,
-        blob_key="k",
-        archive_entries=None,
-        audit={"actor": other_staff},
-        owner_staff=True,
+    contract = Blob(
+        key="k", size=10, sha256="a" * 64, content_type="application/pdf", kind="pdf", name="договор.pdf"
     )
+    staffs = StoredFile.of(contract, owner_id=other_staff, audit={"actor": other_staff}, staff=True)
     files.save(staffs)
     assert stored(staffs.id).can_read(staff, staff=True)  # a staff member's file: staff may read it
     assert not stored(staffs.id).can_read(consumer, staff=False)
