@@ -10,25 +10,43 @@ services/chat/README.md): the locks, the rate limiter and the aggregate cache ar
 from __future__ import annotations
 
 import threading
-import time
 import uuid
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, cast
+from typing import ClassVar, TypedDict
 
-from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError
 
-from services.chat.domain import CONSUMER, STAFF, Thread
-from shared.http import ApiError
+from services.chat.domain import Attachment, Thread, marks_of
+from services.chat.limiter import RateLimiter
+from shared.application import ServiceApplication
+from shared.errors import Conflict, Invalid, TooMany
 from shared.settings import Settings
 
 _MESSAGE_NS = uuid.UUID("0b7f3c8e-51a4-4c6b-8d2e-3f9a1c5e7d20")
 
-Message = dict[str, Any]
-Callback = Callable[[str, dict[str, Any]], None]
+
+class Message(TypedDict):
+    """The public shape of one message (HTTP answers and socket frames)."""
+
+    id: str
+    seq: int
+    thread_id: str
+    author_id: str
+    author_role: str
+    author_name: str
+    text: str
+    attachments: list[Attachment]
+    at: str
+    client_id: str | None
+
+
+class Receipt(TypedDict):
+    reader_id: str
+    reader_role: str
+    up_to_seq: int
+    read: dict[str, int]
 
 
 @dataclass(frozen=True)
@@ -38,57 +56,7 @@ class Author:
     name: str
 
 
-def role_of(roles: tuple[str, ...] | list[str]) -> str:
-    return STAFF if STAFF in roles else CONSUMER
-
-
-def rate_limited(retry_after: float) -> ApiError:
-    seconds = max(1, int(retry_after + 0.999))
-    return ApiError(
-        429,
-        "too_many_messages",
-        f"Слишком много сообщений подряд. Повторите через {seconds} с.",
-        headers={"retry-after": str(seconds)},
-    )
-
-
-def conflict() -> ApiError:
-    return ApiError(409, "conflict", "Переписка изменилась одновременно с вашим действием, повторите его.")
-
-
-class RateLimiter:
-    """At most ``limit`` hits per ``window`` seconds per key (a sliding window, in memory)."""
-
-    def __init__(self, limit: int, window: float, clock: Callable[[], float] = time.monotonic) -> None:
-        self.limit = limit
-        self.window = window
-        self.clock = clock
-        self._hits: dict[tuple[str, str], deque[float]] = {}
-        self._lock = threading.Lock()
-
-    def retry_after(self, key: tuple[str, str]) -> float:
-        """0 when a hit is allowed now, else the seconds to wait."""
-        now = self.clock()
-        with self._lock:
-            hits = self._hits.get(key)
-            if not hits:
-                return 0.0
-            while hits and now - hits[0] >= self.window:
-                hits.popleft()
-            if len(hits) < self.limit:
-                return 0.0
-            return self.window - (now - hits[0])
-
-    def record(self, key: tuple[str, str]) -> None:
-        now = self.clock()
-        with self._lock:
-            self._hits.setdefault(key, deque()).append(now)
-            if len(self._hits) > 10_000:  # forget idle keys
-                for stale in [k for k, v in self._hits.items() if not v or now - v[-1] >= self.window]:
-                    del self._hits[stale]
-
-
-def message_out(thread_id: str, event: Any) -> Message:
+def message_out(thread_id: str, event: Thread.MessagePosted) -> Message:
     """The public shape of one message, from its MessagePosted event."""
     return {
         "id": event.message_id,
@@ -104,25 +72,24 @@ def message_out(thread_id: str, event: Any) -> Message:
     }
 
 
-class ChatApp(Application[uuid.UUID]):
+def _conflict() -> Conflict:
+    return Conflict("conflict", "Переписка изменилась одновременно с вашим действием, повторите его.")
+
+
+class ChatApp(ServiceApplication):
     name = "chat"
+    # One chat process writes this store, so the cache is always current.
+    store_env: ClassVar[dict[str, str]] = {
+        "AGGREGATE_CACHE_MAXSIZE": "5000",
+        "AGGREGATE_CACHE_FASTFORWARD": "n",
+    }
     # Long threads load from a snapshot plus the events after it.
     snapshotting_intervals = {Thread: 200}  # noqa: RUF012 - the library's class attribute
 
     def __init__(self, settings: Settings, env: dict[str, str] | None = None) -> None:
-        super().__init__(
-            {
-                **settings.eventstore_env("chat"),
-                # One chat process writes this store, so the cache is always current.
-                "AGGREGATE_CACHE_MAXSIZE": "5000",
-                "AGGREGATE_CACHE_FASTFORWARD": "n",
-                **(env or {}),
-            }
-        )
-        self.settings = settings
-        self.on_saved: Callable[[], None] = lambda: None
-        self.on_posted: Callback = lambda thread_id, message: None
-        self.on_read: Callback = lambda thread_id, receipt: None
+        super().__init__(settings, env)
+        self.on_posted: Callable[[str, Message], None] = lambda thread_id, message: None
+        self.on_read: Callable[[str, Receipt], None] = lambda thread_id, receipt: None
         self.limiter = RateLimiter(20, 10.0)
         self._locks: dict[uuid.UUID, threading.Lock] = {}
         self._locks_guard = threading.Lock()
@@ -134,12 +101,15 @@ class ChatApp(Application[uuid.UUID]):
                 lock = self._locks[thread_id] = threading.Lock()
             return lock
 
-    def find(self, thread_id: uuid.UUID, *, copy: bool = False) -> Thread | None:
+    def thread(self, thread_id: uuid.UUID, *, copy: bool = False) -> Thread | None:
         """The thread, or None before its first message. ``copy`` for commands (they mutate it)."""
+        return self.find(thread_id, Thread, copy=copy)
+
+    def _save(self, thread: Thread) -> None:
         try:
-            return cast(Thread, self.repository.get(thread_id, deepcopy_from_cache=copy))
-        except AggregateNotFoundError:
-            return None
+            self.commit(thread)
+        except IntegrityError:
+            raise _conflict() from None
 
     # commands -------------------------------------------------------------------------------
     def post(
@@ -148,12 +118,12 @@ class ChatApp(Application[uuid.UUID]):
         applicant_id: str,
         author: Author,
         text: str,
-        attachments: list[dict[str, Any]],
+        attachments: list[Attachment],
         client_id: str = "",
     ) -> tuple[Message, bool]:
         """Post a message; (message, created). A repeated client id returns the first message."""
         with self._lock(thread_id):
-            thread = self.find(thread_id, copy=True)
+            thread = self.thread(thread_id, copy=True)
             if thread is not None:
                 known = thread.seq_of(author.account_id, client_id)
                 if known is not None:
@@ -161,7 +131,9 @@ class ChatApp(Application[uuid.UUID]):
             key = (author.account_id, str(thread_id))
             wait = self.limiter.retry_after(key)
             if wait > 0:
-                raise rate_limited(wait)
+                seconds = max(1, int(wait + 0.999))
+                message = f"Слишком много сообщений подряд. Повторите через {seconds} с."
+                raise TooMany("too_many_messages", message, retry_after=seconds)
             if thread is None:
                 thread = Thread(id=thread_id, applicant_id=applicant_id)
             seq = thread.seq + 1
@@ -177,45 +149,33 @@ class ChatApp(Application[uuid.UUID]):
                 at=datetime.now(UTC).isoformat(),
                 applicant_id=thread.applicant_id,
             )
-            try:
-                recordings = self.save(thread)
-            except IntegrityError:
-                raise conflict() from None
+            event = thread.pending_events[-1]
+            assert isinstance(event, Thread.MessagePosted)
+            self._save(thread)
             self.limiter.record(key)
-            event = recordings[-1].domain_event
-            message = message_out(str(thread_id), event)
-            self.on_saved()
-            self.on_posted(str(thread_id), message)
-            return message, True
+            posted = message_out(str(thread_id), event)
+            self.on_posted(str(thread_id), posted)
+            return posted, True
 
     def read(self, thread_id: uuid.UUID, reader: Author, up_to_seq: int) -> Thread | None:
         """Record that ``reader`` has read the thread up to ``up_to_seq`` (no-op if not further)."""
         with self._lock(thread_id):
-            thread = self.find(thread_id, copy=True)
+            thread = self.thread(thread_id, copy=True)
             last = thread.seq if thread else 0
             if up_to_seq > last:
-                raise ApiError(
-                    422,
-                    "beyond_last_message",
-                    f"В переписке нет сообщения № {up_to_seq} (последнее — {last}).",
-                )
+                message = f"В переписке нет сообщения № {up_to_seq} (последнее — {last})."
+                raise Invalid("beyond_last_message", message)
             if thread is None or up_to_seq <= thread.read_marks.get(reader.account_id, 0):
                 return thread
             thread.read(reader_id=reader.account_id, role=reader.role, up_to_seq=up_to_seq)
-            try:
-                self.save(thread)
-            except IntegrityError:
-                raise conflict() from None
-            self.on_saved()
-            self.on_read(
-                str(thread_id),
-                {
-                    "reader_id": reader.account_id,
-                    "reader_role": reader.role,
-                    "up_to_seq": up_to_seq,
-                    "read": dict(thread.role_marks),
-                },
-            )
+            self._save(thread)
+            receipt: Receipt = {
+                "reader_id": reader.account_id,
+                "reader_role": reader.role,
+                "up_to_seq": up_to_seq,
+                "read": marks_of(thread),
+            }
+            self.on_read(str(thread_id), receipt)
             return thread
 
     # queries ----------------------------------------------------------------------------------
@@ -223,7 +183,7 @@ class ChatApp(Application[uuid.UUID]):
         self, thread_id: uuid.UUID, after: int, upto: int, thread: Thread | None = None
     ) -> list[Message]:
         """Messages with ``after < seq <= upto``, read from the event store by version range."""
-        thread = thread or self.find(thread_id)
+        thread = thread or self.thread(thread_id)
         if thread is None:
             return []
         first, last = max(after, 0) + 1, min(upto, thread.seq)
@@ -232,18 +192,14 @@ class ChatApp(Application[uuid.UUID]):
         stored = self.recorder.select_events(
             thread_id, gt=thread.versions[first - 1] - 1, lte=thread.versions[last - 1]
         )
-        out = []
-        for item in stored:
-            event = self.mapper.to_domain_event(item)
-            if type(event).__qualname__ == "Thread.MessagePosted":
-                out.append(message_out(str(thread_id), event))
-        return out
+        events = (self.mapper.to_domain_event(item) for item in stored)
+        return [message_out(str(thread_id), e) for e in events if isinstance(e, Thread.MessagePosted)]
 
     def history(
         self, thread_id: uuid.UUID, after: int = 0, before: int | None = None, limit: int = 50
     ) -> tuple[list[Message], Thread | None]:
         """A page: the first ``limit`` after ``after``, or the last ``limit`` before ``before``."""
-        thread = self.find(thread_id)
+        thread = self.thread(thread_id)
         if thread is None:
             return [], None
         top = thread.seq if before is None else min(before - 1, thread.seq)

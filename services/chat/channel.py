@@ -32,19 +32,19 @@ import json
 import time
 from collections import deque
 from collections.abc import Callable
-from typing import Any
 
 from pydantic import ValidationError
 
-from services.chat.api import MAX_SEQ, PostIn, Target, author_of, find_target, mark_read, send_message
 from services.chat.app import Author
-from services.chat.domain import CONSUMER, STAFF
+from services.chat.domain import marks_of
 from services.chat.hub import Hub, Subscriber, dumps
-from shared.auth import Authenticator, Principal, not_authenticated
-from shared.http import ApiError
+from services.chat.models import MAX_SEQ, PostIn
+from services.chat.usecases import ChatState, Target, mark_read, open_chat, send_message
+from shared.auth import Principal, not_authenticated
+from shared.chatlink import MAX_FRAME
+from shared.errors import DomainError, Invalid, Refused
 from shared.runtime import blocking
 
-MAX_FRAME = 64 * 1024
 MAX_INBOX = 64  # client frames waiting to be handled
 MAX_HELD = 1024  # live frames held back while the history goes out
 TYPING_EVERY = 2.0  # seconds between forwarded typing frames of one client
@@ -54,22 +54,28 @@ Sink = Callable[[str], None]
 Closer = Callable[[int, str], None]
 
 
-async def open_target(s: Any, token: str | None, application_id: str) -> tuple[Principal, Target, Author]:
-    """Authenticate like HTTP and check access to the thread (ApiError 401 / 404 otherwise)."""
+async def open_target(
+    s: ChatState, token: str | None, application_id: str
+) -> tuple[Principal, Target, Author]:
+    """Authenticate like HTTP and check access to the thread (a DomainError 401 / 404 otherwise)."""
     if not token:
         raise not_authenticated()
-    auth: Authenticator = s.auth
-    principal = await auth.authenticate(token)
-    target = await find_target(s, application_id, principal)
-    return principal, target, await author_of(s, principal)
+    principal = await s.auth.authenticate(token)
+    target, author = await open_chat(s, application_id, principal)
+    return principal, target, author
 
 
-def after_out_of_range() -> ApiError:
-    return ApiError(422, "validation_error", f"Номер сообщения — не больше {MAX_SEQ}.")
+def after_out_of_range() -> Invalid:
+    return Invalid("validation_error", f"Номер сообщения — не больше {MAX_SEQ}.")
 
 
-def error_frame(exc: ApiError, client_id: str | None = None) -> str:
-    frame: dict[str, Any] = {"type": "error", "status": exc.status, "code": exc.code, "message": exc.message}
+def error_frame(exc: DomainError, client_id: str | None = None) -> str:
+    frame: dict[str, object] = {
+        "type": "error",
+        "status": exc.status,
+        "code": exc.code,
+        "message": exc.message,
+    }
     if client_id:
         frame["client_id"] = client_id
     return dumps(frame)
@@ -80,7 +86,7 @@ class Channel(Subscriber):
     ``sink`` takes each outgoing frame (must not block); ``closer`` closes the client's side."""
 
     def __init__(
-        self, s: Any, target: Target, author: Author, session_id: str, sink: Sink, closer: Closer
+        self, s: ChatState, target: Target, author: Author, session_id: str, sink: Sink, closer: Closer
     ) -> None:
         super().__init__(target.key, author.account_id, session_id, author.role)
         self.s = s
@@ -97,8 +103,7 @@ class Channel(Subscriber):
 
     @property
     def hub(self) -> Hub:
-        hub: Hub = self.s.hub
-        return hub
+        return self.s.hub
 
     # outgoing ---------------------------------------------------------------------------------
     def push(self, seq: int, frame: str) -> None:
@@ -139,9 +144,8 @@ class Channel(Subscriber):
         if thread is None or last > thread.seq:
             last = thread.seq if thread else 0  # the client claims more than there is: start from ours
         self.last = last
-        marks = dict(thread.role_marks) if thread else {CONSUMER: 0, STAFF: 0}
         presence = self.hub.presence.of(self.target.applicant_id)
-        self.sink(dumps({"type": "ready", "last_seq": last, "read": marks, "presence": presence}))
+        self.sink(dumps({"type": "ready", "last_seq": last, "read": marks_of(thread), "presence": presence}))
         self.live = True
         held, self.held = self.held, []
         for seq, frame in held:
@@ -182,49 +186,51 @@ class Channel(Subscriber):
         except ValueError:
             frame = None
         if not isinstance(frame, dict):
-            self.sink(error_frame(ApiError(400, "malformed_json", "Кадр не является объектом JSON.")))
+            self.sink(error_frame(Refused("malformed_json", "Кадр не является объектом JSON.")))
             return
         kind = frame.get("type")
         if kind == "send":
             await self._send(frame)
         elif kind == "typing":
-            now = time.monotonic()
-            if now - self.last_typing >= TYPING_EVERY:
-                self.last_typing = now
-                typing = {
-                    "type": "typing",
-                    "author_id": self.author.account_id,
-                    "author_role": self.author.role,
-                    "author_name": self.author.name,
-                }
-                self.hub.publish(self.target.key, typing, exclude=self)
+            self._typing()
         elif kind == "read":
-            up_to = frame.get("up_to_seq")
-            if not isinstance(up_to, int) or isinstance(up_to, bool) or not 0 <= up_to <= MAX_SEQ:
-                self.sink(error_frame(ApiError(422, "validation_error", "Укажите номер сообщения.")))
-                return
-            try:
-                await mark_read(self.s, self.target, self.author, up_to)
-            except ApiError as exc:
-                self.sink(error_frame(exc))
+            await self._read(frame.get("up_to_seq"))
         elif kind == "ping":
             self.sink(dumps({"type": "pong"}))
         else:
-            self.sink(error_frame(ApiError(400, "unknown_frame", "Неизвестный тип кадра.")))
+            self.sink(error_frame(Refused("unknown_frame", "Неизвестный тип кадра.")))
 
-    async def _send(self, frame: dict[str, Any]) -> None:
-        client_id = frame.get("client_id") if isinstance(frame.get("client_id"), str) else None
+    def _typing(self) -> None:
+        now = time.monotonic()
+        if now - self.last_typing < TYPING_EVERY:
+            return
+        self.last_typing = now
+        author = self.author
+        typing = {"type": "typing", "author_id": author.account_id, "author_role": author.role}
+        self.hub.publish(self.target.key, {**typing, "author_name": author.name}, exclude=self)
+
+    async def _read(self, up_to: object) -> None:
+        if not isinstance(up_to, int) or isinstance(up_to, bool) or not 0 <= up_to <= MAX_SEQ:
+            self.sink(error_frame(Invalid("validation_error", "Укажите номер сообщения.")))
+            return
+        try:
+            await mark_read(self.s, self.target, self.author, up_to)
+        except DomainError as exc:
+            self.sink(error_frame(exc))
+
+    async def _send(self, frame: dict[str, object]) -> None:
+        given = frame.get("client_id")
+        client_id = given if isinstance(given, str) else None
         try:
             body = PostIn.model_validate(
                 {k: frame[k] for k in ("text", "attachments", "client_id") if k in frame}
             )
-        except ValidationError:
-            exc = ApiError(422, "validation_error", "Проверьте сообщение: текст, вложения, идентификатор.")
-            self.sink(error_frame(exc, client_id))
-            return
-        try:
             message, created = await send_message(self.s, self.target, self.author, body)
-        except ApiError as exc:
+        except ValidationError:
+            invalid = Invalid("validation_error", "Проверьте сообщение: текст, вложения, идентификатор.")
+            self.sink(error_frame(invalid, client_id))
+            return
+        except DomainError as exc:
             self.sink(error_frame(exc, client_id))
             return
         # The message itself reached this client through the hub before this answer.

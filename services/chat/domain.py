@@ -10,23 +10,61 @@ by sequence number.
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import TypedDict
 
 from eventsourcing.domain import Aggregate, event
 
 CONSUMER = "consumer"
 STAFF = "staff"
-ROLES = (CONSUMER, STAFF)
 
 
 def other(role: str) -> str:
     return STAFF if role == CONSUMER else CONSUMER
 
 
+def role_of(roles: tuple[str, ...] | list[str]) -> str:
+    """The side an account writes for: staff if it has the role, else the applicant's."""
+    return STAFF if STAFF in roles else CONSUMER
+
+
+class Attachment(TypedDict):
+    """A file attached to a message, as the message keeps it."""
+
+    id: str
+    name: str
+    size: int
+    content_type: str
+
+
 class Thread(Aggregate):
     """The conversation of an applicant with the grid company's staff about one application."""
 
-    @event("Opened")
+    # The event classes keep their names: stored events name them (``Thread.MessagePosted``).
+    class Opened(Aggregate.Created):
+        applicant_id: str
+
+    class MessagePosted(Aggregate.Event):
+        seq: int
+        message_id: str
+        client_id: str
+        author_id: str
+        role: str
+        author_name: str
+        text: str
+        attachments: list[Attachment]
+        at: str
+        applicant_id: str
+
+    class MessageRead(Aggregate.Event):
+        reader_id: str
+        role: str
+        up_to_seq: int
+
+    @staticmethod
+    def create_id(id: uuid.UUID) -> uuid.UUID:
+        return id
+
+    @event(Opened)
     def __init__(self, *, id: uuid.UUID, applicant_id: str) -> None:
         self.applicant_id = applicant_id
         self.seq = 0
@@ -36,7 +74,7 @@ class Thread(Aggregate):
         self.read_marks: dict[str, int] = {}  # reader id → read up to seq
         self.role_marks: dict[str, int] = {CONSUMER: 0, STAFF: 0}  # side → read up to seq
 
-    @event("MessagePosted")
+    @event(MessagePosted)
     def post(
         self,
         *,
@@ -47,7 +85,7 @@ class Thread(Aggregate):
         role: str,
         author_name: str,
         text: str,
-        attachments: list[dict[str, Any]],
+        attachments: list[Attachment],
         at: str,
         applicant_id: str,
     ) -> None:
@@ -57,7 +95,7 @@ class Thread(Aggregate):
         if client_id:
             self.client_ids[f"{author_id}:{client_id}"] = seq
 
-    @event("MessageRead")
+    @event(MessageRead)
     def read(self, *, reader_id: str, role: str, up_to_seq: int) -> None:
         self.read_marks[reader_id] = max(self.read_marks.get(reader_id, 0), up_to_seq)
         self.role_marks[role] = max(self.role_marks.get(role, 0), up_to_seq)
@@ -70,3 +108,11 @@ class Thread(Aggregate):
 
     def seq_of(self, author_id: str, client_id: str) -> int | None:
         return self.client_ids.get(f"{author_id}:{client_id}") if client_id else None
+
+
+def marks_of(thread: Thread | None) -> dict[str, int]:
+    """How far each side has read (nothing before the first message)."""
+    return dict(thread.role_marks) if thread else {CONSUMER: 0, STAFF: 0}
+
+
+AGGREGATES = (Thread,)

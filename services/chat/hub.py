@@ -1,5 +1,5 @@
 """In-process live fan-out of a thread's messages, typing and read receipts to its open
-sockets, and presence («сотрудник в сети» / last seen).
+sockets, and presence changes (:mod:`services.chat.presence`).
 
 The hub lives on the chat process's event loop. Commands call it right after their save
 (through ``loop.call_soon_threadsafe``, in sequence order), so the live push waits on
@@ -15,32 +15,22 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
-from collections.abc import Callable, Iterable
-from datetime import UTC, datetime
-from typing import Any
+from collections.abc import Callable, Mapping
 
 import structlog
 
+from services.chat.app import ChatApp, Message, Receipt
 from services.chat.domain import CONSUMER, STAFF
+from services.chat.presence import Presence
 from shared.readstore import ReadStore
 
 log = structlog.get_logger(__name__)
 
-ONLINE_WINDOW = 60.0  # an HTTP action counts as «в сети» for this long
-
-PRESENCE_DDL = (
-    "CREATE TABLE IF NOT EXISTS chat_presence (account_id TEXT PRIMARY KEY, role TEXT NOT NULL,"
-    " last_seen DOUBLE PRECISION NOT NULL)",
-)
+Frame = Mapping[str, object]
 
 
-def dumps(frame: dict[str, Any]) -> str:
+def dumps(frame: Frame) -> str:
     return json.dumps(frame, ensure_ascii=False, separators=(",", ":"))
-
-
-def iso(moment: float | None) -> str | None:
-    return datetime.fromtimestamp(moment, UTC).isoformat() if moment else None
 
 
 class Subscriber:
@@ -63,86 +53,6 @@ class Subscriber:
         raise NotImplementedError
 
 
-class Presence:
-    """Who has a chat socket open, and when each account was last seen (kept in the read store)."""
-
-    def __init__(self, store: ReadStore | None = None, clock: Callable[[], float] = time.time) -> None:
-        self.store = store
-        self.clock = clock
-        self.sockets: dict[str, int] = {}
-        self.roles: dict[str, str] = {}
-        self.seen: dict[str, float] = {}
-        self._dirty: set[str] = set()
-
-    async def load(self) -> None:
-        if self.store is None:
-            return
-        await self.store.migrate(PRESENCE_DDL)
-        for row in await self.store.fetch("SELECT account_id, role, last_seen FROM chat_presence"):
-            self.roles[row["account_id"]] = row["role"]
-            self.seen[row["account_id"]] = float(row["last_seen"])
-
-    async def flush(self) -> None:
-        """Persist the last-seen times that changed (a crash loses at most one interval)."""
-        if self.store is None or not self._dirty:
-            return
-        dirty, self._dirty = self._dirty, set()
-        async with self.store.transaction() as tx:
-            for account in dirty:
-                await tx.execute(
-                    "INSERT INTO chat_presence (account_id, role, last_seen) VALUES ($1, $2, $3)"
-                    " ON CONFLICT (account_id) DO UPDATE SET role = excluded.role,"
-                    " last_seen = excluded.last_seen",
-                    account,
-                    self.roles[account],
-                    self.seen[account],
-                )
-
-    def touch(self, account: str, role: str) -> None:
-        self.roles[account] = role
-        self.seen[account] = self.clock()
-        self._dirty.add(account)
-
-    def connected(self, account: str, role: str) -> None:
-        self.sockets[account] = self.sockets.get(account, 0) + 1
-        self.touch(account, role)
-
-    def disconnected(self, account: str, role: str) -> None:
-        left = self.sockets.get(account, 0) - 1
-        if left > 0:
-            self.sockets[account] = left
-        else:
-            self.sockets.pop(account, None)
-        self.touch(account, role)
-
-    def online(self, account: str) -> bool:
-        if self.sockets.get(account):
-            return True
-        seen = self.seen.get(account)
-        return seen is not None and self.clock() - seen < ONLINE_WINDOW
-
-    def last_seen(self, account: str) -> float | None:
-        return self.clock() if self.online(account) else self.seen.get(account)
-
-    def staff(self) -> Iterable[str]:
-        return (a for a, role in self.roles.items() if role == STAFF)
-
-    def staff_online(self) -> bool:
-        return any(self.online(a) for a in self.staff())
-
-    def staff_last_seen(self) -> float | None:
-        return max((t for a in self.staff() if (t := self.last_seen(a)) is not None), default=None)
-
-    def of(self, applicant_id: str) -> dict[str, Any]:
-        """What a thread's page shows: is a staff member online, is the applicant, and since when."""
-        return {
-            "staff_online": self.staff_online(),
-            "staff_last_seen": iso(self.staff_last_seen()),
-            "applicant_online": self.online(applicant_id),
-            "applicant_last_seen": iso(self.last_seen(applicant_id)),
-        }
-
-
 class Hub:
     """Threads → open sockets; publishes frames and presence changes."""
 
@@ -152,6 +62,15 @@ class Hub:
         self.applicants: dict[str, str] = {}  # thread → applicant, for threads with sockets
         self._staff_online = False
         self._online: dict[str, bool] = {}  # applicant → last broadcast state
+
+    @classmethod
+    async def open(cls, store: ReadStore, chat: ChatApp) -> Hub:
+        """The process's hub: presence as stored, following ``chat``'s commands."""
+        presence = Presence(store)
+        await presence.load()
+        hub = cls(presence)
+        hub.follow(chat)
+        return hub
 
     @property
     def sockets(self) -> int:
@@ -167,17 +86,14 @@ class Hub:
         subs = self.threads.get(sub.thread_id)
         if subs is None or sub not in subs:
             return
-        if subs is not None:
-            subs.discard(sub)
-            if not subs:
-                del self.threads[sub.thread_id]
-                self.applicants.pop(sub.thread_id, None)
+        subs.discard(sub)
+        if not subs:
+            del self.threads[sub.thread_id]
+            self.applicants.pop(sub.thread_id, None)
         self.presence.disconnected(sub.account_id, sub.role)
         self.refresh(sub.account_id, sub.role)
 
-    def publish(
-        self, thread_id: str, frame: dict[str, Any], seq: int = 0, exclude: Subscriber | None = None
-    ) -> None:
+    def publish(self, thread_id: str, frame: Frame, seq: int = 0, exclude: Subscriber | None = None) -> None:
         subs = self.threads.get(thread_id)
         if not subs:
             return
@@ -187,10 +103,24 @@ class Hub:
                 sub.push(seq, text)
 
     # called by the commands (via call_soon_threadsafe) ------------------------------------------
-    def message(self, thread_id: str, message: dict[str, Any]) -> None:
-        self.publish(thread_id, {"type": "message", "message": message}, seq=int(message["seq"]))
+    def follow(self, chat: ChatApp) -> None:
+        """Push what ``chat``'s commands save. They call back from their worker thread, under
+        the thread's lock, so the frames are queued on this loop in sequence order."""
+        loop = asyncio.get_running_loop()
 
-    def read(self, thread_id: str, receipt: dict[str, Any]) -> None:
+        def posted(thread_id: str, message: Message) -> None:
+            loop.call_soon_threadsafe(self.message, thread_id, message)
+
+        def read(thread_id: str, receipt: Receipt) -> None:
+            loop.call_soon_threadsafe(self.read, thread_id, receipt)
+
+        chat.on_posted = posted
+        chat.on_read = read
+
+    def message(self, thread_id: str, message: Message) -> None:
+        self.publish(thread_id, {"type": "message", "message": message}, seq=message["seq"])
+
+    def read(self, thread_id: str, receipt: Receipt) -> None:
         self.publish(thread_id, {"type": "read", **receipt})
 
     def activity(self, account_id: str, role: str) -> None:
@@ -199,36 +129,38 @@ class Hub:
         self.refresh(account_id, role)
 
     # presence ---------------------------------------------------------------------------------
-    def presence_frame(self, thread_id: str) -> dict[str, Any]:
+    def presence_frame(self, thread_id: str) -> Frame:
         return {"type": "presence", **self.presence.of(self.applicants.get(thread_id, ""))}
 
     def refresh(self, account_id: str, role: str) -> None:
         """Broadcast presence where it changed because of ``account_id``."""
         if role == STAFF:
-            now = self.presence.staff_online()
-            if now != self._staff_online:
-                self._staff_online = now
-                for thread_id in list(self.threads):
-                    self.publish(thread_id, self.presence_frame(thread_id))
+            self._refresh_staff()
         elif role == CONSUMER:
-            now = self.presence.online(account_id)
-            if now != self._online.get(account_id, False):
-                self._online[account_id] = now
-                for thread_id, applicant in list(self.applicants.items()):
-                    if applicant == account_id:
-                        self.publish(thread_id, self.presence_frame(thread_id))
-                if not now:
-                    self._online.pop(account_id, None)
+            self._refresh_applicant(account_id)
+
+    def _refresh_staff(self) -> None:
+        now = self.presence.staff_online()
+        if now != self._staff_online:
+            self._staff_online = now
+            for thread_id in list(self.threads):
+                self.publish(thread_id, self.presence_frame(thread_id))
+
+    def _refresh_applicant(self, account_id: str) -> None:
+        now = self.presence.online(account_id)
+        if now != self._online.get(account_id, False):
+            self._online[account_id] = now
+            for thread_id, applicant in list(self.applicants.items()):
+                if applicant == account_id:
+                    self.publish(thread_id, self.presence_frame(thread_id))
+            if not now:
+                self._online.pop(account_id, None)
 
     def tick(self, open_sessions: Callable[[str], bool]) -> None:
         """Periodic: presence that expired with time; sockets whose session ended (logout)."""
-        staff_now = self.presence.staff_online()
-        if staff_now != self._staff_online:
-            self._staff_online = staff_now
-            for thread_id in list(self.threads):
-                self.publish(thread_id, self.presence_frame(thread_id))
+        self._refresh_staff()
         for applicant in list(self._online):
-            self.refresh(applicant, CONSUMER)
+            self._refresh_applicant(applicant)
         for subs in self.threads.values():
             for sub in subs:
                 if not open_sessions(sub.session_id):

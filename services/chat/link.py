@@ -1,19 +1,11 @@
 """The gateway's link: one WebSocket from each gateway process that carries the chat sockets
-of all its browsers as channels (``ws /internal/chat/link``).
+of all its browsers as channels (``ws /internal/chat/link``; the protocol is shared/chatlink.py).
 
 Why: a browser's socket then costs the chat service a :class:`~services.chat.channel.Channel`
 (about a kilobyte) instead of a WebSocket connection of its own (about 30 KB), and the gateway
 no outgoing connection per browser; frames for many channels travel in one WebSocket message.
-
-Only a gateway may open it: the ``X-Chat-Link`` header must carry an HMAC of the service
-secret (:func:`link_key`). Each channel is still authenticated with its user's token, exactly
-as a socket of its own. Lines (UTF-8 text; the chat batches several per message, one per line):
-
-  gateway → chat   ``<c>|o|{"application_id", "token", "after"}``  open channel c
-                   ``<c>|f|<client frame>``                        one client frame
-                   ``<c>|x|``                                      the browser went away
-  chat → gateway   ``<c>|f|<frame>``                               a frame for the browser
-                   ``<c>|x|<code>:<reason>``                       close the browser's socket
+Only a gateway may open it (``X-Chat-Link``); each channel is still authenticated with its
+user's token, exactly as a socket of its own.
 
 If the link drops, the gateway closes its browsers' sockets with 1012; they reconnect and resume.
 """
@@ -22,34 +14,30 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import hmac
-import json
 from collections.abc import Callable
-from typing import Any
+from typing import Annotated
 
 import structlog
-from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from fastapi import APIRouter, Depends, WebSocket, WebSocketDisconnect
 
-from services.chat.api import MAX_SEQ, state
 from services.chat.channel import Channel, after_out_of_range, open_target, stop_soon
-from shared.http import ApiError
+from services.chat.models import MAX_SEQ
+from services.chat.usecases import ChatState
+from shared import chatlink
+from shared.chatlink import CLOSE, FRAME, LINK_HEADER, LINK_PATH, OPEN, Opening
+from shared.errors import DomainError
+from shared.service import state_of
 
 log = structlog.get_logger(__name__)
 router = APIRouter()
 
-LINK_PATH = "/internal/chat/link"
-LINK_HEADER = "x-chat-link"
 MAX_OUT = 200_000  # lines waiting for the gateway before the link is given up (the gateway reconnects)
 BATCH = 256
 
 
-def link_key(secret: str) -> str:
-    return hmac.new(secret.encode(), b"lk-chat-link-v1", hashlib.sha256).hexdigest()
-
-
 class _Link:
-    def __init__(self, ws: WebSocket, s: Any) -> None:
+    def __init__(self, ws: WebSocket, s: ChatState) -> None:
         self.ws = ws
         self.s = s
         self.out: asyncio.Queue[str] = asyncio.Queue()
@@ -62,31 +50,30 @@ class _Link:
         if self.out.qsize() >= MAX_OUT:
             self.on_broken()  # the gateway does not read: drop the link, it reconnects
             return
-        self.out.put_nowait(f"{channel}|{kind}|{body}")
+        self.out.put_nowait(chatlink.line(channel, kind, body))
 
     async def write(self) -> None:
         while True:
             batch = [await self.out.get()]
             while not self.out.empty() and len(batch) < BATCH:
                 batch.append(self.out.get_nowait())
-            await self.ws.send_text("\n".join(batch))
+            await self.ws.send_text(chatlink.batch(batch))
 
     def receive(self, text: str) -> None:
-        c, _, rest = text.partition("|")
-        kind, _, body = rest.partition("|")
-        if kind == "f":
+        c, kind, body = chatlink.parse(text)
+        if kind == FRAME:
             channel = self.channels.get(c)
             if channel is not None:
                 channel.feed(body)
             elif c in self.early:
                 self.early[c].append(body)
-        elif kind == "o" and c not in self.channels:
+        elif kind == OPEN and c not in self.channels:
             self.channels[c] = None
             self.early[c] = []
             task = asyncio.create_task(self.open(c, body))
             self.tasks.add(task)
             task.add_done_callback(self.tasks.discard)
-        elif kind == "x":
+        elif kind == CLOSE:
             self.early.pop(c, None)
             channel = self.channels.pop(c, None)
             if channel is not None:
@@ -94,35 +81,33 @@ class _Link:
 
     async def open(self, c: str, body: str) -> None:
         try:
-            spec = json.loads(body)
-            token, application_id = str(spec["token"]), str(spec["application_id"])
-            after = max(0, int(spec.get("after") or 0))
-            if after > MAX_SEQ:
+            opening = Opening.parse(body)
+            if opening.after > MAX_SEQ:
                 raise after_out_of_range()
-            principal, target, author = await open_target(self.s, token, application_id)
-        except ApiError as exc:
-            self._refuse(c, f"{4000 + exc.status}:{exc.code}")
+            principal, target, author = await open_target(self.s, opening.token, opening.application_id)
+        except DomainError as exc:
+            self._refuse(c, chatlink.closing(4000 + exc.status, exc.code))
             return
         except (ValueError, KeyError, TypeError):
-            self._refuse(c, "1008:bad_open")
+            self._refuse(c, chatlink.closing(1008, "bad_open"))
             return
         if c not in self.channels:
             return  # the browser left while we were checking
 
         def closer(code: int, reason: str) -> None:
-            self.line(c, "x", f"{code}:{reason}")
+            self.line(c, CLOSE, chatlink.closing(code, reason))
             if self.channels.get(c) is channel:
                 del self.channels[c]
             stop_soon(channel)
 
         channel = Channel(
-            self.s, target, author, principal.session_id, lambda frame: self.line(c, "f", frame), closer
+            self.s, target, author, principal.session_id, lambda frame: self.line(c, FRAME, frame), closer
         )
         self.channels[c] = channel
         for raw in self.early.pop(c, []):
             channel.feed(raw)
         try:
-            await channel.start(after)
+            await channel.start(opening.after)
         except Exception:
             log.exception("chat.link_channel_failed", channel=c)
             channel.close(1011, "internal_error")
@@ -131,7 +116,7 @@ class _Link:
         self.early.pop(c, None)
         if c in self.channels:
             del self.channels[c]
-            self.line(c, "x", reason)
+            self.line(c, CLOSE, reason)
 
     def close_all(self) -> None:
         for task in self.tasks:
@@ -143,9 +128,8 @@ class _Link:
 
 
 @router.websocket(LINK_PATH)
-async def chat_link(ws: WebSocket) -> None:
-    s = state(ws)
-    if not hmac.compare_digest(ws.headers.get(LINK_HEADER, ""), link_key(s.settings.secret())):
+async def chat_link(ws: WebSocket, s: Annotated[ChatState, Depends(state_of(ChatState))]) -> None:
+    if not hmac.compare_digest(ws.headers.get(LINK_HEADER, ""), chatlink.link_key(s.settings.secret())):
         await ws.close(1008)  # before accept: the handshake is refused with 403
         return
     await ws.accept()

@@ -1,11 +1,12 @@
-"""Chat's read side: what the chat must know of other services, from their public events.
+"""Chat's read side: what the chat must know of other services, from their public events
+(the shared reference rows of shared/references.py, ``chat_ref_<kind>``):
 
 - applications (applications.events): which application belongs to whom, its number —
   so a consumer opens only their own applications' chats;
 - accounts (identity.events): names shown next to messages;
 - files (files.events): who uploaded which file, so only your own files can be attached.
 
-Rebuildable from the beginning of the three topics. The messages themselves are read
+Rebuildable from the beginning of the three topics (projection ``chat.refs``). The messages themselves are read
 from chat's own event store (the Thread aggregate), never from a lagging projection.
 """
 
@@ -15,77 +16,19 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import TypeVar
 
-from shared.consumer import Projection
-from shared.events import (
-    AccountRegisteredV1,
-    ApplicationSubmittedV1,
-    Envelope,
-    FileUploadedV1,
-    ProfileUpdatedV1,
-)
-from shared.readstore import ReadStore, Tx
+from services.chat.domain import Attachment
+from shared.readstore import ReadStore, Row
+from shared.references import Kind, References, table
 
-REFERENCES_DDL = (
-    "CREATE TABLE IF NOT EXISTS chat_applications (application_id TEXT PRIMARY KEY,"
-    " applicant_id TEXT NOT NULL, number TEXT NOT NULL)",
-    "CREATE TABLE IF NOT EXISTS chat_accounts (account_id TEXT PRIMARY KEY, login TEXT NOT NULL,"
-    " email TEXT NOT NULL, display_name TEXT NOT NULL)",
-    "CREATE TABLE IF NOT EXISTS chat_files (file_id TEXT PRIMARY KEY, owner_id TEXT NOT NULL,"
-    " name TEXT NOT NULL, size BIGINT NOT NULL, content_type TEXT NOT NULL)",
-)
+KINDS: tuple[Kind, ...] = ("applications", "accounts", "files")
+APPLICATIONS, ACCOUNTS, FILES = (table("chat", kind) for kind in KINDS)
 
 
-class References(Projection):
-    name = "chat.references"
-    ddl = REFERENCES_DDL
-
-    def __init__(
-        self,
-        applications_topic: str,
-        identity_topic: str,
-        files_topic: str,
-        on_renamed: Callable[[str], None] = lambda account_id: None,
-    ) -> None:
-        self.topics = (applications_topic, identity_topic, files_topic)
-        self.on_renamed = on_renamed
-
-    async def handle(self, tx: Tx, event: Envelope) -> None:
-        payload = event.parse()
-        if isinstance(payload, ApplicationSubmittedV1):
-            await tx.execute(
-                "INSERT INTO chat_applications (application_id, applicant_id, number) VALUES ($1, $2, $3)"
-                " ON CONFLICT (application_id) DO NOTHING",
-                payload.application_id,
-                payload.applicant_id,
-                payload.number,
-            )
-        elif isinstance(payload, AccountRegisteredV1):
-            await tx.execute(
-                "INSERT INTO chat_accounts (account_id, login, email, display_name) VALUES ($1, $2, $3, $2)"
-                " ON CONFLICT (account_id) DO NOTHING",
-                payload.account_id,
-                payload.login,
-                payload.email,
-            )
-        elif isinstance(payload, ProfileUpdatedV1):
-            await tx.execute(
-                "UPDATE chat_accounts SET display_name = $2 WHERE account_id = $1",
-                payload.account_id,
-                payload.display_name or "",
-            )
-            self.on_renamed(payload.account_id)
-        elif isinstance(payload, FileUploadedV1):
-            await tx.execute(
-                "INSERT INTO chat_files (file_id, owner_id, name, size, content_type)"
-                " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (file_id) DO NOTHING",
-                payload.file_id,
-                payload.owner_id,
-                payload.name,
-                payload.size,
-                payload.content_type,
-            )
+def references(on_renamed: Callable[[str], None]) -> References:
+    """The projection of those rows (``chat.refs``; topics in shared/topology.py)."""
+    return References("chat", KINDS, on_renamed=on_renamed)
 
 
 T = TypeVar("T")
@@ -152,7 +95,8 @@ class Directory:
 
         async def fetch() -> tuple[str, str] | None:
             row = await self.store.fetchrow(
-                "SELECT applicant_id, number FROM chat_applications WHERE application_id = $1", application_id
+                f"SELECT applicant_id, number FROM {APPLICATIONS} WHERE application_id = $1",  # noqa: S608
+                application_id,
             )
             if row is None:
                 return None
@@ -161,29 +105,30 @@ class Directory:
 
         return await self._wait_for(fetch, may_open, self.patience)
 
-    async def files(self, owner_id: str, file_ids: list[str]) -> list[dict[str, Any]] | None:
+    async def files(self, owner_id: str, file_ids: list[str]) -> list[Attachment] | None:
         """Metadata of ``file_ids`` if ``owner_id`` uploaded every one; None otherwise, after
         the same wait whether a file is unknown or someone else's."""
 
-        async def fetch() -> list[dict[str, Any]] | None:
+        async def fetch() -> list[tuple[str, Attachment]] | None:
             found, missing = [], False
             for file_id in file_ids:  # every one looked up, whatever the first ones were
                 row = await self.store.fetchrow(
-                    "SELECT owner_id, name, size, content_type FROM chat_files WHERE file_id = $1", file_id
+                    f"SELECT owner_id, name, size, content_type FROM {FILES} WHERE file_id = $1",  # noqa: S608
+                    file_id,
                 )
                 if row is None:
                     missing = True  # maybe uploaded a moment ago
                 else:
-                    found.append({"id": file_id, **row, "size": int(row["size"])})
+                    size, kind = int(row["size"]), str(row["content_type"])
+                    file = Attachment(id=file_id, name=str(row["name"]), size=size, content_type=kind)
+                    found.append((str(row["owner_id"]), file))
             return None if missing else found
 
-        def all_mine(rows: list[dict[str, Any]]) -> bool:
-            return all(r["owner_id"] == owner_id for r in rows)
+        def all_mine(rows: list[tuple[str, Attachment]]) -> bool:
+            return all(owner == owner_id for owner, _ in rows)
 
         rows = await self._wait_for(fetch, all_mine, self.patience)
-        if rows is None:
-            return None
-        return [{k: r[k] for k in ("id", "name", "size", "content_type")} for r in rows]
+        return None if rows is None else [file for _, file in rows]
 
     def forget(self, account_id: str) -> None:
         """A name changed: read it again next time."""
@@ -195,9 +140,10 @@ class Directory:
         if known is not None and now - known[1] < self.NAME_TTL:
             return known[0]
 
-        async def fetch() -> dict[str, Any] | None:
+        async def fetch() -> Row | None:
             return await self.store.fetchrow(
-                "SELECT login, display_name FROM chat_accounts WHERE account_id = $1", account_id
+                f"SELECT login, display_name FROM {ACCOUNTS} WHERE account_id = $1",  # noqa: S608
+                account_id,
             )
 
         row = await self._wait_for(fetch, lambda _: True, self.NAME_PATIENCE)

@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from typing import Annotated
 
-from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from fastapi import APIRouter, Depends, WebSocket, WebSocketDisconnect
 
-from services.chat.api import MAX_SEQ, state
 from services.chat.channel import Channel, after_out_of_range, error_frame, open_target
-from shared.http import ApiError
+from services.chat.models import MAX_SEQ
+from services.chat.usecases import ChatState
+from shared.errors import DomainError, Refused
+from shared.service import state_of
 
 router = APIRouter()
 
@@ -46,13 +49,14 @@ def after_of(ws: WebSocket) -> int:
 
 
 @router.websocket("/api/v1/applications/{application_id}/chat/ws")
-async def chat_socket(ws: WebSocket, application_id: str) -> None:
-    s = state(ws)
+async def chat_socket(
+    ws: WebSocket, application_id: str, s: Annotated[ChatState, Depends(state_of(ChatState))]
+) -> None:
     await ws.accept()
     try:
         after = after_of(ws)
         principal, target, author = await open_target(s, token_of(ws), application_id)
-    except ApiError as exc:
+    except DomainError as exc:
         await ws.close(4000 + exc.status, exc.code)
         return
     # (0, frame) to send; (code, reason) to close; (GONE, "") when the client went away.
@@ -94,9 +98,7 @@ async def _read(ws: WebSocket, channel: Channel, queue: asyncio.Queue[tuple[int,
                 return
             text = incoming.get("text")
             if text is None:
-                channel.sink(
-                    error_frame(ApiError(400, "text_frames_only", "Ожидаются текстовые кадры JSON."))
-                )
+                channel.sink(error_frame(Refused("text_frames_only", "Ожидаются текстовые кадры JSON.")))
                 continue
             channel.feed(text)
     except (WebSocketDisconnect, RuntimeError, OSError):

@@ -20,9 +20,9 @@ from fastapi.testclient import TestClient
 from starlette.testclient import WebSocketTestSession
 from starlette.websockets import WebSocketDisconnect
 
-from services.chat.link import link_key
 from services.chat.main import create_app
 from services.identity.tokens import issue_access_token
+from shared.chatlink import link_key
 from shared.events import (
     AccountRegisteredV1,
     ApplicationSubmittedV1,
@@ -241,7 +241,7 @@ def test_someone_elses_chat_is_refused_like_an_unknown_one(world: World) -> None
     anna, boris = world.account("anna"), world.account("boris")
     application = world.application(anna)
     assert post(world, anna, application, text="вопрос").status_code == 201  # memoised, as in service
-    state = world.http.app.state  # type: ignore[attr-defined]
+    state = world.http.app.state.service  # type: ignore[attr-defined]
     deadline = time.monotonic() + 10
     while any(
         state.references.applied.get(source, 0) < world.positions[source] for source in world.positions

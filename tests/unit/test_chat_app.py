@@ -8,12 +8,16 @@ import uuid
 from pathlib import Path
 
 import pytest
+from eventsourcing.persistence import StoredEvent
 
-from services.chat.app import Author, ChatApp, RateLimiter
-from services.chat.hub import Hub, Presence, Subscriber
-from services.chat.public import to_public
+from services.chat.app import Author, ChatApp, Message
+from services.chat.domain import Attachment, Thread
+from services.chat.hub import Hub, Subscriber
+from services.chat.limiter import RateLimiter
+from services.chat.presence import Presence
+from services.chat.public import EVENTS
+from shared.errors import Invalid, TooMany
 from shared.events import MessagePostedV1, MessageReadV1
-from shared.http import ApiError
 from shared.settings import Settings
 
 ANNA = Author("anna-id", "consumer", "Анна")
@@ -46,15 +50,15 @@ def test_sequence_history_and_receipts(chat: ChatApp) -> None:
     assert chat.history(thread, after=6)[0] == []
     assert chat.history(uuid.uuid4()) == ([], None)
 
-    state = chat.find(thread)
+    state = chat.thread(thread)
     assert state is not None
     assert state.unread_for("consumer") == 3 and state.unread_for("staff") == 0
     chat.read(thread, ANNA, 4)
-    state = chat.find(thread)
+    state = chat.thread(thread)
     assert state is not None and state.unread_for("consumer") == 1
     assert chat.read(thread, ANNA, 2) is not None  # not further: no event
-    assert chat.find(thread).version == state.version  # type: ignore[union-attr]
-    with pytest.raises(ApiError) as beyond:
+    assert chat.thread(thread).version == state.version  # type: ignore[union-attr]
+    with pytest.raises(Invalid) as beyond:
         chat.read(thread, ANNA, 7)
     assert beyond.value.code == "beyond_last_message"
 
@@ -80,7 +84,7 @@ def test_long_threads_reload_from_snapshots(tmp_path: Path) -> None:
         )
     chat.close()
     reopened = ChatApp(settings)
-    state = reopened.find(thread)
+    state = reopened.thread(thread)
     assert state is not None and state.seq == 230 and len(state.versions) == 230
     assert reopened.post(thread, ANNA.account_id, ANNA, "m1", [], client_id="client0001")[1] is False
     assert [m["text"] for m in reopened.history(thread, after=198, limit=4)[0]] == [
@@ -90,6 +94,54 @@ def test_long_threads_reload_from_snapshots(tmp_path: Path) -> None:
         "m202",
     ]
     reopened.close()
+
+
+# A thread as the code before explicit event classes stored it (topics name the classes).
+_OLD_EVENTS = [
+    (
+        "services.chat.domain:Thread.Opened",
+        '{"timestamp":{"_type_":"datetime_iso","_data_":"2026-12-01T22:46:03.620620+00:00"},'
+        '"originator_topic":"services.chat.domain:Thread","applicant_id":"anna-id"}',
+    ),
+    (
+        "services.chat.domain:Thread.MessagePosted",
+        '{"timestamp":{"_type_":"datetime_iso","_data_":"2026-12-01T22:46:03.620909+00:00"},"seq":1,'
+        '"message_id":"74a03bee-a2f9-559f-a80b-21284f413507","client_id":"client-0001","author_id":"anna-id",'
+        '"role":"consumer","author_name":"Анна","text":"Здравствуйте","attachments":[{"id":"file-1",'
+        '"name":"план.pdf","size":10,"content_type":"application/pdf"}],'
+        '"at":"2026-12-01T22:46:03.620805+00:00","applicant_id":"anna-id"}',
+    ),
+    (
+        "services.chat.domain:Thread.MessageRead",
+        '{"timestamp":{"_type_":"datetime_iso","_data_":"2026-12-01T22:46:03.621421+00:00"},'
+        '"reader_id":"staff-id","role":"staff","up_to_seq":1}',
+    ),
+]
+
+
+def test_events_stored_by_the_earlier_code_still_load(chat: ChatApp) -> None:
+    thread = uuid.UUID("6f1d3c9a-2b4e-4f8a-9c7d-1e2f3a4b5c6d")
+    chat.recorder.insert_events(
+        [
+            StoredEvent(thread, version, topic, state.encode())
+            for version, (topic, state) in enumerate(_OLD_EVENTS, 1)
+        ]
+    )
+    found = chat.thread(thread)
+    assert found is not None and (found.applicant_id, found.seq, found.versions) == ("anna-id", 1, [2])
+    assert found.role_marks == {"consumer": 0, "staff": 1} and found.seq_of("anna-id", "client-0001") == 1
+    [message] = chat.history(thread)[0]
+    assert (message["text"], message["attachments"][0]["name"], message["client_id"]) == (
+        "Здравствуйте",
+        "план.pdf",
+        "client-0001",
+    )
+    events = [chat.mapper.to_domain_event(n) for n in chat.recorder.select_notifications(1, 10)]
+    kinds: list[type] = [type(e) for e in events]
+    assert kinds == [Thread.Opened, Thread.MessagePosted, Thread.MessageRead]
+    assert [type(EVENTS(e)) for e in events] == [type(None), MessagePostedV1, MessageReadV1]
+    # ... and the thread goes on from there.
+    assert chat.post(thread, "anna-id", STAFF, "Добрый день", [])[0]["seq"] == 2
 
 
 def test_rate_limiter_window() -> None:
@@ -112,19 +164,24 @@ def test_flood_is_refused_before_anything_is_stored(chat: ChatApp) -> None:
     thread = uuid.uuid4()
     chat.post(thread, ANNA.account_id, ANNA, "1", [])
     chat.post(thread, ANNA.account_id, ANNA, "2", [])
-    with pytest.raises(ApiError) as refused:
+    with pytest.raises(TooMany) as refused:
         chat.post(thread, ANNA.account_id, ANNA, "3", [])
-    assert refused.value.status == 429 and refused.value.headers == {"retry-after": "10"}
-    assert chat.find(thread).seq == 2  # type: ignore[union-attr]
+    assert refused.value.status == 429 and refused.value.retry_after == 10
+    assert chat.thread(thread).seq == 2  # type: ignore[union-attr]
 
 
 def test_public_events(chat: ChatApp) -> None:
     thread = uuid.uuid4()
-    attachment = {"id": "file-1", "name": "план.pdf", "size": 10, "content_type": "application/pdf"}
+    attachment: Attachment = {
+        "id": "file-1",
+        "name": "план.pdf",
+        "size": 10,
+        "content_type": "application/pdf",
+    }
     chat.post(thread, ANNA.account_id, STAFF, "<b>текст</b>", [attachment])
     chat.read(thread, ANNA, 1)
     events = [chat.mapper.to_domain_event(n) for n in chat.recorder.select_notifications(1, 10)]
-    public = [to_public(e) for e in events]
+    public = [EVENTS(e) for e in events]
     assert public[0] is None  # Thread.Opened stays inside
     posted, read = public[1], public[2]
     assert isinstance(posted, MessagePostedV1) and isinstance(read, MessageReadV1)
@@ -136,6 +193,21 @@ def test_public_events(chat: ChatApp) -> None:
     )
     assert posted.attachments == ["file-1"] and posted.text == "<b>текст</b>"
     assert (read.reader_role, read.up_to_seq) == ("consumer", 1)
+
+
+def message(thread_id: str, seq: int, text: str) -> Message:
+    return {
+        "id": f"m{seq}",
+        "seq": seq,
+        "thread_id": thread_id,
+        "author_id": "anna-id",
+        "author_role": "consumer",
+        "author_name": "Анна",
+        "text": text,
+        "attachments": [],
+        "at": "2026-01-01T00:00:00+00:00",
+        "client_id": None,
+    }
 
 
 class Recorder(Subscriber):
@@ -171,8 +243,8 @@ def test_hub_fans_out_in_order_and_tracks_presence() -> None:
     assert presence["applicant_online"] is True
     assert json.loads(other_thread.drain()[-1][1])["staff_online"] is True  # staff online anywhere
     staff.drain()
-    hub.message("t1", {"seq": 1, "text": "a"})
-    hub.message("t1", {"seq": 2, "text": "b"})
+    hub.message("t1", message("t1", 1, "a"))
+    hub.message("t1", message("t1", 2, "b"))
     assert [seq for seq, _ in applicant.drain()] == [1, 2]
     assert other_thread.frames == []
     hub.publish("t1", {"type": "typing"}, exclude=applicant)

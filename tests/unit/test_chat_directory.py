@@ -11,19 +11,18 @@ import asyncio
 import uuid
 from collections import Counter
 from collections.abc import Awaitable, Callable
-from types import SimpleNamespace
 from typing import Any
 
-from services.chat.api import Target, find_target
 from services.chat.projections import Directory
+from services.chat.usecases import Target, find_target
 from shared.auth import Principal
-from shared.http import ApiError
+from shared.errors import DomainError
 
 STEP = 0.25  # fake seconds between two batches of the references projection
 
 
 class FakeStore:
-    """``chat_applications`` / ``chat_files`` rows by id, counting every look-up."""
+    """``chat_ref_applications`` / ``chat_ref_files`` rows by id, counting every look-up."""
 
     def __init__(self) -> None:
         self.rows: dict[str, dict[str, Any]] = {}
@@ -57,13 +56,13 @@ async def run(
     on_step: Callable[[float], None] = lambda now: None,
 ) -> dict[str, tuple[Any, float]]:
     """Run ``calls`` together; between batches the clock moves by STEP. Each call's outcome
-    (its result or the ApiError it raised) with the fake time it came at."""
+    (its result or the DomainError it raised) with the fake time it came at."""
     start = clock.now
 
     async def timed(call: Awaitable[Any]) -> tuple[Any, float]:
         try:
             result: Any = await call
-        except ApiError as exc:
+        except DomainError as exc:
             result = exc
         return result, clock.now - start
 
@@ -79,35 +78,35 @@ async def run(
     return {name: task.result() for name, task in tasks.items()}
 
 
-def world() -> tuple[FakeStore, FakeClock, Directory, SimpleNamespace]:
+def world() -> tuple[FakeStore, FakeClock, Directory]:
     store, clock = FakeStore(), FakeClock()
     directory = Directory(store, clock=clock)  # type: ignore[arg-type]
-    return store, clock, directory, SimpleNamespace(directory=directory)
+    return store, clock, directory
 
 
 def test_someone_elses_application_waits_like_an_unknown_one() -> None:
-    store, clock, directory, s = world()
+    store, clock, directory = world()
     anna, boris = str(uuid.uuid4()), str(uuid.uuid4())
     annas, unknown = str(uuid.uuid4()), str(uuid.uuid4())
     store.rows[annas] = {"applicant_id": anna, "number": "ТП-2026-000001"}
 
     async def scenario() -> dict[str, tuple[Any, float]]:
         # Anna opens hers at once: it is memoised, as it is in a running service.
-        opened = await find_target(s, annas, consumer(anna))
+        opened = await find_target(directory, annas, consumer(anna))
         assert isinstance(opened, Target) and opened.applicant_id == anna
         store.lookups.clear()
         return await run(
             directory,
             clock,
             {
-                "foreign": find_target(s, annas, consumer(boris)),
-                "unknown": find_target(s, unknown, consumer(boris)),
+                "foreign": find_target(directory, annas, consumer(boris)),
+                "unknown": find_target(directory, unknown, consumer(boris)),
             },
         )
 
     outcome = asyncio.run(scenario())
     (foreign, foreign_at), (missing, missing_at) = outcome["foreign"], outcome["unknown"]
-    assert isinstance(foreign, ApiError) and isinstance(missing, ApiError)
+    assert isinstance(foreign, DomainError) and isinstance(missing, DomainError)
     assert (foreign.status, foreign.code, foreign.message) == (missing.status, missing.code, missing.message)
     assert foreign.status == 404
     # The same wait: both answered when the patience ran out, not before ...
@@ -117,7 +116,7 @@ def test_someone_elses_application_waits_like_an_unknown_one() -> None:
 
 
 def test_the_owner_of_a_just_filed_application_gets_in_as_soon_as_its_row_lands() -> None:
-    store, clock, directory, s = world()
+    store, clock, directory = world()
     anna, filed = str(uuid.uuid4()), str(uuid.uuid4())
     lands_at = 2 * STEP
 
@@ -129,7 +128,10 @@ def test_the_owner_of_a_just_filed_application_gets_in_as_soon_as_its_row_lands(
         return await run(
             directory,
             clock,
-            {"owner": find_target(s, filed, consumer(anna)), "staff": find_target(s, filed, staff())},
+            {
+                "owner": find_target(directory, filed, consumer(anna)),
+                "staff": find_target(directory, filed, staff()),
+            },
             on_step=land,
         )
 
@@ -142,7 +144,7 @@ def test_the_owner_of_a_just_filed_application_gets_in_as_soon_as_its_row_lands(
 
 
 def test_someone_elses_file_waits_like_an_unknown_one() -> None:
-    store, clock, directory, _ = world()
+    store, clock, directory = world()
     anna, boris = str(uuid.uuid4()), str(uuid.uuid4())
     mine, borrowed, unknown = str(uuid.uuid4()), str(uuid.uuid4()), str(uuid.uuid4())
     for file_id, owner in ((mine, anna), (borrowed, boris)):
