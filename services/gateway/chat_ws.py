@@ -9,7 +9,7 @@ chat service authenticates the channel again and decides access to the thread; i
 with 4404 (not found / not yours) or 4401 (not authenticated, session ended), which the
 gateway passes on unchanged.
 
-The link (one WebSocket per gateway process, :mod:`services.chat.link`) carries every
+The link (one WebSocket per gateway process, protocol in :mod:`shared.chatlink`) carries every
 browser socket of this gateway, so an open socket costs the chat service no connection of
 its own and the gateway no outgoing one. If the link drops (the chat service restarts), the
 browsers' sockets close with 1012 and the pages reconnect with ``?after=`` — nothing lost.
@@ -19,10 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
-import hmac
 import itertools
-import json
 from urllib.parse import urlsplit
 
 import structlog
@@ -31,26 +28,20 @@ from starlette.websockets import WebSocketDisconnect, WebSocketState
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake
 
+from shared import chatlink
 from shared.auth import Authenticator
+from shared.chatlink import CLOSE, FRAME, LINK_HEADER, LINK_PATH, MAX_FRAME, OPEN, Opening
 from shared.http import ApiError
 from shared.settings import Settings
 
 log = structlog.get_logger(__name__)
 router = APIRouter()
 
-# The link's address and key, as services/chat/link.py defines them (services share no code).
-LINK_PATH = "/internal/chat/link"
-LINK_HEADER = "x-chat-link"
-MAX_FRAME = 64 * 1024
 BACKLOG = 1024  # frames waiting for a slow browser before it is told to reconnect (4008)
 RESTARTING = (1012, "chat_restarting")
 UNAVAILABLE = (1013, "service_unavailable")
 # Close codes a server may send on (RFC 6455 §7.4); anything else becomes 1011.
 _PASSABLE = {1000, 1001, 1003, 1007, 1008, 1009, 1011, 1012, 1013}
-
-
-def link_key(secret: str) -> str:
-    return hmac.new(secret.encode(), b"lk-chat-link-v1", hashlib.sha256).hexdigest()
 
 
 def origin_of(url: str) -> str:
@@ -113,7 +104,7 @@ class ChatLink:
                 )
                 self.ws = await connect(
                     base + LINK_PATH,
-                    additional_headers={LINK_HEADER: link_key(self.settings.secret())},
+                    additional_headers={LINK_HEADER: chatlink.link_key(self.settings.secret())},
                     compression=None,
                     max_size=None,  # batches of frames; each frame is limited where it is made
                     max_queue=None,
@@ -127,41 +118,35 @@ class ChatLink:
         ws = await self._connection()
         browser.channel = str(next(self._ids))
         self.browsers[browser.channel] = browser
-        spec = {
-            "application_id": application_id,
-            "token": token,
-            "after": int(after) if after.isdigit() else 0,
-        }
-        await ws.send(f"{browser.channel}|o|{json.dumps(spec)}")
+        opening = Opening(application_id, token, int(after) if after.isdigit() else 0)
+        await ws.send(chatlink.line(browser.channel, OPEN, opening.body()))
 
     async def send(self, browser: Browser, frame: str) -> None:
         ws = self.ws
         if ws is None or browser.channel not in self.browsers:
             browser.close(*RESTARTING)
             return
-        await ws.send(f"{browser.channel}|f|{frame}")
+        await ws.send(chatlink.line(browser.channel, FRAME, frame))
 
     async def leave(self, browser: Browser) -> None:
         if self.browsers.pop(browser.channel, None) is not None and self.ws is not None:
             with contextlib.suppress(ConnectionClosed):
-                await self.ws.send(f"{browser.channel}|x|")
+                await self.ws.send(chatlink.line(browser.channel, CLOSE))
 
     async def _read(self, ws: ClientConnection) -> None:
         try:
             async for message in ws:
                 text = message if isinstance(message, str) else message.decode()
-                for line in text.split("\n"):
-                    channel, _, rest = line.partition("|")
-                    kind, _, body = rest.partition("|")
+                for line in chatlink.lines_of(text):
+                    channel, kind, body = chatlink.parse(line)
                     browser = self.browsers.get(channel)
                     if browser is None:
                         continue
-                    if kind == "f":
+                    if kind == FRAME:
                         browser.push(body)
-                    elif kind == "x":
+                    elif kind == CLOSE:
                         del self.browsers[channel]
-                        code, _, reason = body.partition(":")
-                        browser.close(int(code) if code.isdigit() else 1011, reason)
+                        browser.close(*chatlink.parse_closing(body))
         except ConnectionClosed:
             pass
         finally:

@@ -6,10 +6,14 @@ of it that tells, for a path, which methods exist (405 with the real ``Allow`` o
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import httpx
+
+from services.gateway.proxy import ServiceClient
 from services.gateway.routes import SERVICES, is_public
 from shared.http import ErrorOut
 
@@ -24,6 +28,7 @@ EDGE_ANSWERS = {
 }
 METHODS = ("get", "put", "post", "delete", "patch", "head", "options")
 Fetch = Callable[[str], Awaitable[dict[str, Any] | None]]
+REBUILD_AFTER = 2.0  # seconds between attempts while some service has not answered
 
 
 def _error(description: str) -> dict[str, Any]:
@@ -94,3 +99,29 @@ async def build_contract(fetch: Fetch) -> Contract:
 def _example(path: str) -> str:
     """A concrete path of a template, to ask the routing table whether it is public."""
     return re.sub(r"\{[^/]+?\}", "x", path)
+
+
+class Contracts:
+    """The merged contract, built at the first request and again (every 2 s at most) while
+    some service has not answered yet."""
+
+    def __init__(self, client: ServiceClient) -> None:
+        self.client = client
+        self.current: Contract | None = None
+        self.built_at = 0.0
+
+    async def get(self) -> Contract:
+        now = time.monotonic()
+        if self.current is None or (not self.current.complete and now - self.built_at > REBUILD_AFTER):
+            self.built_at = now
+            self.current = await build_contract(self.fetch)
+        return self.current
+
+    async def fetch(self, service: str) -> dict[str, Any] | None:
+        """The service's own document, or None while it does not give one."""
+        try:
+            answer = await self.client.call("GET", service, "/api/v1/openapi.json", timeout=5.0)
+            doc: dict[str, Any] = answer.json()
+        except (httpx.TransportError, ValueError):
+            return None
+        return doc if answer.status_code == 200 else None

@@ -16,7 +16,8 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from services.gateway.pages import UNAVAILABLE, current_user, page
+from services.gateway.pages.calls import UNAVAILABLE, current_user
+from services.gateway.pages.render import Answered, page
 from shared.http import error_body
 
 log = structlog.get_logger(__name__)
@@ -101,6 +102,11 @@ def install_error_pages(app: FastAPI) -> None:
         log.exception("gateway.page_failed", path=request.url.path)
         return await error_page(request, 500)
 
+    async def answered(_: Request, exc: Exception) -> Response:
+        assert isinstance(exc, Answered)
+        return exc.response
+
+    app.add_exception_handler(Answered, answered)
     app.add_exception_handler(StarletteHTTPException, http_error)
     app.add_exception_handler(httpx.TransportError, unavailable)
     app.add_exception_handler(Exception, unexpected)

@@ -3,6 +3,7 @@ routing table is :mod:`services.gateway.routes`)."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from http.cookiejar import CookieJar, DefaultCookiePolicy
 from typing import Any
 
@@ -52,6 +53,10 @@ class _NoCookies(CookieJar):
         super().__init__(policy=DefaultCookiePolicy(allowed_domains=[]))
 
 
+class NotReady(Exception):
+    """A service answered that it is not ready (its /health is not 200)."""
+
+
 class ServiceClient:
     """One pooled HTTP client for every internal call of the gateway."""
 
@@ -74,6 +79,16 @@ class ServiceClient:
         if "headers" in kwargs:  # a browser's values, as HTTP/1.1 allows them
             kwargs["headers"] = {k: v.strip() for k, v in kwargs["headers"].items()}
         return await self.http.request(method, self.url(service, path), **kwargs)
+
+    def readiness(self, service: str) -> Callable[[], Awaitable[None]]:
+        """A probe of ``service``'s readiness: it raises unless ``/health`` answers 200."""
+
+        async def probe() -> None:
+            answer = await self.call("GET", service, "/health", timeout=3.0)
+            if answer.status_code != 200:
+                raise NotReady(f"{service}: {answer.status_code}")
+
+        return probe
 
     async def forward(self, request: Request, service: str) -> Response:
         """Forward ``request`` as it is to ``service`` and stream the answer back."""

@@ -26,6 +26,7 @@ ROUTES: dict[str, str] = {
 # /applications/{id}/<resource>… belongs to the chat service.
 CHAT_RESOURCES = frozenset({"messages", "chat", "presence"})
 SERVICES = ("identity", "applications", "chat", "files")
+BACKENDS = (*SERVICES, "notifier")  # every service behind the gateway
 
 # Reachable without a session: registration, confirmation, login, password reset, the
 # catalog and the standard forms (reading them, and filling one in: nothing is stored).

@@ -5,12 +5,12 @@ instead of letting the first visitors hit a service that is still starting."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from shared.http import error_body
+from shared.http import Dependency, error_body, health_of
 
 RETRY_AFTER = "2"
 STARTING_PAGE = """<!doctype html>
@@ -33,35 +33,52 @@ def starting_response(path: str) -> Response:
     return HTMLResponse(STARTING_PAGE, 503, headers=headers)
 
 
-Check = Callable[[], Awaitable[bool]]
+@dataclass
+class Startup:
+    """Whether every service behind the gateway has answered (its readiness probes, by name);
+    once they all have, it stays open."""
+
+    services: dict[str, Dependency]
+    ready: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def all_ready(self) -> bool:
+        return all(state == "ok" for state in (await health_of(self.services)).values())
+
+    async def is_open(self) -> bool:
+        """Open, or every service answers now: a request that comes before the background
+        check has run asks them itself, so the first visitor after they are all up is never
+        told to wait."""
+        if not self.ready.is_set() and await self.all_ready():
+            self.ready.set()
+        return self.ready.is_set()
+
+    async def wait(self) -> None:
+        """Poll until every service answers (the gateway's background loop)."""
+        while not self.ready.is_set() and not await self.all_ready():  # noqa: ASYNC110 - other processes
+            await asyncio.sleep(0.2)
+        self.ready.set()
+
+
+def startup_of(scope: Scope) -> Startup:
+    found = getattr(scope["app"].state.service, "startup", None)
+    if not isinstance(found, Startup):
+        raise TypeError("this app has no start-up gate state")
+    return found
 
 
 class StartupGate:
-    """Answers 503 until ``ready`` is set; health and static files pass through. A request
-    that comes before the background check has run asks the services itself, so the first
-    visitor after they are all up is never told to wait."""
+    """Answers 503 until the services have all answered once; health and static files pass."""
 
-    def __init__(self, app: ASGIApp, ready: asyncio.Event, check: Check) -> None:
+    def __init__(self, app: ASGIApp) -> None:
         self.app = app
-        self.ready = ready
-        self.check = check
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = str(scope.get("path", ""))
         passes = scope["type"] == "lifespan" or path.startswith(("/health", "/static/"))
-        if not (passes or self.ready.is_set()) and await self.check():
-            self.ready.set()
-        if passes or self.ready.is_set():
+        if passes or await startup_of(scope).is_open():
             await self.app(scope, receive, send)
             return
         if scope["type"] == "websocket":
             await send({"type": "websocket.close", "code": 1013})
             return
         await starting_response(path)(scope, receive, send)
-
-
-async def wait_until_ready(ready: asyncio.Event, check: Check) -> None:
-    """Set ``ready`` once ``check`` says every service answers (then the gate stays open)."""
-    while not ready.is_set() and not await check():  # noqa: ASYNC110 - polling other processes
-        await asyncio.sleep(0.2)
-    ready.set()

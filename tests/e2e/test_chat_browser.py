@@ -6,13 +6,11 @@ posted once, and the page works without JavaScript."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, WebSocketRoute, expect, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, WebSocketRoute, expect
 
-from tests.e2e.test_browser_journey import CHROMIUM_ARGS
 from tests.e2e.test_chat import Parties, Side, messages, new_application, parties, say
 from tests.harness import System
 
@@ -20,22 +18,6 @@ __all__ = ["parties"]  # the module-scoped fixture, shared with test_chat.py
 
 pytestmark = pytest.mark.browser
 XSS = '<img src=x onerror="window.__xss = 1"><script>window.__xss = 2</script>'
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as pw:
-        instance = pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS, headless=True)
-        yield instance
-        instance.close()
-
-
-@pytest.fixture
-def contexts(browser: Browser) -> Iterator[list[BrowserContext]]:
-    made: list[BrowserContext] = []
-    yield made
-    for context in made:
-        context.close()
 
 
 def open_chat(

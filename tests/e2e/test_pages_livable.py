@@ -7,17 +7,15 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from tests.conftest import Person, new_person
 from tests.e2e import a11y
-from tests.e2e.test_browser_journey import CHROMIUM_ARGS
 from tests.e2e.test_chat import Parties, Side, new_application, parties, say, upload
 from tests.harness import System
 
@@ -27,22 +25,6 @@ pytestmark = pytest.mark.browser
 PHONE = {"width": 375, "height": 812}
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 TIME = re.compile(r"^\d{2}\.\d{2}\.\d{4} \d{2}:\d{2} \(МСК\)$")
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as pw:
-        instance = pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS, headless=True)
-        yield instance
-        instance.close()
-
-
-@pytest.fixture
-def contexts(browser: Browser) -> Iterator[list[BrowserContext]]:
-    made: list[BrowserContext] = []
-    yield made
-    for context in made:
-        context.close()
 
 
 @dataclass

@@ -10,6 +10,7 @@ field names.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,7 +18,8 @@ import httpx
 from fastapi import Request
 from starlette.datastructures import FormData, UploadFile
 
-from services.gateway.pages import UNAVAILABLE, _errors, api, idempotency
+from services.gateway.pages.calls import UNAVAILABLE, api, idempotency, refusal_of
+from services.gateway.pages.post import Refused
 
 ARCHIVE = {"code": "archive", "title": "Архив документов (ZIP) — вместо отдельных файлов", "required": False}
 ACCEPT = ".pdf,.jpg,.jpeg,.png,.tif,.tiff,.zip,.docx,.xlsx,.odt"
@@ -61,24 +63,34 @@ class Attached:
     problems: dict[str, str] = field(default_factory=dict)
 
 
-async def upload_file(
+def not_accepted(problems: Iterable[str]) -> str:
+    return "Файлы не приняты: " + " ".join(problems)
+
+
+async def send_file(
     request: Request, upload: UploadFile, headers: dict[str, str] | None = None
 ) -> tuple[dict[str, str] | None, str]:
-    """Send one chosen file to the files service: ({id, name}, "") or (None, the refusal).
-    ``headers``: the file's Idempotency-Key, so a repeated post stores it once."""
+    """Send one chosen file to the files service: ({id, name}, "") or (None, the refusal);
+    raises httpx.TransportError when it is down. ``headers``: the file's Idempotency-Key, so
+    a repeated post stores it once."""
     files = {
         "file": (upload.filename or "file", upload.file, upload.content_type or "application/octet-stream")
     }
-    try:
-        answer = await api(
-            request, "POST", "/api/v1/files", auth=True, service="files", files=files, headers=headers or {}
-        )
-    except httpx.TransportError:
-        return None, UNAVAILABLE
+    answer = await api(request, "POST", "/api/v1/files", auth=True, files=files, headers=headers or {})
     if answer.status_code == 201:
         body = answer.json()
-        return {"id": str(body["id"]), "name": str(body["name"])}, ""
-    return None, f"«{upload.filename}»: {_errors(answer)[0]}"
+        return {"id": str(body["id"]), "name": str(body.get("name", ""))}, ""
+    return None, f"«{upload.filename}»: {refusal_of(answer).message}"
+
+
+async def upload_file(
+    request: Request, upload: UploadFile, headers: dict[str, str] | None = None
+) -> tuple[dict[str, str] | None, str]:
+    """:func:`send_file`, a service that is down being this file's problem."""
+    try:
+        return await send_file(request, upload, headers)
+    except httpx.TransportError:
+        return None, UNAVAILABLE
 
 
 async def _names(request: Request, file_ids: list[str]) -> dict[str, str]:
@@ -86,7 +98,7 @@ async def _names(request: Request, file_ids: list[str]) -> dict[str, str]:
     names: dict[str, str] = {}
     for file_id in dict.fromkeys(file_ids):
         try:
-            answer = await api(request, "GET", f"/api/v1/files/{file_id}/meta", auth=True, service="files")
+            answer = await api(request, "GET", f"/api/v1/files/{file_id}/meta", auth=True)
         except httpx.TransportError:
             continue
         if answer.status_code == 200:
@@ -135,11 +147,21 @@ def missing_slots(kind: dict[str, Any], documents: list[dict[str, str]]) -> dict
     }
 
 
+def refused(kind: dict[str, Any], documents: list[dict[str, str]]) -> Refused:
+    """What a refused submission shows: the messages at the form's fields and slots."""
+
+    def shown(answer: httpx.Response) -> dict[str, Any]:
+        summary, fields = refusal(answer, kind, documents)
+        return {"error": summary, "fields": fields}
+
+    return shown
+
+
 def refusal(
     answer: httpx.Response, kind: dict[str, Any], documents: list[dict[str, str]]
 ) -> tuple[str, dict[str, str]]:
     """(summary, messages at the form's fields and slots) for a refused submission."""
-    summary, api_fields, code = _errors(answer)
+    summary, api_fields, code = refusal_of(answer)
     fields: dict[str, str] = {}
     if code == "validation_error":
         for name in api_fields:
