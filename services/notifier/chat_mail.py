@@ -26,7 +26,6 @@ from shared.events import Envelope, MessagePostedV1, MessageReadV1
 from shared.readstore import Tx
 from shared.references import Kind, References
 from shared.settings import Settings
-from shared.topology import CONSUMES
 
 KINDS: tuple[Kind, ...] = ("accounts", "applications")
 
@@ -135,9 +134,6 @@ class ChatMailProjection(Projection):
             )
 
 
-def references(settings: Settings) -> References:
+def references() -> References:
     """The reference rows chat mail reads: the applicant's address, the application's number."""
-    refs = References("notifier", KINDS)
-    if refs.name not in CONSUMES:  # until shared/topology.py declares notifier.refs
-        refs.topics = tuple(settings.topic(service) for service in refs.sources())
-    return refs
+    return References("notifier", KINDS)

@@ -17,7 +17,7 @@ from shared.settings import Settings
 
 async def build(runtime: Runtime) -> NotifierState:
     s, store, config = runtime.settings, runtime.store, ChatMailConfig.from_settings(runtime.settings)
-    refs = references(s)
+    refs = references()
     await store.migrate([*OUTBOX_DDL, *CHAT_MAIL_DDL, *refs.ddl])  # the loops' tables, before they run
     mailer = SmtpMailer(s.smtp_host, s.smtp_port, s.mail_from, s.smtp_timeout)
     sender = Sender(store, mailer, s.mail_retry_initial, s.mail_retry_max)

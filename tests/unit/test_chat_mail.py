@@ -47,7 +47,7 @@ async def store(tmp_path: Path) -> AsyncIterator[SQLiteReadStore]:
 @pytest.fixture
 async def refs(store: SQLiteReadStore, tmp_path: Path) -> ConsumerRunner:
     """The runner of notifier.refs (accounts, applications) on the same store."""
-    runner = ConsumerRunner(references(Settings()), EmbeddedTransport(tmp_path / "bus.sqlite"), store)
+    runner = ConsumerRunner(references(), EmbeddedTransport(tmp_path / "bus.sqlite"), store)
     await runner.setup()
     return runner
 
