@@ -36,7 +36,12 @@ infra-reset:
 	bash deploy/infra.sh reset
 
 ## infra-lint: shellcheck the deploy scripts (installs Debian's shellcheck when missing)
-infra-lint:
+infra-## test-fast: lint, types and the unit tests; no servers, no browser (make test runs all)
+test-fast:
+	$(MAKE) lint
+	$(BIN)/pytest tests/unit -m "not servers" -q
+
+lint:
 	bash deploy/tools.sh shellcheck
 	shellcheck -x deploy/*.sh
 

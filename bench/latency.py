@@ -1,6 +1,6 @@
 """Commit → visible in the account directory, at a steady rate, on both modes.
 
-A worker thread commits one new Account every 1/RATE s through ``IdentityApp._commit`` (which wakes
+A worker thread commits one new Account every 1/RATE s through ``IdentityApp.commit`` (which wakes
 the relay, as the API does); the commit time is stamped by the app's ``on_saved`` hook, right after
 the event store transaction. The directory runner stamps the positions of each batch once its
 read-store transaction has committed. Latency = visible − committed, per notification id.
@@ -54,7 +54,7 @@ async def measure(infra: Infra, mode: str) -> dict[str, Any]:
         run = tag()
 
         # Warm-up: the first events create the topic, connect producer and consumer.
-        warm = [await asyncio.to_thread(pipe.app._commit, new_account(run, -1 - i)) for i in range(WARMUP)]
+        warm = [await asyncio.to_thread(pipe.app.commit, new_account(run, -1 - i)) for i in range(WARMUP)]
         if not await wait_until(lambda: all(n in visible for n in warm), 60, pipe):
             raise RuntimeError("warm-up events never became visible")
 
@@ -70,7 +70,7 @@ async def measure(infra: Infra, mode: str) -> dict[str, Any]:
                 delay = start + i / RATE - time.perf_counter()
                 if delay > 0:
                     time.sleep(delay)
-                nid = pipe.app._commit(new_account(run, i))
+                nid = pipe.app.commit(new_account(run, i))
                 committed[nid] = stamp[0]
 
         producer = asyncio.ensure_future(asyncio.to_thread(produce))

@@ -26,7 +26,8 @@ class TimedDirectory(AccountDirectory):
     """The account directory, noting which positions each batch wrote (stamped once it commits)."""
 
     def __init__(self, topic: str) -> None:
-        super().__init__(topic)
+        super().__init__()
+        self.topics = (topic,)
         self.pending: list[int] = []
         self.count = 0
         self._in_many = False

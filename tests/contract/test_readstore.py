@@ -17,7 +17,8 @@ DDL = [
 
 
 async def count(store: ReadStore, name: str) -> int | None:
-    return await store.fetchval("SELECT n FROM contract_counts WHERE name = $1", name)
+    found = await store.fetchval("SELECT n FROM contract_counts WHERE name = $1", name)
+    return None if found is None else int(found)
 
 
 async def test_migrate_twice_is_harmless(store: ReadStore) -> None:

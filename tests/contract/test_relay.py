@@ -67,6 +67,12 @@ async def read_all(transport: Transport, topic: str, count: int) -> list[Message
         await reader.close()
 
 
+def last_position(identity: IdentityApp) -> int:
+    found = identity.recorder.max_notification_id()
+    assert found is not None
+    return found
+
+
 def registrations(messages: list[Message]) -> list[Envelope]:
     envelopes = [Envelope.from_bytes(m.value) for m in messages]
     return [e for e in envelopes if e.type == AccountRegisteredV1.TYPE]
@@ -77,7 +83,7 @@ async def test_relay_publishes_account_registered_once(
 ) -> None:
     decoy = register(identity)  # so that log positions and per-account sequences differ
     account = register(identity)
-    registered_at = identity.recorder.max_notification_id() - 1  # then its EmailOwner.Reserved
+    registered_at = last_position(identity) - 1  # then its EmailOwner.Reserved
     relay_ = relay(identity, transport, topic, positions)
 
     assert await relay_.publish_pending() == 4  # Account.Registered and EmailOwner.Reserved, twice
@@ -104,7 +110,7 @@ async def test_relay_publishes_account_registered_once(
     (confirmed,) = [e for e in everything if e.type == EmailConfirmedV1.TYPE]
     assert (confirmed.subject, confirmed.sequence, confirmed.position) == (str(account.id), 2, 5)
     recorded = await positions.fetchval("SELECT position FROM lk_relay_positions WHERE name = $1", "identity")
-    assert recorded == identity.recorder.max_notification_id() == 5
+    assert recorded == last_position(identity) == 5
 
 
 async def test_new_relay_resumes_from_the_recorded_position(
@@ -119,7 +125,7 @@ async def test_new_relay_resumes_from_the_recorded_position(
     task = asyncio.create_task(resumed.run())
     try:
         second = register(identity)
-        target = identity.recorder.max_notification_id()
+        target = last_position(identity)
         for _ in range(750):  # up to 15 s
             if resumed.position >= target:
                 break

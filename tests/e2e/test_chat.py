@@ -19,6 +19,7 @@ import httpx
 import pytest
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
+from websockets.typing import Origin
 
 from tests.conftest import new_person
 from tests.e2e.helpers import log_in, register_and_confirm
@@ -109,7 +110,7 @@ def say(http: httpx.Client, side: Side, application_id: str, text: str, **extra:
     return http.post(messages(application_id), headers=side.auth, json={"text": text, **extra})
 
 
-def ws_url(system: System, application_id: str, **query: Any) -> str:
+def ws_url(system: System, application_id: str | uuid.UUID, **query: Any) -> str:
     base = system.base_url.replace("http://", "ws://")
     params = "&".join(f"{k}={v}" for k, v in query.items())
     return f"{base}/api/v1/applications/{application_id}/chat/ws" + (f"?{params}" if params else "")
@@ -220,13 +221,13 @@ def test_socket_authentication_origin_and_access(system: System, parties: Partie
         )
         cookie = {"Cookie": f"lk_session={session}"}
         with pytest.raises(InvalidStatus) as refused:  # cross-site: the handshake itself is refused
-            async with connect(url, additional_headers=cookie, origin="https://evil.example"):
+            async with connect(url, additional_headers=cookie, origin=Origin("https://evil.example")):
                 pass
         assert refused.value.response.status_code == 403
         with pytest.raises(InvalidStatus):
             async with connect(url, additional_headers=cookie):
                 pass  # no Origin with a cookie: refused too
-        async with connect(url, additional_headers=cookie, origin=system.base_url) as ws:
+        async with connect(url, additional_headers=cookie, origin=Origin(system.base_url)) as ws:
             assert (await until(ws, kind("ready")))[-1]["last_seq"] == 0
 
     asyncio.run(scenario())

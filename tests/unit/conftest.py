@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from services.identity.app import IdentityApp
+from services.identity.domain import Account
 from shared.settings import Settings
 
 STRONG = "Корова-на-луне-2026!"
@@ -41,3 +42,11 @@ def identity(make_identity: MakeIdentity) -> IdentityApp:
 
 def unique_login() -> str:
     return f"user_{uuid.uuid4().hex[:10]}"
+
+
+def stored_nonce(app: IdentityApp, account_id: uuid.UUID, which: str) -> str:
+    """The nonce (``confirmation_nonce``, ``reset_nonce``) the account holds now; it must hold one."""
+    account: Account = app.repository.get(account_id)
+    nonce = getattr(account, which)
+    assert isinstance(nonce, str), f"the account holds no {which}"
+    return nonce

@@ -22,7 +22,7 @@ class Rows(Projection):
     """Writes one row per applied event; raises for the subject it is told to fail on."""
 
     name = "test.rows"
-    topics = (TOPIC,)
+    topics: tuple[str, ...] = (TOPIC,)
     ddl = ("CREATE TABLE IF NOT EXISTS test_rows (subject TEXT NOT NULL, sequence INTEGER NOT NULL)",)
 
     def __init__(self) -> None:

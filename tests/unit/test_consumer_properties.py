@@ -29,7 +29,8 @@ def histories(draw: st.DrawFn) -> list[tuple[str, str, int]]:
         for subject in IDS:
             count = draw(st.integers(0, 6))
             events = [(source, subject, n) for n in range(1, count + 1)]
-            if events and draw(st.booleans()):
+            repeat = draw(st.booleans())
+            if events and repeat:
                 events += events[draw(st.integers(0, len(events) - 1)) :]  # republished tail
             streams.append(events)
     merged: list[tuple[str, str, int]] = []

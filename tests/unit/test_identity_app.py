@@ -121,7 +121,7 @@ def test_resend_replaces_the_nonce(identity: IdentityApp) -> None:
     old_token = identity.token_for(account.id, old_nonce)
     identity.resend_confirmation(account.email.upper())
 
-    fresh = identity.repository.get(account.id)
+    fresh: Account = identity.repository.get(account.id)
     assert fresh.confirmation_nonce not in (None, old_nonce)
     with pytest.raises(Refused) as info:
         identity.confirm_email(old_token)

@@ -15,6 +15,7 @@ from fastapi import FastAPI
 
 from services.identity.api import router
 from services.identity.app import IdentityApp
+from services.identity.domain import Account
 from services.identity.mail_requests import MailRequest, MailRequests
 from services.identity.projections import Directory
 from services.identity.state import IdentityState
@@ -77,7 +78,7 @@ async def test_the_worker_does_the_work_within_the_limits(
     account = identity.register(
         login=login, email=f"{login}@example.ru", password=STRONG, account_type="consumer"
     )
-    nonces = set()
+    nonces: set[str | None] = set()
     for ip in ("192.0.2.1", "192.0.2.2", "192.0.2.3"):
         done = await mail.handle(MailRequest("reset", account.email.upper(), {"ip": ip}))
         nonces.add(identity.repository.get(account.id).reset_nonce)
@@ -105,5 +106,5 @@ async def test_requests_are_worked_off_in_the_background(
         await mail.drain(timeout=5)
     finally:
         worker.cancel()
-    current = identity.repository.get(account.id)
+    current: Account = identity.repository.get(account.id)
     assert current.confirmation_nonce != first_nonce and current.reset_nonce is None

@@ -8,7 +8,7 @@ from services.identity.app import IdentityApp
 from services.identity.domain import Account
 from services.identity.tokens import CONFIRM, RESET
 from shared.errors import DomainError
-from tests.unit.conftest import STRONG, MakeIdentity, unique_login
+from tests.unit.conftest import STRONG, MakeIdentity, stored_nonce, unique_login
 
 NEW = "Зелёный-чайник-на-окне-7"
 
@@ -28,7 +28,7 @@ def code_of(call: object, *args: object) -> tuple[int, str]:
 
 def reset_token(app: IdentityApp, account: Account) -> str:
     app.request_password_reset(account.email.upper())
-    nonce = app.repository.get(account.id).reset_nonce
+    nonce = stored_nonce(app, account.id, "reset_nonce")
     assert nonce is not None
     return app.token_for(account.id, nonce, RESET)
 
@@ -83,7 +83,7 @@ def test_reset_confirms_an_unconfirmed_address(identity: IdentityApp) -> None:
 def test_reset_refuses_other_links_and_weak_passwords(identity: IdentityApp) -> None:
     account = confirmed(identity)
     token = reset_token(identity, account)
-    nonce = identity.repository.get(account.id).reset_nonce
+    nonce = stored_nonce(identity, account.id, "reset_nonce")
     as_confirm = identity.token_for(account.id, nonce, CONFIRM)  # right nonce, wrong purpose
     assert code_of(identity.reset_password, as_confirm, NEW) == (400, "invalid_token")
     assert code_of(identity.reset_password, "garbage", NEW) == (400, "invalid_token")

@@ -19,7 +19,7 @@ from shared.events import (
     SessionEndedV1,
     SessionStartedV1,
 )
-from tests.unit.conftest import STRONG, unique_login
+from tests.unit.conftest import STRONG, stored_nonce, unique_login
 
 NEW = "Зелёный-чайник-на-окне-7"
 
@@ -37,7 +37,7 @@ def test_each_domain_event_maps_to_its_public_type(identity: IdentityApp) -> Non
     email = f"{login}@example.ru"
     account = identity.register(login=login, email=email, password=STRONG, account_type="consumer")
     identity.resend_confirmation(email)
-    nonce = identity.repository.get(account.id).confirmation_nonce
+    nonce = stored_nonce(identity, account.id, "confirmation_nonce")
     identity.confirm_email(identity.token_for(account.id, nonce))
     token, _, _ = identity.log_in(login, STRONG)
     current, session_id = identity.authenticate(token)
@@ -45,7 +45,7 @@ def test_each_domain_event_maps_to_its_public_type(identity: IdentityApp) -> Non
     identity.change_password(current, session_id, STRONG, NEW)
     identity.log_out(*identity.authenticate(token))
     identity.request_password_reset(email)
-    reset_nonce = identity.repository.get(account.id).reset_nonce
+    reset_nonce = stored_nonce(identity, account.id, "reset_nonce")
 
     events = mapped(identity)
     assert [(kind, type(p)) for kind, p in events] == [

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from services.identity.app import IdentityApp
+from services.identity.domain import Account
 from services.identity.values import NAME_MAX
 from shared.errors import Conflict, Invalid
 from tests.unit.conftest import STRONG, unique_login
@@ -42,7 +43,7 @@ def test_update_profile_sets_names_and_display_name(identity: IdentityApp) -> No
     )
     assert account.display_name == login
     identity.update_profile(account, "  Иван ", "<b>Петров</b>")
-    stored = identity.repository.get(account.id)
+    stored: Account = identity.repository.get(account.id)
     assert (stored.first_name, stored.last_name) == ("Иван", "<b>Петров</b>")  # data, escaped when shown
     assert stored.display_name == "Иван <b>Петров</b>"
     version = stored.version

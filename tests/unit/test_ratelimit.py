@@ -19,7 +19,7 @@ from shared.readstore import PostgresReadStore, ReadStore, SQLiteReadStore
 POSTGRES = os.environ.get("LK_POSTGRES_DSN", "postgresql://lk:lk@127.0.0.1:5432/lk")
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.servers)])
 async def limiter(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[FixedWindow]:
     store: ReadStore
     name = f"lk_unit_{uuid.uuid4().hex[:12]}"
