@@ -36,18 +36,18 @@ infra-reset:
 	bash deploy/infra.sh reset
 
 ## infra-lint: shellcheck the deploy scripts (installs Debian's shellcheck when missing)
-infra-## test-fast: lint, types and the unit tests; no servers, no browser (make test runs all)
-test-fast:
-	$(MAKE) lint
-	$(BIN)/pytest tests/unit -m "not servers" -q
-
-lint:
+infra-lint:
 	bash deploy/tools.sh shellcheck
 	shellcheck -x deploy/*.sh
 
 ## run-stack: every service as its own process on the real servers
 run-stack: infra-up
 	eval "$$(bash deploy/infra.sh env)" && $(BIN)/lk run-stack
+
+## test-fast: lint, types and the unit tests; no servers, no browser (make test runs all)
+test-fast:
+	$(MAKE) lint
+	$(BIN)/pytest tests/unit -m "not servers" -q
 
 lint:
 	$(BIN)/ruff check shared services tests bench
