@@ -14,9 +14,10 @@ import httpx
 from bench.common import Figure, Infra, Section, out, percentile
 from bench.gateway import PASSWORD, log_in
 from services.identity.tokens import issue_access_token
-from shared.auth import Authenticator, SessionRegistry, read_token
+from shared.auth import Authenticator, read_token
 from shared.consumer import ConsumerRunner
 from shared.readstore import SQLiteReadStore
+from shared.sessions import SessionRegistry
 from tests.harness import System
 
 RATE = 20.0
@@ -88,9 +89,9 @@ def token_check(infra: Infra) -> dict[str, Any]:
         secret = "bench-" + "k" * 40
         account, session = uuid.uuid4(), uuid.uuid4().hex
         expires = datetime.now(UTC) + timedelta(hours=1)
-        from shared.auth import _Session
+        from shared.sessions import OpenSession
 
-        registry.sessions[session] = _Session(str(account), "consumer", ("consumer",), expires)
+        registry.sessions[session] = OpenSession(str(account), "consumer", ("consumer",), expires)
         auth = Authenticator(secret, registry, runner)
         token = issue_access_token(secret, account, session, expires, 1, 1)
         n = 20000

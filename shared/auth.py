@@ -2,7 +2,7 @@
 
 A token is a JWT signed by identity (HS256, shared secret) that names the account, the
 session and the position of its ``SessionStarted`` event. Each service keeps a
-:class:`SessionRegistry` (a projection of ``identity.events``): a token is accepted only
+:class:`~shared.sessions.SessionRegistry` (a projection of ``identity.events``): a token is accepted only
 while its session is open there, so a logout or a password change reaches every service
 as fast as the events do (milliseconds), and a check costs one signature verification
 and one dictionary look-up. A token minted a moment ago may be ahead of the registry; the
@@ -24,11 +24,11 @@ import httpx
 import jwt
 from fastapi import Depends, Request
 
-from shared.consumer import ConsumerRunner, Projection
-from shared.events import Envelope, SessionEndedV1, SessionStartedV1
+from shared.consumer import ConsumerRunner
 from shared.http import ApiError
-from shared.readstore import ReadStore, Tx
+from shared.readstore import ReadStore
 from shared.runtime import Workers
+from shared.sessions import SessionRegistry
 from shared.settings import Settings
 from shared.transport import Transport
 
@@ -126,57 +126,6 @@ def identity_asker(settings: Settings) -> AskIdentity:
         return Principal(str(me["id"]), claims.session_id, str(me["account_type"]), tuple(me["roles"]))
 
     return ask
-
-
-@dataclass
-class _Session:
-    account_id: str
-    account_type: str
-    roles: tuple[str, ...]
-    expires_at: datetime
-
-
-class SessionRegistry(Projection):
-    """Open sessions, as seen from one service; kept in memory and in its read store."""
-
-    def __init__(self, service: str, identity_topic: str) -> None:
-        self.name = f"{service}.sessions"
-        self.topics = (identity_topic,)
-        self.table = f"{service}_sessions"
-        self.ddl = (
-            f"CREATE TABLE IF NOT EXISTS {self.table} (session_id TEXT PRIMARY KEY, account_id TEXT NOT NULL,"
-            " account_type TEXT NOT NULL, roles TEXT NOT NULL, expires_at TEXT NOT NULL)",
-        )
-        self.sessions: dict[str, _Session] = {}
-
-    async def load(self, tx: Tx) -> None:
-        now = datetime.now(UTC)
-        for row in await tx.fetch(f"SELECT * FROM {self.table}"):  # noqa: S608 - table name is ours
-            expires_at = datetime.fromisoformat(row["expires_at"])
-            if expires_at > now:
-                self.sessions[row["session_id"]] = _Session(
-                    row["account_id"], row["account_type"], tuple(row["roles"].split(",")), expires_at
-                )
-
-    async def handle(self, tx: Tx, event: Envelope) -> None:
-        payload = event.parse()
-        if isinstance(payload, SessionStartedV1):
-            roles = ",".join(payload.roles)
-            await tx.execute(
-                f"INSERT INTO {self.table} (session_id, account_id, account_type, roles, expires_at)"  # noqa: S608
-                " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (session_id) DO NOTHING",
-                payload.session_id,
-                payload.account_id,
-                payload.account_type,
-                roles,
-                payload.expires_at.isoformat(),
-            )
-            self.sessions[payload.session_id] = _Session(
-                payload.account_id, payload.account_type, tuple(payload.roles), payload.expires_at
-            )
-        elif isinstance(payload, SessionEndedV1):
-            await tx.execute(f"DELETE FROM {self.table} WHERE session_id = $1", payload.session_id)  # noqa: S608
-            self.sessions.pop(payload.session_id, None)
 
 
 class Authenticator:

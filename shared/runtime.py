@@ -15,7 +15,8 @@ from eventsourcing.application import Application
 from eventsourcing.persistence import IntegrityError
 from fastapi import FastAPI
 
-from shared.http import ApiHeaders, BodyLimit, Dependency, RouteLimit, install_error_handlers
+from shared.http import Dependency, install_error_handlers
+from shared.middleware import ApiHeaders, BodyLimit, RouteLimit
 from shared.readstore import ReadStore
 from shared.settings import Settings
 from shared.transport import Transport

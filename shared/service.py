@@ -22,7 +22,8 @@ from starlette.requests import HTTPConnection
 from shared.application import ServiceApplication
 from shared.auth import Authenticator, start_auth
 from shared.consumer import ConsumerRunner, Projection
-from shared.http import Dependency, RouteLimit, add_health
+from shared.http import Dependency, add_health
+from shared.middleware import RouteLimit
 from shared.readstore import ReadStore, build_readstore
 from shared.relay import Mapper, Relay
 from shared.runtime import Workers, construct, dependencies, service_app

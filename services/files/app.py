@@ -12,7 +12,8 @@ import uuid
 from eventsourcing.persistence import IntegrityError
 
 from services.files import errors
-from services.files.domain import Audit, Blob, FormSeries, StoredFile
+from services.files.domain import FormSeries, StoredFile
+from services.files.values import Audit, Blob
 from shared.application import ServiceApplication
 
 

@@ -11,37 +11,12 @@ audit log. The event classes keep the names they were stored under
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
 from typing import Any
 
 from eventsourcing.domain import Aggregate, event
 
 from services.files import errors
-
-_NS = uuid.UUID("5d0c2a8e-8f0b-4b77-9a3b-6a4f1f0e7c11")
-
-SYSTEM = "system"  # owner of the forms the service generates itself
-KINDS = {
-    "application": "Типовые формы заявок на ТП",
-    "act": "Типовые формы документов по ТП",
-    "contract": "Типовые формы договоров об оказании услуг по ТП",
-}
-
-Audit = dict[str, str]
-Entries = list[dict[str, Any]] | None  # a plain ZIP's listing: name and size per file
-
-
-@dataclass(frozen=True)
-class Blob:
-    """Bytes stored and checked already: where they are and what they are."""
-
-    key: str
-    size: int
-    sha256: str
-    content_type: str
-    kind: str
-    name: str
-    entries: Entries = None
+from services.files.values import KINDS, SYSTEM, Audit, Blob, Entries, form_id_of, series_id
 
 
 class StoredFile(Aggregate):
@@ -200,11 +175,6 @@ class StoredFile(Aggregate):
         }
 
 
-def form_id_of(code: str, version: int) -> uuid.UUID:
-    """Each version of a form has its own stable id."""
-    return uuid.uuid5(FormSeries.create_id(code), f"v{version}")
-
-
 class FormSeries(Aggregate):
     """A standard form: code, title, kind, application type, and its versions."""
 
@@ -232,7 +202,7 @@ class FormSeries(Aggregate):
 
     @staticmethod
     def create_id(code: str) -> uuid.UUID:
-        return uuid.uuid5(_NS, "form:" + code)
+        return series_id(code)
 
     @classmethod
     def first(

@@ -6,9 +6,10 @@ import structlog
 from eventsourcing.domain import Aggregate
 
 from services.files.content import DOCX
-from services.files.domain import SYSTEM, Blob, StoredFile
+from services.files.domain import StoredFile
 from services.files.forms import SPECS, build_docx
 from services.files.state import FilesState
+from services.files.values import SYSTEM, Blob
 from shared.errors import Conflict
 from shared.runtime import blocking
 

@@ -22,8 +22,8 @@ from starlette.requests import Request
 
 from services.files.archives import inspect_container
 from services.files.content import CONTAINERS, SNIFF_BYTES, TYPES, clean_name, sniff, unsupported
-from services.files.domain import Blob
 from services.files.storage import BlobInfo, BlobStore, BlobWriter
+from services.files.values import Blob
 from shared.errors import DomainError, Invalid, Refused, TooLarge, Unsupported
 
 OVERHEAD = 64 * 1024  # multipart headers, boundaries and small text fields

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 
-from shared.http import RouteLimit
+from shared.middleware import RouteLimit
 from shared.settings import Settings
 
 API = "/api/v1/"

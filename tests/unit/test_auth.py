@@ -12,11 +12,12 @@ import pytest
 from starlette.requests import Request
 
 from services.identity.tokens import issue_access_token
-from shared.auth import CSRF_COOKIE, CSRF_HEADER, Authenticator, Principal, SessionRegistry, check_csrf
+from shared.auth import CSRF_COOKIE, CSRF_HEADER, Authenticator, Principal, check_csrf
 from shared.consumer import ConsumerRunner
 from shared.events import SessionEndedV1, SessionStartedV1
 from shared.http import ApiError
 from shared.readstore import SQLiteReadStore
+from shared.sessions import SessionRegistry
 from shared.transport import Message
 from shared.transport.embedded import EmbeddedTransport
 

@@ -9,7 +9,8 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from pydantic import BaseModel
 
-from shared.http import ApiError, BodyLimit, install_error_handlers
+from shared.http import ApiError, install_error_handlers
+from shared.middleware import BodyLimit
 
 LIMIT = 1000
 

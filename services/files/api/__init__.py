@@ -7,7 +7,7 @@ import re
 
 from services.files.api import downloads, fill, forms, my_files, uploads
 from services.files.upload import OVERHEAD
-from shared.http import RouteLimit
+from shared.middleware import RouteLimit
 from shared.settings import Settings
 
 # In this order: a path that matches no route's method answers 405 with the first one's.

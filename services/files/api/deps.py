@@ -12,10 +12,11 @@ from starlette.requests import ClientDisconnect
 
 from services.files import errors
 from services.files.content import unsupported
-from services.files.domain import Audit, StoredFile
+from services.files.domain import StoredFile
 from services.files.state import FilesState
 from services.files.storage import StorageUnavailable
 from services.files.upload import Received, Refusal, receive_file
+from services.files.values import Audit
 from shared.auth import Principal, require_role
 from shared.edge import client_address
 from shared.runtime import blocking

@@ -13,8 +13,9 @@ from services.files.api.deps import Staff, State, audit_of, multipart_body, rece
 from services.files.api.downloads import blob_response
 from services.files.api.models import FormOut, FormsOut, form_out, forms_out
 from services.files.content import without_controls
-from services.files.domain import Blob, FormSeries, StoredFile
+from services.files.domain import FormSeries, StoredFile
 from services.files.state import FilesState
+from services.files.values import Blob
 from shared.http import CodePath, IdPath, answers
 from shared.readstore import Row
 from shared.runtime import blocking

@@ -6,8 +6,9 @@ import json
 
 from pydantic import BaseModel
 
-from services.files.domain import KINDS, StoredFile
+from services.files.domain import StoredFile
 from services.files.forms import SPECS, SPECS_BY_CODE
+from services.files.values import KINDS
 from shared.readstore import Row
 
 KIND_ORDER = {kind: i for i, kind in enumerate(KINDS)}
