@@ -9,6 +9,7 @@ from typing import Any
 from services.applications.actor import role_of
 from services.applications.answers import history, row_out
 from services.applications.app import not_found, today
+from services.applications.facts import process_facts
 from services.applications.rules import ARCHIVE_SLOT, ARCHIVE_TITLE, TypeData
 from services.applications.state import ApplicationsState
 from services.applications.workflow import CONSUMER, STAFF, next_steps
@@ -83,6 +84,7 @@ async def detail(state: ApplicationsState, application_id: str, principal: Princ
         "timeline": history(timeline, documents),
         "documents": documents,
         "allowed_transitions": next_steps(role_of(principal), row["status"]),
+        **await process_facts(state.store, application_id),
     }
 
 
