@@ -91,6 +91,9 @@ def _table(document: Any, rows: list[list[str]], widths: list[float], *, header:
     table = document.add_table(rows=0, cols=len(widths))
     table.style = "Table Grid"
     table.alignment = WD_TABLE_ALIGNMENT.CENTER
+    table.autofit = False
+    for column, width in zip(table.columns, widths, strict=True):
+        column.width = Cm(width)  # the grid, which LibreOffice follows; Word follows the cells
     for number, row in enumerate(rows):
         cells = table.add_row().cells
         for cell, text, width in zip(cells, row, widths, strict=True):
