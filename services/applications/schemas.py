@@ -71,6 +71,10 @@ Rubles = Annotated[Decimal, Field(gt=0, le=Decimal("10000000000"), decimal_place
 # A payment's reference (the payment order's number, the bank's id): printable, no edge spaces.
 REFERENCE = r"^[^\s\x00-\x1f\x7f]([^\x00-\x1f\x7f]*[^\s\x00-\x1f\x7f])?$"
 
+# Free text kept in the read stores: no control characters but line breaks and tabs
+# (PostgreSQL refuses a NUL in text, which would stall the projection, not the request).
+TEXT = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
+
 
 def kopecks(amount: Decimal) -> int:
     return int(amount * 100)
@@ -115,7 +119,7 @@ class PaymentIn(_Strict):
 class AcceptanceIn(_Strict):
     decision: Literal["accept", "reject"]
     code: str | None = Field(default=None, max_length=32)  # the e-mail code: a later step
-    comment: str = Field(default="", max_length=2000)
+    comment: str = Field(default="", max_length=2000, pattern=TEXT)
 
 
 class NoticeIn(_Strict):
