@@ -65,6 +65,7 @@ class TypeIn(_Strict):
 
 # The process (issue 12) ----------------------------------------------------------------------
 FileId = Annotated[str, Field(min_length=1, max_length=64)]
+Day = Annotated[date, Field(ge=date(2000, 1, 1))]  # a fact's date (not after today: the aggregate)
 Rubles = Annotated[Decimal, Field(gt=0, le=Decimal("10000000000"), decimal_places=2)]
 
 
@@ -112,7 +113,7 @@ class OfferIn(_Strict):
 
 class PaymentIn(_Strict):
     amount_rub: Rubles
-    paid_at: date
+    paid_at: Day
     reference: str = Field(min_length=1, max_length=100, pattern=REFERENCE)
 
 
@@ -128,8 +129,8 @@ class NoticeIn(_Strict):
 
 
 class ConnectionIn(_Strict):
-    connected_at: date
-    voltage_applied_at: date
+    connected_at: Day
+    voltage_applied_at: Day
 
 
 class CompanyDocumentIn(_Strict):

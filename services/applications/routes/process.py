@@ -154,7 +154,12 @@ async def record_connection(
     return await _answer(state, application_id, principal, actor, claim)
 
 
-@router.post("/company-documents", status_code=201, responses=ANSWERS, openapi_extra=idempotency.OPENAPI)
+@router.post(
+    "/company-documents",
+    status_code=201,
+    responses=answers(400, 401, 403, 404, 409, 422),
+    openapi_extra=idempotency.OPENAPI,
+)
 async def place_document(
     application_id: IdPath,
     body: CompanyDocumentIn,
