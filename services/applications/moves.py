@@ -20,6 +20,7 @@ class StatusMoves:
     if TYPE_CHECKING:  # the aggregate's state and event methods (domain.Application)
         applicant_id: str
         status: str
+        concluded: bool
 
         def _changed(self, actor: Actor, to_status: str, comment: str, due: str | None) -> None: ...
         def _documents_added(self, documents: list[Document], actor_id: str) -> None: ...
@@ -30,7 +31,8 @@ class StatusMoves:
 
     def move(self, actor: Actor, to_status: str, comment: str, due: str | None) -> None:
         """Change the status as the workflow allows ``actor`` (workflow.judge): staff give a
-        reason to annul or to ask for documents; the applicant's annulment is a withdrawal."""
+        reason to annul or to ask for documents; the applicant's annulment is a withdrawal,
+        only before the contract is concluded (after it, the contract is terminated instead)."""
         if to_status not in TITLES:
             raise Invalid("unknown_status", "Неизвестный статус.")
         verdict = judge(actor.role, self.status, to_status)
@@ -40,6 +42,11 @@ class StatusMoves:
             raise Conflict(
                 "transition_not_allowed",
                 f"Из статуса «{TITLES[self.status]}» нельзя перейти в «{TITLES[to_status]}».",
+            )
+        if to_status == "annulled" and actor.role != STAFF and self.concluded:
+            raise Conflict(
+                "contract_concluded",
+                "Договор ТП заключён: заявку нельзя отозвать. Направьте заявление о расторжении договора.",
             )
         reason = comment.strip()
         if to_status == "annulled" and not reason:

@@ -266,3 +266,16 @@ def test_plain_transitions_still_pass_the_stages(app: ApplicationsApp) -> None:
     for step in ("in_work", "contract", "activities", "tu_check", "acts", "completed"):
         claim, _ = app.transition(claim_id, STAFF, step, "")
     assert claim.status == "completed"
+
+
+def test_no_withdrawal_after_conclusion(app: ApplicationsApp) -> None:
+    claim_id = offered(app)
+    pay(app, claim_id, 55_000, "p")
+    with pytest.raises(DomainError) as caught:
+        app.transition(claim_id, APPLICANT, "annulled", "")
+    assert (caught.value.status, caught.value.code) == (409, "contract_concluded")
+    claim, _ = app.transition(claim_id, STAFF, "annulled", "Договор расторгнут по заявлению")
+    assert claim.status == "annulled"
+    before_conclusion = offered(app)
+    claim, _ = app.transition(before_conclusion, APPLICANT, "annulled", "")
+    assert claim.status == "annulled"

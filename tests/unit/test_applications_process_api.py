@@ -126,6 +126,8 @@ def test_from_submission_to_completion(world: World) -> None:
         world, staff, app_id, "payments", {"amount_rub": 449.75, "paid_at": TODAY, "reference": "ПП 2"}
     )
     assert rest.json()["status"] == "activities" and rest.json()["deadline"]["due"]
+    assert "annulled" not in page(world, anna, app_id)["allowed_transitions"]  # terminated, not withdrawn
+    assert "annulled" in page(world, staff, app_id)["allowed_transitions"]
     notice = act(world, anna, app_id, "notices", {"kind": "tu_fulfilled", "file_ids": [mine]})
     assert notice.status_code == 200 and notice.json()["status"] == "tu_check"
     yesterday = (datetime.now(UTC).date() - timedelta(days=1)).isoformat()
