@@ -14,8 +14,8 @@ import pytest
 
 from tests.conftest import Person, new_person
 from tests.e2e.files_helpers import PDF, upload, upload_zip
-from tests.e2e.helpers import log_in
-from tests.e2e.test_applications import application_body, consumer
+from tests.e2e.helpers import log_in, mails_with
+from tests.e2e.test_applications import TITLES, application_body, consumer
 from tests.e2e.test_identity_complete import NEW_PASSWORD, create_staff
 from tests.harness import System
 
@@ -78,9 +78,9 @@ def offer_body(http: httpx.Client, staff: dict[str, str], signature: bool, amoun
 def test_an_individual_up_to_15_kw_from_submission_to_completion(
     system: System, person: Person, staff: dict[str, str]
 ) -> None:
-    with system.client() as http:
+    with system.client() as http, system.client() as theirs:
         auth = consumer(system, http, person)
-        other = consumer(system, http, new_person())
+        other = consumer(system, theirs, new_person())
         app_id = submitted(http, auth)
         offer = offer_body(http, staff, False, 550.0)
         assert refused(http, staff, app_id, "offer", offer, 409) == "offer_not_allowed"  # not complete yet
@@ -95,13 +95,14 @@ def test_an_individual_up_to_15_kw_from_submission_to_completion(
         placed = post(http, staff, app_id, "offer", offer)
         assert placed.status_code == 200, placed.text
         assert placed.json()["status"] == "contract"
-        assert placed.json()["invoice"] == {
-            "amount_rub": 550.0,
-            "due": placed.json()["deadline"]["due"],
-            "paid_rub": 0.0,
-            "paid_at": None,
-            "payments": [],
-        }
+        invoice = placed.json()["invoice"]
+        assert (invoice["amount_rub"], invoice["paid_rub"], invoice["paid_at"], invoice["payments"]) == (
+            550.0,
+            0.0,
+            None,
+            [],
+        )
+        assert invoice["due"]  # the applicant pays by then
         # Another consumer: every new endpoint answers 404 and records nothing.
         for what, body in (
             ("offer", offer),
@@ -111,7 +112,7 @@ def test_an_individual_up_to_15_kw_from_submission_to_completion(
             ("notices", {"kind": "tu_fulfilled", "file_ids": [mine]}),
             ("company-documents", {"kind": "act_tu", "file_id": mine}),
         ):
-            assert refused(http, other, app_id, what, body, 404, seen_by=staff) == "not_found"
+            assert refused(theirs, other, app_id, what, body, 404, seen_by=staff) == "not_found"
         bad_amount = {"amount_rub": 0, "paid_at": TODAY.isoformat(), "reference": "p-0"}
         assert refused(http, staff, app_id, "payments", bad_amount, 422) == "validation_error"
         tomorrow = {"amount_rub": 10, "paid_at": (TODAY + timedelta(days=2)).isoformat(), "reference": "p-0"}
@@ -130,6 +131,9 @@ def test_an_individual_up_to_15_kw_from_submission_to_completion(
             "activities",
             550.0,
             TODAY.isoformat(),
+        )
+        assert (
+            refused(http, auth, app_id, "transitions", {"to_status": "annulled"}, 409) == "contract_concluded"
         )
         assert refused(http, staff, app_id, "company-documents", {"kind": "act_tp", "file_id": mine}, 409)
         assert refused(http, staff, app_id, "company-documents", {"kind": "нет", "file_id": mine}, 422) == (
@@ -168,7 +172,10 @@ def test_an_individual_up_to_15_kw_from_submission_to_completion(
             ("technical_conditions", "Технические условия.pdf"),
             ("act_tp", "Акт об осуществлении ТП.pdf"),
         ]
-        assert http.get(f"/api/v1/applications/{app_id}", headers=other).status_code == 404
+        assert theirs.get(f"/api/v1/applications/{app_id}", headers=other).status_code == 404
+    # One e-mail per status change, as before: the facts moved the status, StatusChanged told.
+    for step in ("in_work", "contract", "activities", "tu_check", "acts", "completed"):
+        assert len(mails_with(system, person.email, TITLES[step])) == 1, step
 
 
 def test_a_company_of_150_to_670_kw_signs_the_offer(
@@ -207,9 +214,9 @@ def test_a_company_of_150_to_670_kw_signs_the_offer(
 def test_the_consumer_reads_the_company_documents(
     system: System, person: Person, staff: dict[str, str]
 ) -> None:
-    with system.client() as http:
+    with system.client() as http, system.client() as theirs:
         auth = consumer(system, http, person)
-        other = consumer(system, http, new_person())
+        other = consumer(system, theirs, new_person())
         app_id = submitted(http, auth)
         assert post(http, staff, app_id, "transitions", {"to_status": "in_work"}).status_code == 200
         offer = offer_body(http, staff, False, 550.0)
@@ -228,4 +235,4 @@ def test_the_consumer_reads_the_company_documents(
                 assert time.monotonic() < deadline, got.text
                 time.sleep(0.2)
             assert got.content == PDF + name.encode()
-            assert http.get(f"/api/v1/files/{file_id}", headers=other).status_code == 404
+            assert theirs.get(f"/api/v1/files/{file_id}", headers=other).status_code == 404
