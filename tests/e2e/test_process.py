@@ -206,11 +206,6 @@ def test_a_company_of_150_to_670_kw_signs_the_offer(
         assert refused(http, auth, app_id, "acceptance", {"decision": "accept"}, 409) == "offer_not_placed"
 
 
-@pytest.mark.xfail(
-    reason="the files service's AttachmentGrants does not read OfferPlaced.v1 / CompanyDocumentPlaced.v1 /"
-    " NoticeReceived.v1 yet (services/files/projections.py, another engineer's file)",
-    strict=False,
-)
 def test_the_consumer_reads_the_company_documents(
     system: System, person: Person, staff: dict[str, str]
 ) -> None:
