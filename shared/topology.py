@@ -9,6 +9,7 @@ it. A test checks that each service's event map publishes exactly what is declar
 from __future__ import annotations
 
 from shared import events as ev
+from shared import process_events as pe
 from shared.events import PublicEvent
 from shared.settings import Settings
 
@@ -27,13 +28,13 @@ PUBLISHES: dict[str, tuple[type[PublicEvent], ...]] = {
         ev.ApplicationSubmittedV1,
         ev.StatusChangedV1,
         ev.DocumentsAddedV1,
-        ev.OfferPlacedV1,
-        ev.PaymentRecordedV1,
-        ev.OfferRefusedV1,
-        ev.ContractConcludedV1,
-        ev.NoticeReceivedV1,
-        ev.ConnectionRecordedV1,
-        ev.CompanyDocumentPlacedV1,
+        pe.OfferPlacedV1,
+        pe.PaymentRecordedV1,
+        pe.OfferRefusedV1,
+        pe.ContractConcludedV1,
+        pe.NoticeReceivedV1,
+        pe.ConnectionRecordedV1,
+        pe.CompanyDocumentPlacedV1,
     ),
     "chat": (ev.MessagePostedV1, ev.MessageReadV1),
     "files": (ev.FileUploadedV1, ev.FilePartiesGrantedV1, ev.FormPublishedV1, ev.FileDeletedV1),

@@ -13,21 +13,18 @@ from typing import Protocol
 
 from services.applications.domain import Application, ApplicationType, Catalog
 from services.applications.steps import KINDS
-from shared.events import (
-    ApplicationSubmittedV1,
+from shared.events import ApplicationSubmittedV1, DocumentRef, DocumentsAddedV1, StatusChangedV1
+from shared.idempotency import IdempotencyRecord
+from shared.mapping import EventMap
+from shared.process_events import (
     CompanyDocumentPlacedV1,
     ConnectionRecordedV1,
     ContractConcludedV1,
-    DocumentRef,
-    DocumentsAddedV1,
     NoticeReceivedV1,
     OfferPlacedV1,
     OfferRefusedV1,
     PaymentRecordedV1,
-    StatusChangedV1,
 )
-from shared.idempotency import IdempotencyRecord
-from shared.mapping import EventMap
 from shared.statuses import TITLES
 
 

@@ -20,7 +20,6 @@ from services.files.app import FilesApp
 from shared.consumer import Projection
 from shared.events import (
     ApplicationSubmittedV1,
-    CompanyDocumentPlacedV1,
     DocumentsAddedV1,
     Envelope,
     FileDeletedV1,
@@ -28,9 +27,8 @@ from shared.events import (
     FileUploadedV1,
     FormPublishedV1,
     MessagePostedV1,
-    NoticeReceivedV1,
-    OfferPlacedV1,
 )
+from shared.process_events import CompanyDocumentPlacedV1, NoticeReceivedV1, OfferPlacedV1
 from shared.readstore import Tx
 from shared.runtime import blocking
 

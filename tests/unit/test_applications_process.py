@@ -18,12 +18,12 @@ from services.applications.public import make_mapper
 from services.applications.rules import Submission
 from services.applications.steps import Offer
 from shared.errors import DomainError
-from shared.events import (
+from shared.events import StatusChangedV1
+from shared.process_events import (
     CompanyDocumentPlacedV1,
     ContractConcludedV1,
     OfferPlacedV1,
     PaymentRecordedV1,
-    StatusChangedV1,
 )
 from shared.settings import Settings
 

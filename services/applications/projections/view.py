@@ -13,17 +13,19 @@ from __future__ import annotations
 from shared.consumer import Projection
 from shared.events import (
     ApplicationSubmittedV1,
+    DocumentsAddedV1,
+    Envelope,
+    ProfileUpdatedV1,
+    StatusChangedV1,
+)
+from shared.process_events import (
     CompanyDocumentPlacedV1,
     ConnectionRecordedV1,
     ContractConcludedV1,
-    DocumentsAddedV1,
-    Envelope,
     NoticeReceivedV1,
     OfferPlacedV1,
     OfferRefusedV1,
     PaymentRecordedV1,
-    ProfileUpdatedV1,
-    StatusChangedV1,
 )
 from shared.readstore import Tx
 
