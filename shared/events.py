@@ -273,3 +273,8 @@ class MessageReadV1(PublicEvent):
     reader_id: str
     reader_role: str
     up_to_seq: int
+
+
+# The process's facts live in shared/process_events.py; imported here so that they register
+# with every reader of this module.
+import shared.process_events  # noqa: E402, F401

@@ -125,6 +125,19 @@ class Settings(BaseSettings):
     company_phone: str = "8 800 000-00-00"
     company_address: str = "123456, г. Москва, ул. Энергетиков, д. 1"
 
+    # The payee of the invoices (the grid company's bank details, ``LK_PAYEE_*``), in the
+    # payment QR code of ГОСТ Р 56042-2014 too. EXAMPLES ONLY: these defaults are no real
+    # company's or bank's; an invoice made with the example account is marked «образец».
+    # The name defaults to ``LK_COMPANY_NAME``; VAT 0 prints «Без НДС».
+    payee_name: str = ""
+    payee_inn: str = "7700000000"
+    payee_kpp: str = "770001001"
+    payee_account: str = "40702810600000000001"
+    payee_bank: str = "ПАО «Пример-Банк»"
+    payee_bic: str = "044525999"
+    payee_corr_account: str = "30101810600000000999"
+    payee_vat_percent: int = 22
+
     @model_validator(mode="after")
     def _fill_defaults(self) -> Settings:
         if not self.public_url:

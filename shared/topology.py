@@ -9,6 +9,7 @@ it. A test checks that each service's event map publishes exactly what is declar
 from __future__ import annotations
 
 from shared import events as ev
+from shared import process_events as pe
 from shared.events import PublicEvent
 from shared.settings import Settings
 
@@ -23,7 +24,18 @@ PUBLISHES: dict[str, tuple[type[PublicEvent], ...]] = {
         ev.PasswordChangedV1,
         ev.PasswordResetRequestedV1,
     ),
-    "applications": (ev.ApplicationSubmittedV1, ev.StatusChangedV1, ev.DocumentsAddedV1),
+    "applications": (
+        ev.ApplicationSubmittedV1,
+        ev.StatusChangedV1,
+        ev.DocumentsAddedV1,
+        pe.OfferPlacedV1,
+        pe.PaymentRecordedV1,
+        pe.OfferRefusedV1,
+        pe.ContractConcludedV1,
+        pe.NoticeReceivedV1,
+        pe.ConnectionRecordedV1,
+        pe.CompanyDocumentPlacedV1,
+    ),
     "chat": (ev.MessagePostedV1, ev.MessageReadV1),
     "files": (ev.FileUploadedV1, ev.FilePartiesGrantedV1, ev.FormPublishedV1, ev.FileDeletedV1),
 }
@@ -36,6 +48,7 @@ CONSUMES: dict[str, tuple[str, ...]] = {
     "identity.directory": ("identity",),
     "applications.view": ("applications", "identity"),
     "applications.documents": ("applications",),
+    "applications.process": ("applications",),
     "applications.refs": ("identity", "files"),
     "applications.forms": ("files",),
     "applications.chat": ("chat",),

@@ -9,6 +9,7 @@ files' references and passed in (``owned``: file id → content type).
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 
 from eventsourcing.persistence import IntegrityError
@@ -125,6 +126,22 @@ class ApplicationsApp(ServiceApplication):
         kind = self.types[claim.type_code]
         claim.add_requested(actor, documents, kind, owned, self.due_now(claim, "in_work"))
         return claim, self._save(claim, "Заявка изменилась. Обновите страницу.")
+
+    def act(
+        self, application_id: uuid.UUID, actor: Actor, step: Callable[[Application], object]
+    ) -> tuple[Application, int]:
+        """One command of the process (steps.py) on the application ``actor`` may see: the step
+        checks and records; a step that recorded nothing (a repeat) saves nothing."""
+        claim = self.load(application_id, actor)
+        step(claim)
+        if not claim.pending_events:
+            return claim, 0
+        return claim, self._save(claim, "Заявка изменилась. Обновите страницу.")
+
+    def activities_due(self, claim: Application, concluded_on: date) -> str | None:
+        """The end of the activities term written in the offer, counted from conclusion."""
+        term = claim.offer["term"] if claim.offer else None
+        return iso(self.calendar.due(concluded_on, term))
 
     def at_version(self, application_id: uuid.UUID, version: int) -> Application:
         """The application as it stood at ``version`` (what its public events tell)."""

@@ -13,14 +13,11 @@ from typing import Any
 from eventsourcing.domain import Aggregate, event
 
 from services.applications.actor import Actor
-from services.applications.rules import Document, Submission, TypeData, check_documents
-from services.applications.workflow import STAFF, Verdict, judge
-from shared.errors import Conflict, Forbidden, Invalid
-from shared.statuses import TITLES
+from services.applications.moves import StatusMoves
+from services.applications.rules import Document, Submission, TypeData
+from services.applications.steps import ProcessSteps
 
 _NS = uuid.UUID("5d0c6f0e-7a49-4c55-9f35-6a3e2f8b1c44")
-WITHDRAWN = "Заявка отозвана заявителем."
-DOCUMENTS_RECEIVED = "Заявитель добавил документы: заявка снова в работе, срок этапа — с даты их получения."
 
 
 class ApplicationType(Aggregate):
@@ -70,8 +67,11 @@ class Catalog(Aggregate):
         self.codes.append(code)
 
 
-class Application(Aggregate):
-    """A grid-connection application (заявка на ТП) and its status history."""
+class Application(StatusMoves, ProcessSteps, Aggregate):
+    """A grid-connection application (заявка на ТП), its status history and the recorded facts
+    of the process that drive the status. The commands check, then trigger these events: the
+    plain moves in moves.py, the process (offer, payments, signature, notice, connection, the
+    company's documents) in steps.py."""
 
     class Submitted(Aggregate.Created):
         number: str
@@ -100,6 +100,49 @@ class Application(Aggregate):
     class DocumentsAdded(Aggregate.Event):
         documents: list[Document]
         actor_id: str
+
+    class OfferPlaced(Aggregate.Event):
+        contract: Document  # slot offer_contract, file_id, name
+        technical_conditions: Document
+        amount_kopecks: int
+        term: dict[str, int]  # {"months": n} | {"working_days": n}
+        needs_signature: bool
+        invoice_due: str | None
+        actor_id: str
+        actor_name: str
+
+    class PaymentRecorded(Aggregate.Event):
+        amount_kopecks: int
+        paid_at: str
+        reference: str
+        actor_id: str
+
+    class OfferRefused(Aggregate.Event):
+        comment: str
+        actor_id: str
+
+    class ContractConcluded(Aggregate.Event):
+        by: str  # payment | signature
+        on: str
+        actor_id: str
+
+    class NoticeReceived(Aggregate.Event):
+        kind: str
+        documents: list[Document]
+        actor_id: str
+
+    class ConnectionRecorded(Aggregate.Event):
+        connected_at: str
+        voltage_applied_at: str
+        actor_id: str
+
+    class CompanyDocumentPlaced(Aggregate.Event):
+        document_id: str
+        kind: str
+        file_id: str
+        name: str
+        actor_id: str
+        actor_name: str
 
     @event(Submitted)
     def __init__(
@@ -133,6 +176,12 @@ class Application(Aggregate):
         self.documents = list(documents)
         self.status = "submitted"
         self.due = due
+        self.offer: dict[str, Any] | None = None
+        self.payments: dict[str, int] = {}  # reference → kopecks
+        self.refused = False
+        self.concluded = False
+        self.connected = False
+        self.company_documents: dict[str, Document] = {}  # id → kind, file_id
 
     @classmethod
     def file(
@@ -154,48 +203,6 @@ class Application(Aggregate):
             documents=form.documents,
             due=due,
         )
-
-    def visible_to(self, actor: Actor) -> bool:
-        """Staff see every application, an applicant only their own."""
-        return actor.role == STAFF or self.applicant_id == actor.account_id
-
-    def move(self, actor: Actor, to_status: str, comment: str, due: str | None) -> None:
-        """Change the status as the workflow allows ``actor`` (workflow.judge): staff give a
-        reason to annul or to ask for documents; the applicant's annulment is a withdrawal."""
-        if to_status not in TITLES:
-            raise Invalid("unknown_status", "Неизвестный статус.")
-        verdict = judge(actor.role, self.status, to_status)
-        if verdict is Verdict.NOT_YOUR_ROLE:
-            raise Forbidden("forbidden", "Менять статус заявки может только сотрудник сетевой организации.")
-        if verdict is Verdict.NOT_FROM_HERE:
-            raise Conflict(
-                "transition_not_allowed",
-                f"Из статуса «{TITLES[self.status]}» нельзя перейти в «{TITLES[to_status]}».",
-            )
-        reason = comment.strip()
-        if to_status == "annulled" and not reason:
-            if actor.role == STAFF:
-                raise Invalid("reason_required", "Укажите причину аннулирования заявки.")
-            reason = WITHDRAWN
-        if to_status == "needs_documents" and not reason:
-            raise Invalid("reason_required", "Укажите, какие документы нужны.")
-        self._changed(actor, to_status, reason, due)
-
-    def add_requested(
-        self, actor: Actor, documents: list[Document], kind: TypeData, owned: dict[str, str], due: str | None
-    ) -> None:
-        """The applicant sends the documents staff asked for. The application is complete again
-        at that moment, so it returns to «В работе» in the same save (``due``: that status's
-        term counted from today): the term runs from the upload (../shared/DOMAIN.md)."""
-        if actor.account_id != self.applicant_id:
-            raise Forbidden("forbidden", "Документы к заявке добавляет заявитель.")
-        if self.status != "needs_documents":
-            raise Conflict(
-                "documents_not_requested", "Сетевая организация не запрашивала документы по заявке."
-            )
-        check_documents(kind, documents, owned)
-        self._documents_added(documents=documents, actor_id=actor.account_id)
-        self._changed(actor, "in_work", DOCUMENTS_RECEIVED, due)
 
     def _changed(self, actor: Actor, to_status: str, comment: str, due: str | None) -> None:
         self._status_changed(
@@ -225,6 +232,47 @@ class Application(Aggregate):
     @event(DocumentsAdded)
     def _documents_added(self, documents: list[Document], actor_id: str) -> None:
         self.documents.extend(documents)
+
+    @event(OfferPlaced)
+    def _offer_placed(
+        self,
+        contract: Document,
+        technical_conditions: Document,
+        amount_kopecks: int,
+        term: dict[str, int],
+        needs_signature: bool,
+        invoice_due: str | None,
+        actor_id: str,
+        actor_name: str,
+    ) -> None:
+        self.offer = {"amount_kopecks": amount_kopecks, "term": term, "needs_signature": needs_signature}
+        self.refused = False
+
+    @event(PaymentRecorded)
+    def _payment_recorded(self, amount_kopecks: int, paid_at: str, reference: str, actor_id: str) -> None:
+        self.payments[reference] = amount_kopecks
+
+    @event(OfferRefused)
+    def _offer_refused(self, comment: str, actor_id: str) -> None:
+        self.refused = True
+
+    @event(ContractConcluded)
+    def _contract_concluded(self, by: str, on: str, actor_id: str) -> None:
+        self.concluded = True
+
+    @event(NoticeReceived)
+    def _notice_received(self, kind: str, documents: list[Document], actor_id: str) -> None:
+        self.documents.extend(documents)
+
+    @event(ConnectionRecorded)
+    def _connection_recorded(self, connected_at: str, voltage_applied_at: str, actor_id: str) -> None:
+        self.connected = True
+
+    @event(CompanyDocumentPlaced)
+    def _company_document_placed(
+        self, document_id: str, kind: str, file_id: str, name: str, actor_id: str, actor_name: str
+    ) -> None:
+        self.company_documents[document_id] = {"kind": kind, "file_id": file_id}
 
 
 AGGREGATES = (ApplicationType, Catalog, Application)

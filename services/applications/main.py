@@ -6,7 +6,13 @@ from fastapi import FastAPI
 
 from services.applications.app import ApplicationsApp
 from services.applications.numbers import NumberSeries
-from services.applications.projections import ApplicationsView, ChatCounters, DocumentsView, FormsView
+from services.applications.projections import (
+    ApplicationsView,
+    ChatCounters,
+    DocumentsView,
+    FormsView,
+    ProcessView,
+)
 from services.applications.public import make_mapper
 from services.applications.routes import ROUTERS
 from services.applications.state import ApplicationsState
@@ -21,7 +27,11 @@ async def build(runtime: Runtime) -> ApplicationsState:
     await blocking(app.seed_catalog)
     numbers = NumberSeries(runtime.store)
     await numbers.setup()
-    views = (runtime.consume(ApplicationsView()), runtime.consume(DocumentsView()))
+    views = (
+        runtime.consume(ApplicationsView()),
+        runtime.consume(DocumentsView()),
+        runtime.consume(ProcessView()),
+    )
     refs = runtime.consume(References("applications", ("accounts", "files")))
     runtime.consume(FormsView())
     runtime.consume(ChatCounters())

@@ -12,9 +12,19 @@ import uuid
 from typing import Protocol
 
 from services.applications.domain import Application, ApplicationType, Catalog
+from services.applications.steps import KINDS
 from shared.events import ApplicationSubmittedV1, DocumentRef, DocumentsAddedV1, StatusChangedV1
 from shared.idempotency import IdempotencyRecord
 from shared.mapping import EventMap
+from shared.process_events import (
+    CompanyDocumentPlacedV1,
+    ConnectionRecordedV1,
+    ContractConcludedV1,
+    NoticeReceivedV1,
+    OfferPlacedV1,
+    OfferRefusedV1,
+    PaymentRecordedV1,
+)
 from shared.statuses import TITLES
 
 
@@ -86,7 +96,112 @@ def make_mapper(history: History) -> EventMap:
             actor_id=event.actor_id,
         )
 
+    _process(events, history)
     return events
+
+
+def _process(events: EventMap, history: History) -> None:
+    """The facts of the process (issue 12), each naming its application and applicant."""
+
+    def at(event: Application.Event) -> Application:
+        return history.at_version(event.originator_id, event.originator_version)
+
+    @events.public(Application.OfferPlaced, to=OfferPlacedV1)
+    def offer_placed(event: Application.OfferPlaced) -> OfferPlacedV1:
+        claim = at(event)
+        return OfferPlacedV1(
+            application_id=str(event.originator_id),
+            number=claim.number,
+            applicant_id=claim.applicant_id,
+            applicant_email=claim.applicant_email,
+            documents=[DocumentRef(**event.contract), DocumentRef(**event.technical_conditions)],
+            amount_kopecks=event.amount_kopecks,
+            invoice_due=event.invoice_due,
+            activities_months=event.term.get("months"),
+            activities_working_days=event.term.get("working_days"),
+            needs_signature=event.needs_signature,
+            actor_id=event.actor_id,
+            actor_name=event.actor_name,
+        )
+
+    @events.public(Application.PaymentRecorded, to=PaymentRecordedV1)
+    def payment_recorded(event: Application.PaymentRecorded) -> PaymentRecordedV1:
+        claim = at(event)
+        return PaymentRecordedV1(
+            application_id=str(event.originator_id),
+            number=claim.number,
+            applicant_id=claim.applicant_id,
+            amount_kopecks=event.amount_kopecks,
+            paid_at=event.paid_at,
+            reference=event.reference,
+            paid_kopecks=claim.paid_kopecks,
+            invoice_kopecks=int(claim.offer["amount_kopecks"]) if claim.offer else 0,
+            actor_id=event.actor_id,
+        )
+
+    @events.public(Application.OfferRefused, to=OfferRefusedV1)
+    def offer_refused(event: Application.OfferRefused) -> OfferRefusedV1:
+        claim = at(event)
+        return OfferRefusedV1(
+            application_id=str(event.originator_id),
+            number=claim.number,
+            applicant_id=claim.applicant_id,
+            comment=event.comment,
+            actor_id=event.actor_id,
+        )
+
+    @events.public(Application.ContractConcluded, to=ContractConcludedV1)
+    def contract_concluded(event: Application.ContractConcluded) -> ContractConcludedV1:
+        claim = at(event)
+        return ContractConcludedV1(
+            application_id=str(event.originator_id),
+            number=claim.number,
+            applicant_id=claim.applicant_id,
+            applicant_email=claim.applicant_email,
+            by=event.by,
+            concluded_on=event.on,
+            actor_id=event.actor_id,
+        )
+
+    @events.public(Application.NoticeReceived, to=NoticeReceivedV1)
+    def notice_received(event: Application.NoticeReceived) -> NoticeReceivedV1:
+        claim = at(event)
+        return NoticeReceivedV1(
+            application_id=str(event.originator_id),
+            number=claim.number,
+            applicant_id=claim.applicant_id,
+            kind=event.kind,
+            documents=[DocumentRef(**d) for d in event.documents],
+            actor_id=event.actor_id,
+        )
+
+    @events.public(Application.ConnectionRecorded, to=ConnectionRecordedV1)
+    def connection_recorded(event: Application.ConnectionRecorded) -> ConnectionRecordedV1:
+        claim = at(event)
+        return ConnectionRecordedV1(
+            application_id=str(event.originator_id),
+            number=claim.number,
+            applicant_id=claim.applicant_id,
+            connected_at=event.connected_at,
+            voltage_applied_at=event.voltage_applied_at,
+            actor_id=event.actor_id,
+        )
+
+    @events.public(Application.CompanyDocumentPlaced, to=CompanyDocumentPlacedV1)
+    def company_document_placed(event: Application.CompanyDocumentPlaced) -> CompanyDocumentPlacedV1:
+        claim = at(event)
+        return CompanyDocumentPlacedV1(
+            application_id=str(event.originator_id),
+            number=claim.number,
+            applicant_id=claim.applicant_id,
+            applicant_email=claim.applicant_email,
+            document_id=event.document_id,
+            kind=event.kind,
+            title=KINDS[event.kind],
+            documents=[DocumentRef(slot=event.kind, file_id=event.file_id, name=event.name)],
+            actor_id=event.actor_id,
+            actor_name=event.actor_name,
+        )
 
 
 EVENTS = make_mapper(_Unbound())

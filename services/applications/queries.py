@@ -9,6 +9,7 @@ from typing import Any
 from services.applications.actor import role_of
 from services.applications.answers import history, row_out
 from services.applications.app import not_found, today
+from services.applications.facts import process_facts
 from services.applications.rules import ARCHIVE_SLOT, ARCHIVE_TITLE, TypeData
 from services.applications.state import ApplicationsState
 from services.applications.workflow import CONSUMER, STAFF, next_steps
@@ -72,6 +73,12 @@ async def detail(state: ApplicationsState, application_id: str, principal: Princ
         " WHERE d.application_id = $1 ORDER BY d.version, d.slot, d.file_id",
         application_id,
     )
+    facts = await process_facts(state.store, application_id)
+    steps = next_steps(role_of(principal), row["status"])
+    # After the contract is concluded the applicant terminates it; a withdrawal is no more.
+    withdrawal_barred = role_of(principal) != STAFF and bool(
+        facts["offer"] and facts["offer"]["concluded_on"]
+    )
     kind = state.app.types.get(row["type_code"], {})
     titles = {d["code"]: d["title"] for d in kind.get("documents", [])} | {ARCHIVE_SLOT: ARCHIVE_TITLE}
     documents = [{**d, "slot_title": titles.get(d["slot"], d["slot"])} for d in documents]
@@ -82,7 +89,8 @@ async def detail(state: ApplicationsState, application_id: str, principal: Princ
         "comment": row["contact_comment"] or "",
         "timeline": history(timeline, documents),
         "documents": documents,
-        "allowed_transitions": next_steps(role_of(principal), row["status"]),
+        **facts,
+        "allowed_transitions": [s for s in steps if not (s == "annulled" and withdrawal_barred)],
     }
 
 

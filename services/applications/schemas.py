@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import date
+from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, model_validator
 
 
 class _Strict(BaseModel):
@@ -59,3 +61,78 @@ class TypeIn(_Strict):
     fees: list[dict[str, Any]] = Field(default_factory=list, max_length=100)
     documents: list[DocumentTypeIn] = Field(min_length=1, max_length=30)
     deadlines: dict[str, Deadline] = Field(default_factory=dict, max_length=20)
+
+
+# The process (issue 12) ----------------------------------------------------------------------
+FileId = Annotated[str, Field(min_length=1, max_length=64)]
+Day = Annotated[date, Field(ge=date(2000, 1, 1))]  # a fact's date (not after today: the aggregate)
+Rubles = Annotated[Decimal, Field(gt=0, le=Decimal("10000000000"), decimal_places=2)]
+
+
+# A payment's reference (the payment order's number, the bank's id): printable, no edge spaces.
+REFERENCE = r"^[^\s\x00-\x1f\x7f]([^\x00-\x1f\x7f]*[^\s\x00-\x1f\x7f])?$"
+
+# Free text kept in the read stores: no control characters but line breaks and tabs
+# (PostgreSQL refuses a NUL in text, which would stall the projection, not the request).
+TEXT = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
+
+
+def kopecks(amount: Decimal) -> int:
+    return int(amount * 100)
+
+
+class InvoiceIn(_Strict):
+    amount_rub: Rubles
+
+
+class TermIn(_Strict):
+    """The activities term written in the offer: months or working days, one of them."""
+
+    months: int | None = Field(default=None, ge=1, le=120)
+    working_days: int | None = Field(default=None, ge=1, le=3650)
+
+    @model_validator(mode="after")
+    def _one(self) -> TermIn:
+        if (self.months is None) == (self.working_days is None):
+            raise ValueError("укажите срок в месяцах или в рабочих днях")
+        return self
+
+    def rule(self) -> dict[str, int]:
+        return (
+            {"months": self.months} if self.months is not None else {"working_days": self.working_days or 0}
+        )
+
+
+class OfferIn(_Strict):
+    contract_file_id: FileId
+    technical_conditions_file_id: FileId
+    invoice: InvoiceIn
+    activities_term: TermIn
+    needs_signature: bool = False
+
+
+class PaymentIn(_Strict):
+    amount_rub: Rubles
+    paid_at: Day
+    reference: str = Field(min_length=1, max_length=100, pattern=REFERENCE)
+
+
+class AcceptanceIn(_Strict):
+    decision: Literal["accept", "reject"]
+    code: str | None = Field(default=None, max_length=32)  # the e-mail code: a later step
+    comment: str = Field(default="", max_length=2000, pattern=TEXT)
+
+
+class NoticeIn(_Strict):
+    kind: Literal["tu_fulfilled"]
+    file_ids: list[FileId] = Field(min_length=1, max_length=30)
+
+
+class ConnectionIn(_Strict):
+    connected_at: Day
+    voltage_applied_at: Day
+
+
+class CompanyDocumentIn(_Strict):
+    kind: str = Field(min_length=1, max_length=64)
+    file_id: FileId

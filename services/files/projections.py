@@ -28,6 +28,7 @@ from shared.events import (
     FormPublishedV1,
     MessagePostedV1,
 )
+from shared.process_events import CompanyDocumentPlacedV1, NoticeReceivedV1, OfferPlacedV1
 from shared.readstore import Tx
 from shared.runtime import blocking
 
@@ -98,6 +99,10 @@ class Catalog(Projection):
             )
 
 
+# The facts of the grid-connection process that carry files.
+ApplicationFacts = OfferPlacedV1 | NoticeReceivedV1 | CompanyDocumentPlacedV1
+
+
 class AttachmentGrants(Projection):
     # Renamed from "files.grants" when attachments began to be recorded even without a new
     # party: the new name reads both topics again from the start, so the attachments made
@@ -109,10 +114,12 @@ class AttachmentGrants(Projection):
 
     async def handle(self, tx: Tx, event: Envelope) -> None:
         payload = event.parse()
-        if isinstance(payload, ApplicationSubmittedV1 | DocumentsAddedV1):
+        if isinstance(payload, ApplicationSubmittedV1 | DocumentsAddedV1 | ApplicationFacts):
             files = [d.file_id for d in payload.documents]
-            # The applicant submits; documents are added by the applicant or by staff.
-            by = payload.actor_id if isinstance(payload, DocumentsAddedV1) else payload.applicant_id
+            # The applicant submits; documents are added by the applicant or by staff, the
+            # process's files placed by staff (an offer, a company document) or the applicant
+            # (a notice): the one who acted shares their own files with the other side.
+            by = payload.applicant_id if isinstance(payload, ApplicationSubmittedV1) else payload.actor_id
             applicant, reason = payload.applicant_id, f"application:{payload.application_id}"
         elif isinstance(payload, MessagePostedV1):
             files = list(payload.attachments)

@@ -3,6 +3,8 @@ of their topics (shared/topology.py names them):
 
 - :class:`ApplicationsView` (applications.view): the lists, the application page and the queue;
 - :class:`DocumentsView` (applications.documents): the documents per checklist slot;
+- :class:`ProcessView` (applications.process): the process's facts per application — the
+  milestones, the company's documents, the offer with its invoice and payments;
 - :class:`FormsView` (applications.forms): which standard form belongs to which type;
 - :class:`ChatCounters` (applications.chat): unread chat messages per application and side.
 Accounts and files are the platform's references (shared/references.py, applications.refs).
@@ -11,6 +13,7 @@ Accounts and files are the platform's references (shared/references.py, applicat
 from services.applications.projections.chat import ChatCounters
 from services.applications.projections.documents import DocumentsView
 from services.applications.projections.forms import FormsView
+from services.applications.projections.process import ProcessView
 from services.applications.projections.view import ApplicationsView
 
-__all__ = ["ApplicationsView", "ChatCounters", "DocumentsView", "FormsView"]
+__all__ = ["ApplicationsView", "ChatCounters", "DocumentsView", "FormsView", "ProcessView"]

@@ -18,7 +18,26 @@ from shared.events import (
     ProfileUpdatedV1,
     StatusChangedV1,
 )
+from shared.process_events import (
+    CompanyDocumentPlacedV1,
+    ConnectionRecordedV1,
+    ContractConcludedV1,
+    NoticeReceivedV1,
+    OfferPlacedV1,
+    OfferRefusedV1,
+    PaymentRecordedV1,
+)
 from shared.readstore import Tx
+
+PROCESS_FACTS = (
+    OfferPlacedV1
+    | PaymentRecordedV1
+    | OfferRefusedV1
+    | ContractConcludedV1
+    | NoticeReceivedV1
+    | ConnectionRecordedV1
+    | CompanyDocumentPlacedV1
+)
 
 VIEW_DDL = (
     "CREATE TABLE IF NOT EXISTS applications_rows (application_id TEXT PRIMARY KEY, number TEXT NOT NULL,"
@@ -68,7 +87,9 @@ class ApplicationsView(Projection):
             )
             actor = (payload.actor_id, payload.actor_role, payload.actor_name)
             await _timeline(tx, event, payload.from_status, payload.to_status, actor, payload.comment)
-        elif isinstance(payload, DocumentsAddedV1):
+        elif isinstance(payload, DocumentsAddedV1 | PROCESS_FACTS):
+            # Any fact changes the application: its row follows the version (the version a
+            # status change's ``expected_version`` is compared with).
             await tx.execute(
                 "UPDATE applications_rows SET updated_at = $2, version = $3 WHERE application_id = $1",
                 payload.application_id,

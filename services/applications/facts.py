@@ -1,0 +1,93 @@
+"""How the API shows the process's facts of one application (the applications.process view):
+the milestones as a dated timeline, the company's documents, the offer and its invoice."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from services.applications.steps import KINDS
+from shared.readstore import ReadStore, Row
+
+MILESTONES: dict[str, str] = {
+    "received": "Заявка получена и зарегистрирована",
+    "complete": "Заявка принята: сведения и документы полные",
+    "documents_requested": "Запрошены недостающие документы",
+    "documents_received": "Недостающие документы получены",
+    "offer_placed": "Направлены договор (оферта), технические условия и счёт",
+    "contract_concluded": "Договор ТП заключён",
+    "tu_notice_received": "Получено уведомление о выполнении ТУ",
+    "tu_checked": "Выполнение ТУ проверено",
+    "connected": "Фактическое присоединение",
+    "voltage_applied": "Фактическая подача напряжения",
+    "closing_documents_placed": "Размещены закрывающие документы",
+}
+
+
+def rubles(kopecks: int | None) -> float | None:
+    return None if kopecks is None else int(kopecks) / 100
+
+
+def _offer(row: Row | None, payments: list[Row]) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    if row is None:
+        return None, None
+    invoice = {
+        "amount_rub": rubles(row["amount_kopecks"]),
+        "due": row["invoice_due"],
+        "paid_rub": rubles(row["paid_kopecks"]),
+        "paid_at": row["paid_at"],
+        "payments": [
+            {"amount_rub": rubles(p["amount_kopecks"]), "paid_at": p["paid_at"], "reference": p["reference"]}
+            for p in payments
+        ],
+    }
+    term = (
+        {"months": row["term_months"]}
+        if row["term_months"] is not None
+        else {"working_days": row["term_working_days"]}
+    )
+    offer = {
+        "needs_signature": bool(row["needs_signature"]),
+        "activities_term": term,
+        "concluded_on": row["concluded_on"],
+        "concluded_by": row["concluded_by"],
+        "refusal": {"comment": row["refusal"], "at": row["refused_at"]} if row["refusal"] else None,
+    }
+    return invoice, offer
+
+
+async def process_facts(store: ReadStore, application_id: str) -> dict[str, Any]:
+    """``milestones``, ``company_documents``, ``invoice`` (null before the offer), ``offer``."""
+    marks = await store.fetch(
+        "SELECT version, code, at FROM applications_milestones WHERE application_id = $1", application_id
+    )
+    order = list(MILESTONES)  # facts of one event in the order the process records them
+    marks.sort(key=lambda m: (int(m["version"]), order.index(m["code"])))
+    documents = await store.fetch(
+        "SELECT document_id, kind, file_id, name, placed_at, signed_at FROM applications_company_documents"
+        " WHERE application_id = $1 ORDER BY version, kind",
+        application_id,
+    )
+    row = await store.fetchrow("SELECT * FROM applications_offers WHERE application_id = $1", application_id)
+    payments = await store.fetch(
+        "SELECT reference, amount_kopecks, paid_at FROM applications_payments WHERE application_id = $1"
+        " ORDER BY version",
+        application_id,
+    )
+    invoice, offer = _offer(row, payments)
+    return {
+        "milestones": [{"code": m["code"], "title": MILESTONES[m["code"]], "at": m["at"]} for m in marks],
+        "company_documents": [
+            {
+                "id": d["document_id"],
+                "kind": d["kind"],
+                "title": KINDS[d["kind"]],
+                "file_id": d["file_id"],
+                "name": d["name"],
+                "placed_at": d["placed_at"],
+                "signed_at": d["signed_at"],
+            }
+            for d in documents
+        ],
+        "invoice": invoice,
+        "offer": offer,
+    }

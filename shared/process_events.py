@@ -1,0 +1,103 @@
+"""Public events of ``applications.events`` that record the facts of the grid-connection
+process (issue 12): the offer, payments, the applicant's decision, the notice of fulfilled
+technical conditions, the connection and the company's documents. Part of the public contract
+like shared/events.py (versioned, additive changes only); they register themselves there."""
+
+from __future__ import annotations
+
+from shared.events import DocumentRef, PublicEvent
+
+
+# applications.events: the facts of the grid-connection process (issue 12) -----------------
+# Each fact that attaches files carries them as ``documents`` with the acting account
+# (``actor_id``, the files' owner) and the applicant, as DocumentsAdded.v1 does: the files
+# service lets the applicant read the company's files and staff the applicant's.
+class OfferPlacedV1(PublicEvent):
+    """Staff placed the contract (offer), the technical conditions and the invoice."""
+
+    TYPE = "lk.applications.OfferPlaced.v1"
+    application_id: str
+    number: str
+    applicant_id: str
+    applicant_email: str
+    documents: list[DocumentRef]  # slots offer_contract and technical_conditions
+    amount_kopecks: int
+    invoice_due: str | None = None  # ISO date the invoice is to be paid by
+    activities_months: int | None = None  # the activities term written in the offer
+    activities_working_days: int | None = None
+    needs_signature: bool
+    actor_id: str
+    actor_name: str = ""
+
+
+class PaymentRecordedV1(PublicEvent):
+    TYPE = "lk.applications.PaymentRecorded.v1"
+    application_id: str
+    number: str
+    applicant_id: str
+    amount_kopecks: int
+    paid_at: str  # ISO date of the payment
+    reference: str  # the payment's reference (unique per application)
+    paid_kopecks: int  # all payments so far
+    invoice_kopecks: int
+    actor_id: str
+
+
+class OfferRefusedV1(PublicEvent):
+    """The applicant refused to sign the offer, with reasons."""
+
+    TYPE = "lk.applications.OfferRefused.v1"
+    application_id: str
+    number: str
+    applicant_id: str
+    comment: str
+    actor_id: str
+
+
+class ContractConcludedV1(PublicEvent):
+    TYPE = "lk.applications.ContractConcluded.v1"
+    application_id: str
+    number: str
+    applicant_id: str
+    applicant_email: str
+    by: str  # payment | signature
+    concluded_on: str  # ISO date
+    actor_id: str
+
+
+class NoticeReceivedV1(PublicEvent):
+    """The applicant's notice of fulfilled technical conditions, with files."""
+
+    TYPE = "lk.applications.NoticeReceived.v1"
+    application_id: str
+    number: str
+    applicant_id: str
+    kind: str  # tu_fulfilled
+    documents: list[DocumentRef]
+    actor_id: str
+
+
+class ConnectionRecordedV1(PublicEvent):
+    TYPE = "lk.applications.ConnectionRecorded.v1"
+    application_id: str
+    number: str
+    applicant_id: str
+    connected_at: str  # ISO dates
+    voltage_applied_at: str
+    actor_id: str
+
+
+class CompanyDocumentPlacedV1(PublicEvent):
+    """Staff placed a typed document of the grid company (a contract, an act, …)."""
+
+    TYPE = "lk.applications.CompanyDocumentPlaced.v1"
+    application_id: str
+    number: str
+    applicant_id: str
+    applicant_email: str
+    document_id: str
+    kind: str
+    title: str
+    documents: list[DocumentRef]  # the one file, slot = kind
+    actor_id: str
+    actor_name: str = ""
