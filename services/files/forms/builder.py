@@ -8,15 +8,12 @@ publish from an edited copy stays fillable.
 
 from __future__ import annotations
 
-import io
 from typing import Any
 
-from docx import Document
 from docx.enum.table import WD_TABLE_ALIGNMENT
-from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
-from docx.shared import Cm, Pt
+from docx.shared import Cm
 
 from services.files.forms.specs import (
     COMPANY_BLANKS,
@@ -28,6 +25,7 @@ from services.files.forms.specs import (
     Para,
     Signatures,
 )
+from shared.docx import FORM, new_document, paragraph, to_bytes
 
 BOOKMARK = "lk_"
 
@@ -53,34 +51,6 @@ class _Bookmarks:
         self.next_id += 1
 
 
-def _font(document: Any) -> None:
-    style = document.styles["Normal"]
-    style.font.name = "Times New Roman"
-    style.font.size = Pt(12)
-    style.element.get_or_add_rPr().get_or_add_rFonts().set(qn("w:eastAsia"), "Times New Roman")
-    style.paragraph_format.space_after = Pt(4)
-    for section in document.sections:
-        section.left_margin = Cm(2.5)
-        section.right_margin = Cm(1.5)
-        section.top_margin = Cm(2)
-        section.bottom_margin = Cm(2)
-
-
-def _para(document: Any, text: str, *, bold: bool = False, align: str = "justify", size: int = 0) -> Any:
-    paragraph = document.add_paragraph()
-    paragraph.alignment = {
-        "justify": WD_ALIGN_PARAGRAPH.JUSTIFY,
-        "center": WD_ALIGN_PARAGRAPH.CENTER,
-        "right": WD_ALIGN_PARAGRAPH.RIGHT,
-        "left": WD_ALIGN_PARAGRAPH.LEFT,
-    }[align]
-    run = paragraph.add_run(text)
-    run.bold = bold
-    if size:
-        run.font.size = Pt(size)
-    return paragraph
-
-
 def _with_company(text: str, company: str) -> str:
     """Where a form names the grid company, a blank that ``company`` (``LK_COMPANY_NAME``) fills."""
     for blank, named in COMPANY_BLANKS:
@@ -90,23 +60,22 @@ def _with_company(text: str, company: str) -> str:
 
 def build_docx(spec: FormSpec, version: int = 1, company: str = "") -> bytes:
     """The form as a DOCX document; ``company`` names the grid company where the form does."""
-    document = Document()
-    _font(document)
+    document = new_document(FORM)
     marks = _Bookmarks()
-    _para(
+    paragraph(
         document,
         f"Типовая форма. Составлена в соответствии с: {RULES}, {spec.basis}.",
         align="right",
         size=9,
     )
-    _para(document, spec.heading, bold=True, align="center", size=14)
-    _para(document, spec.subheading, bold=True, align="center")
+    paragraph(document, spec.heading, bold=True, align="center", size=14)
+    paragraph(document, spec.subheading, bold=True, align="center")
     for block in spec.blocks:
         if isinstance(block, Para):
             text = _with_company(block.text, company) if company else block.text
-            _para(document, text, bold=block.bold, align=block.align)
+            paragraph(document, text, bold=block.bold, align=block.align)
         elif isinstance(block, Fields):
-            _para(document, block.title, bold=True, align="left")
+            paragraph(document, block.title, bold=True, align="left")
             table = document.add_table(rows=0, cols=2)
             table.style = "Table Grid"
             table.alignment = WD_TABLE_ALIGNMENT.CENTER
@@ -118,11 +87,11 @@ def build_docx(spec: FormSpec, version: int = 1, company: str = "") -> bytes:
                 if key:
                     marks.wrap(cells[1].paragraphs[0], key)
         elif isinstance(block, Checklist):
-            _para(document, block.title, bold=True, align="left")
+            paragraph(document, block.title, bold=True, align="left")
             for number, item in enumerate(block.items, 1):
-                _para(document, f"☐ {number}. {item}.", align="left")
+                paragraph(document, f"☐ {number}. {item}.", align="left")
         elif isinstance(block, Grid):
-            _para(document, block.title, bold=True, align="left")
+            paragraph(document, block.title, bold=True, align="left")
             table = document.add_table(rows=1 + block.rows, cols=len(block.headers))
             table.style = "Table Grid"
             for cell, header in zip(table.rows[0].cells, block.headers, strict=True):
@@ -130,16 +99,14 @@ def build_docx(spec: FormSpec, version: int = 1, company: str = "") -> bytes:
         elif isinstance(block, Signatures):
             document.add_paragraph()
             for party in block.parties:
-                _para(document, f"{party}: ____________________ / ______________________ /", align="left")
-                _para(document, "(подпись)                    (фамилия, инициалы)", align="left", size=9)
-            marks.wrap(_para(document, "Дата: ", align="left"), "date", "«___» ____________ 20__ г.")
-            _para(document, "М. П. (при наличии)", align="left", size=9)
+                paragraph(document, f"{party}: ____________________ / ______________________ /", align="left")
+                paragraph(document, "(подпись)                    (фамилия, инициалы)", align="left", size=9)
+            marks.wrap(paragraph(document, "Дата: ", align="left"), "date", "«___» ____________ 20__ г.")
+            paragraph(document, "М. П. (при наличии)", align="left", size=9)
     props = document.core_properties
     props.title = spec.title
     props.subject = spec.subheading
     props.author = "Личный кабинет ТП"
     props.keywords = f"{spec.code}; версия {version}"
     props.comments = f"Форма {spec.code}, версия {version}. {RULES}."
-    out = io.BytesIO()
-    document.save(out)
-    return out.getvalue()
+    return to_bytes(document)

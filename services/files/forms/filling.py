@@ -11,6 +11,7 @@ from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 
 from services.files.forms.builder import BOOKMARK
+from shared.docx import signed_date
 from shared.format import today as local_today
 
 
@@ -62,23 +63,6 @@ def fill_docx(data: bytes, values: dict[str, str]) -> tuple[bytes, int]:
     return out.getvalue(), filled
 
 
-MONTHS = [
-    "января",
-    "февраля",
-    "марта",
-    "апреля",
-    "мая",
-    "июня",
-    "июля",
-    "августа",
-    "сентября",
-    "октября",
-    "ноября",
-    "декабря",
-]
-
-
 def today_ru(today: date | None = None) -> str:
     """«05» марта 2026 г.: a date as a form is signed (today in the company's zone)."""
-    day = today or local_today()
-    return f"«{day.day:02d}» {MONTHS[day.month - 1]} {day.year} г."
+    return signed_date(today or local_today())
