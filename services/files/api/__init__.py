@@ -1,17 +1,18 @@
 """The files service's HTTP API (``/api/v1``), one router per resource: uploads, my files,
-downloads, the standard forms library and filled-in applications."""
+downloads, the standard forms library, filled-in applications and company documents issued
+from the forms."""
 
 from __future__ import annotations
 
 import re
 
-from services.files.api import downloads, fill, forms, my_files, uploads
+from services.files.api import downloads, fill, forms, issue, my_files, uploads
 from services.files.upload import OVERHEAD
 from shared.middleware import RouteLimit
 from shared.settings import Settings
 
 # In this order: a path that matches no route's method answers 405 with the first one's.
-ROUTERS = (uploads.router, my_files.router, downloads.router, forms.router, fill.router)
+ROUTERS = (uploads.router, my_files.router, downloads.router, forms.router, fill.router, issue.router)
 _UPLOADS = re.compile(r"^/api/v1/(files|forms/[^/]+/versions)/?$")
 
 
