@@ -111,7 +111,7 @@ async def test_the_process_by_payment_sends_one_clear_mail_per_step(
     document(app, claim_id, "act_meter")
     document(app, claim_id, "act_tp")  # closing: «Заявка выполнена» in its own e-mail
     rows = await feed(store, published(app, claim_id))
-    number = app.repository.get(claim_id).number
+    number: str = app.repository.get(claim_id).number
     assert [(r["kind"], r["subject"].split(" — ")[0]) for r in rows] == [
         ("lk.applications.ApplicationSubmitted.v1", f"Заявка {number} принята"),
         ("lk.applications.StatusChanged.v1", f"Заявка {number}: В работе"),
