@@ -2,7 +2,7 @@
 each company document placed, a payment recorded. One e-mail per event, keyed by the
 event's id in the mail outbox (outbox.py), so a redelivered event sends nothing twice.
 
-One clear e-mail per step, not two (docs/decisions.md, record 19): a status change that a
+One clear e-mail per step, not two (docs/decisions.md, record 18): a status change that a
 fact causes is told by the fact's e-mail, which names the new status —
 - the offer placed moves the application to «Заключение договора ТП»: the offer's e-mail
   (amount, due date, what to do) replaces that status change's;
