@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from services.applications.actor import Actor
 from services.applications.rules import Document, TypeData, check_documents
-from services.applications.workflow import STAFF, Verdict, judge
+from services.applications.workflow import FACTS, STAFF, Verdict, judge
 from shared.errors import Conflict, Forbidden, Invalid
 from shared.statuses import TITLES
 
@@ -30,7 +30,8 @@ class StatusMoves:
         return actor.role == STAFF or self.applicant_id == actor.account_id
 
     def move(self, actor: Actor, to_status: str, comment: str, due: str | None) -> None:
-        """Change the status as the workflow allows ``actor`` (workflow.judge): staff give a
+        """Change the status as the workflow allows ``actor`` (workflow.judge: only what needs no
+        fact; a stage of the process is refused as ``fact_required``): staff give a
         reason to annul or to ask for documents; the applicant's annulment is a withdrawal,
         only before the contract is concluded (after it, the contract is terminated instead)."""
         if to_status not in TITLES:
@@ -38,6 +39,8 @@ class StatusMoves:
         verdict = judge(actor.role, self.status, to_status)
         if verdict is Verdict.NOT_YOUR_ROLE:
             raise Forbidden("forbidden", "Менять статус заявки может только сотрудник сетевой организации.")
+        if verdict is Verdict.FACT_REQUIRED:
+            raise Conflict("fact_required", f"Этот этап наступает по факту: {FACTS[to_status]}.")
         if verdict is Verdict.NOT_FROM_HERE:
             raise Conflict(
                 "transition_not_allowed",

@@ -8,7 +8,8 @@ from fastapi import FastAPI
 from services.notifier.chat_mail import CHAT_MAIL_DDL, ChatMailConfig, ChatMailProjection, references
 from services.notifier.chat_schedule import ChatMailScheduler
 from services.notifier.mailer import SmtpMailer
-from services.notifier.outbox import OUTBOX_DDL, MailOutbox, Sender
+from services.notifier.outbox import OUTBOX_DDL, Sender
+from services.notifier.process_mail import ProcessMailOutbox
 from services.notifier.state import NotifierState
 from shared.references import Lookup
 from shared.service import Runtime, Service, create_service_app
@@ -21,7 +22,7 @@ async def build(runtime: Runtime) -> NotifierState:
     await store.migrate([*OUTBOX_DDL, *CHAT_MAIL_DDL, *refs.ddl])  # the loops' tables, before they run
     mailer = SmtpMailer(s.smtp_host, s.smtp_port, s.mail_from, s.smtp_timeout)
     sender = Sender(store, mailer, s.mail_retry_initial, s.mail_retry_max)
-    runtime.consume(MailOutbox(s.public_url, s.staff_mail), on_applied=sender.wake)
+    runtime.consume(ProcessMailOutbox(s.public_url, s.staff_mail), on_applied=sender.wake)
     runtime.consume(ChatMailProjection(config))
     lookup = Lookup(store, runtime.consume(refs), "notifier")
     scheduler = ChatMailScheduler(store, config, s.public_url, lookup, sender.wake)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -71,7 +72,7 @@ class MailOutbox(Projection):
     ``staff_mail``, when set)."""
 
     name = "notifier.outbox"  # topics: shared/topology.py
-    ddl = OUTBOX_DDL
+    ddl: Sequence[str] = OUTBOX_DDL
 
     def __init__(self, public_url: str, staff_mail: str = "") -> None:
         self.public_url = public_url.rstrip("/")

@@ -16,6 +16,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from tests.conftest import Person, new_person
 from tests.e2e import a11y
+from tests.e2e.process_steps import step
 from tests.e2e.test_chat import Parties, Side, new_application, parties, say, upload
 from tests.harness import System
 
@@ -40,8 +41,8 @@ def _status(http: httpx.Client, side: Side, application: str) -> str:
 
 @pytest.fixture(scope="module")
 def history(system: System, parties: Parties) -> History:
-    """The applicant's application, moved by staff «В работе» → «Заключение договора ТП» →
-    «Выполнение мероприятий по ТП» with comments, a chat both ways with a file, a file in
+    """The applicant's application, moved «В работе» (with a comment) → «Заключение договора
+    ТП» (the offer with its documents) → «Выполнение мероприятий по ТП» (paid), a chat both ways with a file, a file in
     «Мои файлы», and a second application."""
     consumer, staff = parties.consumer, parties.staff
     with system.client() as http:
@@ -54,16 +55,9 @@ def history(system: System, parties: Parties) -> History:
             PDF,
             "application/pdf",
         )
-        for to, comment in (
-            ("in_work", "Заявка принята в работу"),
-            ("contract", "Договор направлен на подпись, проверьте реквизиты в приложении к письму"),
-            ("activities", ""),
-        ):
-            answer = http.post(
-                f"/api/v1/applications/{application}/transitions",
-                headers=staff.auth,
-                json={"to_status": to, "comment": comment},
-            )
+        # «В работе» by a plain move with a comment, then the offer and its full payment.
+        for to in ("in_work", "contract", "activities"):
+            answer = step(http, staff.auth, consumer.auth, application, to, "Заявка принята в работу")
             assert answer.status_code == 200, answer.text
             deadline = time.monotonic() + 20
             while _status(http, staff, application) != to:

@@ -6,20 +6,19 @@ another consumer's application does not exist; bad input is refused and records 
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import httpx
 import pytest
 
 from tests.conftest import Person, new_person
-from tests.e2e.files_helpers import PDF, upload, upload_zip
+from tests.e2e.files_helpers import PDF, upload_zip
 from tests.e2e.helpers import log_in, mails_with
+from tests.e2e.process_steps import TODAY, file_in, offer_body, post
 from tests.e2e.test_applications import TITLES, application_body, consumer
 from tests.e2e.test_identity_complete import NEW_PASSWORD, create_staff
 from tests.harness import System
-
-TODAY = datetime.now(UTC).date()  # the services' "today"
 
 
 @pytest.fixture
@@ -28,16 +27,6 @@ def staff(system: System) -> dict[str, str]:
     create_staff(system, person.login, person.email)
     with system.client() as http:
         return log_in(http, person.login, NEW_PASSWORD)
-
-
-def post(
-    http: httpx.Client, auth: dict[str, str], app_id: str, what: str, body: dict[str, Any]
-) -> httpx.Response:
-    return http.post(f"/api/v1/applications/{app_id}/{what}", headers=auth, json=body)
-
-
-def file_in(http: httpx.Client, auth: dict[str, str], name: str) -> str:
-    return upload(http, auth, name, PDF + name.encode(), "application/pdf")
 
 
 def submitted(http: httpx.Client, auth: dict[str, str], **change: Any) -> str:
@@ -63,16 +52,6 @@ def refused(
     assert answer.status_code == status, answer.text
     assert http.get(page, headers=seen_by or auth).json()["version"] == before
     return str(answer.json()["code"])
-
-
-def offer_body(http: httpx.Client, staff: dict[str, str], signature: bool, amount: float) -> dict[str, Any]:
-    return {
-        "contract_file_id": file_in(http, staff, "Договор ТП.pdf"),
-        "technical_conditions_file_id": file_in(http, staff, "Технические условия.pdf"),
-        "invoice": {"amount_rub": amount},
-        "activities_term": {"months": 4},
-        "needs_signature": signature,
-    }
 
 
 def test_an_individual_up_to_15_kw_from_submission_to_completion(
@@ -173,9 +152,12 @@ def test_an_individual_up_to_15_kw_from_submission_to_completion(
             ("act_tp", "Акт об осуществлении ТП.pdf"),
         ]
         assert theirs.get(f"/api/v1/applications/{app_id}", headers=other).status_code == 404
-    # One e-mail per status change, as before: the facts moved the status, StatusChanged told.
-    for step in ("in_work", "contract", "activities", "tu_check", "acts", "completed"):
+    # One e-mail per step: a status change, or the fact that moved the status and tells it
+    # (the offer, the closing document: tests/e2e/test_process_mail.py counts them all).
+    for step in ("in_work", "activities", "tu_check", "acts", "completed"):
         assert len(mails_with(system, person.email, TITLES[step])) == 1, step
+    assert len(mails_with(system, person.email, "договор, технические условия и счёт размещены")) == 1
+    assert mails_with(system, person.email, f": {TITLES['contract']}", count=0) == []
 
 
 def test_a_company_of_150_to_670_kw_signs_the_offer(

@@ -260,12 +260,32 @@ def test_connection_and_closing_documents_in_order(app: ApplicationsApp) -> None
     assert (error.status, error.code) == (409, "document_id_taken")
 
 
-def test_plain_transitions_still_pass_the_stages(app: ApplicationsApp) -> None:
-    """Existing clients click staff through the seven statuses; that path stays for now."""
+def test_plain_transitions_refuse_the_stages_entered_by_facts(app: ApplicationsApp) -> None:
+    """A stage of the process follows its fact: a plain move there is refused, naming the
+    action, and records nothing; what needs no fact stays a plain move."""
     claim_id = submit(app)
-    for step in ("in_work", "contract", "activities", "tu_check", "acts", "completed"):
-        claim, _ = app.transition(claim_id, STAFF, step, "")
-    assert claim.status == "completed"
+    actions = {
+        "contract": "размещает договор",
+        "activities": "полной оплатой счёта или подписью",
+        "tu_check": "уведомление о выполнении технических условий",
+        "acts": "фактическое присоединение",
+        "completed": "закрывающие документы",
+    }
+    for step, action in actions.items():
+        with pytest.raises(DomainError) as caught:
+            app.transition(claim_id, STAFF, step, "")
+        assert (caught.value.status, caught.value.code) == (409, "fact_required")
+        assert (
+            caught.value.message.startswith("Этот этап наступает по факту:")
+            and action in caught.value.message
+        )
+    assert app.repository.get(claim_id).version == 1
+    claim, _ = app.transition(claim_id, STAFF, "needs_documents", "Нужен план участка")
+    claim, _ = app.transition(claim_id, STAFF, "in_work", "")
+    assert claim.status == "in_work"
+    with pytest.raises(DomainError) as caught:  # documents are requested within the check only
+        app.transition(claim_id, STAFF, "needs_documents", "Ещё план")
+    assert (caught.value.status, caught.value.code) == (409, "transition_not_allowed")
 
 
 def test_no_withdrawal_after_conclusion(app: ApplicationsApp) -> None:

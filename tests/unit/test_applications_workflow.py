@@ -4,6 +4,7 @@ command (in-memory event store), plus deadlines on the production calendar."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ from services.applications.app import ApplicationsApp, iso, today
 from services.applications.calendar import WorkCalendar
 from services.applications.domain import Application
 from services.applications.rules import Submission
+from services.applications.steps import Offer
 from shared.errors import DomainError
 from shared.settings import Settings
 from shared.statuses import FINAL, FORWARD
@@ -24,38 +26,65 @@ APPLICANT = Actor("applicant-1", "consumer", "Иван Петров", "ivan@exam
 STRANGER = Actor("applicant-2", "consumer", "Пётр Иванов", "petr@example.ru")
 STAFF = Actor("staff-1", "staff", "Сотрудник", "staff@example.ru")
 
-# How to reach each status from «Подана» (staff steps).
-PATHS = {
+# How to reach each status from «Подана»: a plain move, or the facts of the process.
+PLAIN = {
     "submitted": [],
     "in_work": ["in_work"],
-    "contract": ["in_work", "contract"],
-    "activities": ["in_work", "contract", "activities"],
-    "tu_check": ["in_work", "contract", "activities", "tu_check"],
-    "acts": ["in_work", "contract", "activities", "tu_check", "acts"],
-    "completed": ["in_work", "contract", "activities", "tu_check", "acts", "completed"],
     "needs_documents": ["needs_documents"],
     "annulled": ["annulled"],
 }
+STAFF_FILES = {"contract-f", "tu-f", "act-f"}
+OFFER = Offer(
+    contract={"slot": "offer_contract", "file_id": "contract-f", "name": "договор.pdf"},
+    technical_conditions={"slot": "technical_conditions", "file_id": "tu-f", "name": "ту.pdf"},
+    amount_kopecks=55_000,
+    term={"months": 4},
+    needs_signature=False,
+)
+FACTS_IN_ORDER: list[tuple[str, Callable[[Application], object]]] = [
+    ("contract", lambda c: c.place_offer(STAFF, OFFER, STAFF_FILES, None)),
+    ("activities", lambda c: c.record_payment(STAFF, 55_000, today(), "p-1", today(), None)),
+    (
+        "tu_check",
+        lambda c: c.notify(
+            APPLICANT,
+            "tu_fulfilled",
+            [{"slot": "tu_fulfilled", "file_id": "n-f", "name": "у.pdf"}],
+            {"n-f"},
+            None,
+        ),
+    ),
+    ("acts", lambda c: c.record_connection(STAFF, today(), today(), today(), None)),
+    (
+        "completed",
+        lambda c: c.place_document(
+            STAFF, "d-1", "act_tp", {"slot": "act_tp", "file_id": "act-f", "name": "акт.pdf"}, STAFF_FILES
+        ),
+    ),
+]
+CONCLUDED = {"activities", "tu_check", "acts", "completed"}
 
 
-def expected(role: str, current: str, target: str) -> int:
-    """The rules of DOMAIN.md and issue 5, stated independently of the code under test."""
+def expected(role: str, current: str, target: str) -> tuple[int, str]:
+    """The rules of DOMAIN.md and issues 5 and 12, stated independently of the code under test:
+    a plain move is only what needs no fact."""
     if current in FINAL:
-        return 409
+        return 409, "transition_not_allowed"
     if target == "annulled":
-        return 200
+        if role == "consumer" and current in CONCLUDED:
+            return 409, "contract_concluded"  # terminated, not withdrawn
+        return 200, ""
     if role == "consumer":
-        return 403
-    forward = (
-        current in FORWARD
-        and FORWARD.index(current) + 1 < len(FORWARD)
-        and FORWARD[FORWARD.index(current) + 1] == target
-    )
-    if forward or (target == "needs_documents" and current in ("submitted", "in_work")):
-        return 200
-    if current == "needs_documents" and target == "in_work":
-        return 200
-    return 409
+        return 403, "forbidden"
+    if target in FORWARD[2:]:
+        return 409, "fact_required"
+    if (current, target) in {
+        ("submitted", "needs_documents"),
+        ("submitted", "in_work"),
+        ("needs_documents", "in_work"),
+    }:
+        return 200, ""
+    return 409, "transition_not_allowed"
 
 
 @pytest.fixture(scope="module")
@@ -86,8 +115,16 @@ def submit(app: ApplicationsApp) -> uuid.UUID:
 
 def reach(app: ApplicationsApp, status: str) -> uuid.UUID:
     claim_id = submit(app)
-    for step in PATHS[status]:
-        app.transition(claim_id, STAFF, step, "причина")
+    if status in PLAIN:
+        for step in PLAIN[status]:
+            app.transition(claim_id, STAFF, step, "причина")
+        return claim_id
+    app.transition(claim_id, STAFF, "in_work", "")
+    for reached, fact in FACTS_IN_ORDER:
+        app.act(claim_id, STAFF, fact)
+        if reached == status:
+            break
+    assert app.repository.get(claim_id).status == status
     return claim_id
 
 
@@ -104,14 +141,14 @@ CASES = [
 def test_transition_matrix(app: ApplicationsApp, role: str, current: str, target: str) -> None:
     claim_id = reach(app, current)
     actor = STAFF if role == "staff" else APPLICANT
-    want = expected(role, current, target)
+    want, code = expected(role, current, target)
     if want == 200:
         claim, position = app.transition(claim_id, actor, target, "причина")
         assert claim.status == target and position > 0
     else:
         with pytest.raises(DomainError) as caught:
             app.transition(claim_id, actor, target, "причина")
-        assert caught.value.status == want
+        assert (caught.value.status, caught.value.code) == (want, code)
         assert app.repository.get(claim_id).status == current  # nothing changed
 
 
