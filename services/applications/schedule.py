@@ -11,7 +11,7 @@ offer placed at a moment, used when the offer is recorded and whenever the invoi
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 
 from services.applications.calendar import Moment, WorkCalendar, local_moment
@@ -54,21 +54,15 @@ def acceptance_due(
     return found[0].due if found else None
 
 
-def _date_only(at: Any) -> bool:
-    return (isinstance(at, date) and not isinstance(at, datetime)) or (isinstance(at, str) and len(at) == 10)
-
-
 def dated(milestones: Iterable[Mapping[str, Any]], tz: str) -> list[dict[str, Any]]:
-    """The milestones (in the order recorded) as comparable moments. A fact given as a date (the
-    conclusion on the day of payment, the connection) counts at the end of that day, and none
-    before a fact recorded earlier: a payment dated the day the offer was placed concludes
-    that offer (its midnight would come before the offer)."""
+    """The milestones (in the order recorded) as comparable moments, none before a fact recorded
+    earlier. A fact given as a date (the conclusion on the day of payment, the connection)
+    would count from that day's midnight: a payment dated the day the offer was placed would
+    come before the offer and leave its payment deadline running."""
     out: list[dict[str, Any]] = []
     latest: datetime | None = None
     for mark in milestones:
         at = local_moment(mark["at"], tz)
-        if _date_only(mark["at"]):
-            at += timedelta(days=1, microseconds=-1)
         if latest is not None and at < latest:
             at = latest
         latest = at
