@@ -60,12 +60,12 @@ def dated(milestones: Iterable[Mapping[str, Any]], tz: str) -> list[dict[str, An
     would count from that day's midnight: a payment dated the day the offer was placed would
     come before the offer and leave its payment deadline running."""
     out: list[dict[str, Any]] = []
-    latest: datetime | None = None
+    floor: datetime | None = None
     for mark in milestones:
         at = local_moment(mark["at"], tz)
-        if latest is not None and at < latest:
-            at = latest
-        latest = at
+        if floor is not None and at < floor:
+            at = floor  # (a date before the offer's day then counts from the offer's day)
+        floor = at
         out.append({"code": mark["code"], "at": at})
     return out
 
