@@ -39,7 +39,7 @@ def _found(where: str) -> Any:
 
 # Commands that belong to a service live in it; the kernel names them, never imports them.
 SERVICE_GROUPS = {"admin": "services.identity.cli:admin_cli"}
-SERVICE_OPS = {"audit": "services.identity.cli:audit"}
+SERVICE_OPS = {"audit": "services.identity.cli:audit", "calendar": "services.applications.cli:calendar"}
 for _name, _where in SERVICE_GROUPS.items():
     cli.add_typer(_found(_where), name=_name)
 for _name, _where in SERVICE_OPS.items():

@@ -28,6 +28,7 @@ class OfferPlacedV1(PublicEvent):
     needs_signature: bool
     actor_id: str
     actor_name: str = ""
+    state_buyer: bool = False  # a buyer under 44-ФЗ: 15 working days to pay
 
 
 class PaymentRecordedV1(PublicEvent):

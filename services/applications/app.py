@@ -15,18 +15,27 @@ from datetime import UTC, date, datetime
 from eventsourcing.persistence import IntegrityError
 
 from services.applications.actor import Actor
-from services.applications.calendar import WorkCalendar
+from services.applications.calendar import WorkCalendar, local_day
 from services.applications.catalog import CatalogBook
 from services.applications.domain import Application
 from services.applications.rules import Document, Submission, TypeData, check_submission
+from services.applications.schedule import acceptance_due, profile_of
+from services.applications.steps import Offer
 from shared.application import ServiceApplication
 from shared.errors import Conflict, NotFound
 from shared.idempotency import IdempotencyRecord, Keyed, recorded
 from shared.settings import Settings
 
+Clock = Callable[[], datetime]
+"""Gives "now" (an aware datetime); the app's ``clock`` is what tests move."""
+
 
 def today() -> date:
     return datetime.now(UTC).date()
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
 
 
 def iso(day: date | None) -> str | None:
@@ -52,6 +61,14 @@ class ApplicationsApp(ServiceApplication):
         super().__init__(settings, env)
         self.calendar = WorkCalendar()
         self.catalog = CatalogBook(self)
+        self.clock: Clock = utc_now  # "now" of the deadlines; a test sets another clock
+
+    def now(self) -> datetime:
+        return self.clock()
+
+    def local_today(self) -> date:
+        """Today in the company's time zone (``LK_TIME_ZONE``) by the app's clock."""
+        return local_day(self.clock(), self.settings.time_zone)
 
     @property
     def types(self) -> dict[str, TypeData]:
@@ -71,6 +88,20 @@ class ApplicationsApp(ServiceApplication):
 
     def due_now(self, claim: Application, status: str) -> str | None:
         return iso(self.due_for(claim.type_code, status, today()))
+
+    def offer_due(self, claim: Application, offer: Offer) -> str | None:
+        """The invoice's due date of ``offer`` placed now: the payment (or signature) deadline
+        the application's page shows from the offer (schedule.acceptance_due)."""
+        kind = self.types.get(claim.type_code, {})
+        profile = profile_of(claim.type_code, kind, claim.power_kw, offer.state_buyer)
+        due = acceptance_due(
+            profile,
+            self.now(),
+            needs_signature=offer.needs_signature,
+            calendar=self.calendar,
+            tz=self.settings.time_zone,
+        )
+        return iso(due)
 
     def check_submission(self, actor: Actor, form: Submission) -> TypeData:
         """Every rule of a submission, before a number is taken; returns the type."""

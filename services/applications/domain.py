@@ -110,6 +110,7 @@ class Application(StatusMoves, ProcessSteps, Aggregate):
         invoice_due: str | None
         actor_id: str
         actor_name: str
+        state_buyer: bool = False  # a buyer under 44-ФЗ (stored offers before it: False)
 
     class PaymentRecorded(Aggregate.Event):
         amount_kopecks: int
@@ -244,8 +245,14 @@ class Application(StatusMoves, ProcessSteps, Aggregate):
         invoice_due: str | None,
         actor_id: str,
         actor_name: str,
+        state_buyer: bool = False,
     ) -> None:
-        self.offer = {"amount_kopecks": amount_kopecks, "term": term, "needs_signature": needs_signature}
+        self.offer = {
+            "amount_kopecks": amount_kopecks,
+            "term": term,
+            "needs_signature": needs_signature,
+            "state_buyer": state_buyer,
+        }
         self.refused = False
 
     @event(PaymentRecorded)

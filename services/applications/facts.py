@@ -47,6 +47,7 @@ def _offer(row: Row | None, payments: list[Row]) -> tuple[dict[str, Any] | None,
     )
     offer = {
         "needs_signature": bool(row["needs_signature"]),
+        "state_buyer": bool(row["state_buyer"]),
         "activities_term": term,
         "concluded_on": row["concluded_on"],
         "concluded_by": row["concluded_by"],
@@ -67,7 +68,11 @@ async def process_facts(store: ReadStore, application_id: str) -> dict[str, Any]
         " WHERE application_id = $1 ORDER BY version, kind",
         application_id,
     )
-    row = await store.fetchrow("SELECT * FROM applications_offers WHERE application_id = $1", application_id)
+    row = await store.fetchrow(
+        "SELECT o.*, t.state_buyer FROM applications_offers o LEFT JOIN applications_offer_terms t"
+        " ON t.application_id = o.application_id WHERE o.application_id = $1",
+        application_id,
+    )
     payments = await store.fetch(
         "SELECT reference, amount_kopecks, paid_at FROM applications_payments WHERE application_id = $1"
         " ORDER BY version",

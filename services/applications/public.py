@@ -122,6 +122,7 @@ def _process(events: EventMap, history: History) -> None:
             needs_signature=event.needs_signature,
             actor_id=event.actor_id,
             actor_name=event.actor_name,
+            state_buyer=event.state_buyer,
         )
 
     @events.public(Application.PaymentRecorded, to=PaymentRecordedV1)

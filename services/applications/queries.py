@@ -9,12 +9,15 @@ from typing import Any
 from services.applications.actor import role_of
 from services.applications.answers import history, row_out
 from services.applications.app import not_found, today
+from services.applications.calendar import local_day
 from services.applications.facts import process_facts
+from services.applications.invoice import Invoice
 from services.applications.rules import ARCHIVE_SLOT, ARCHIVE_TITLE, TypeData
+from services.applications.schedule import dated, deadlines_of, invoice_due, latest
 from services.applications.state import ApplicationsState
 from services.applications.workflow import CONSUMER, STAFF, next_steps
 from shared.auth import Principal
-from shared.errors import Invalid
+from shared.errors import Invalid, NotFound
 from shared.references import table
 from shared.statuses import TITLES
 
@@ -80,6 +83,11 @@ async def detail(state: ApplicationsState, application_id: str, principal: Princ
         facts["offer"] and facts["offer"]["concluded_on"]
     )
     kind = state.app.types.get(row["type_code"], {})
+    app, tz = state.app, state.app.settings.time_zone
+    if facts["invoice"] is not None:  # the invoice says what the payment deadline says
+        due = invoice_due(row, kind, facts, calendar=app.calendar, tz=tz)
+        facts["invoice"]["due"] = due.isoformat() if due else facts["invoice"]["due"]
+    deadlines = deadlines_of(row, kind, facts, app.now(), calendar=app.calendar, tz=tz)
     titles = {d["code"]: d["title"] for d in kind.get("documents", [])} | {ARCHIVE_SLOT: ARCHIVE_TITLE}
     documents = [{**d, "slot_title": titles.get(d["slot"], d["slot"])} for d in documents]
     return {
@@ -90,6 +98,7 @@ async def detail(state: ApplicationsState, application_id: str, principal: Princ
         "timeline": history(timeline, documents),
         "documents": documents,
         **facts,
+        "deadlines": deadlines,
         "allowed_transitions": [s for s in steps if not (s == "annulled" and withdrawal_barred)],
     }
 
@@ -158,3 +167,32 @@ async def type_out(state: ApplicationsState, data: TypeData) -> dict[str, Any]:
         "SELECT form_id FROM applications_forms WHERE type_code = $1", data["code"]
     )
     return {**{k: data.get(k) for k in TYPE_KEYS}, "forms": [f["form_id"] for f in forms]}
+
+
+def no_invoice() -> NotFound:
+    return NotFound("no_invoice", "Счёт по заявке ещё не выставлен: он появится вместе с договором и ТУ.")
+
+
+async def invoice_of(state: ApplicationsState, application_id: str, principal: Principal) -> Invoice:
+    """The invoice of the latest offer, for the applicant and staff (404 for anyone else, and
+    ``no_invoice`` before an offer): the offer's amount, the applicant's name as the payer,
+    issued on the offer's local date, due on the payment deadline."""
+    row = await state.store.fetchrow(
+        "SELECT application_id, applicant_id, applicant_name, number, type_code, power_kw, status"
+        " FROM applications_rows WHERE application_id = $1",
+        application_id,
+    )
+    if row is None or (not principal.has(STAFF) and row["applicant_id"] != principal.account_id):
+        raise not_found()
+    amount = await state.store.fetchval(
+        "SELECT amount_kopecks FROM applications_offers WHERE application_id = $1", application_id
+    )
+    facts = await process_facts(state.store, application_id)
+    tz = state.app.settings.time_zone
+    placed = latest(dated(facts["milestones"], tz), "offer_placed")
+    if amount is None or placed is None:
+        raise no_invoice()
+    kind = state.app.types.get(row["type_code"], {})
+    issued = local_day(placed, tz)
+    due = invoice_due(row, kind, facts, calendar=state.app.calendar, tz=tz) or issued
+    return Invoice(row["number"], row["applicant_name"], int(amount), issued, max(due, issued))

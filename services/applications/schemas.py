@@ -109,6 +109,7 @@ class OfferIn(_Strict):
     invoice: InvoiceIn
     activities_term: TermIn
     needs_signature: bool = False
+    state_buyer: bool = False  # a buyer under 44-ФЗ: 15 working days to pay
 
 
 class PaymentIn(_Strict):

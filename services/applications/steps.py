@@ -53,6 +53,7 @@ class Offer:
     amount_kopecks: int
     term: dict[str, int]
     needs_signature: bool
+    state_buyer: bool = False  # a buyer under 44-ФЗ: 15 working days to pay
 
 
 def _staff_only(actor: Actor, message: str) -> None:
@@ -92,6 +93,7 @@ class ProcessSteps:
             invoice_due: str | None,
             actor_id: str,
             actor_name: str,
+            state_buyer: bool = False,
         ) -> None: ...
         def _payment_recorded(
             self, amount_kopecks: int, paid_at: str, reference: str, actor_id: str
@@ -127,6 +129,7 @@ class ProcessSteps:
             invoice_due=invoice_due,
             actor_id=actor.account_id,
             actor_name=actor.name,
+            state_buyer=offer.state_buyer,
         )
         if self.status == "in_work":
             self._changed(actor, "contract", OFFER_PLACED, invoice_due)

@@ -1,4 +1,5 @@
-"""What a file is, judged by its bytes: type sniffing, display names, Content-Disposition.
+"""What a file is, judged by its bytes: type sniffing, display names (the
+Content-Disposition header is shared/content.py's).
 
 Pure functions: the upload path calls them on the first bytes of a stream (archives are
 checked whole in ``archives.py``).
@@ -8,7 +9,6 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from urllib.parse import quote
 
 from shared.errors import Unsupported
 
@@ -86,66 +86,3 @@ def clean_name(raw: str, kind: str | None = None) -> str:
     if not name:
         name = "файл" + (f".{TYPES[kind][1]}" if kind in TYPES else "")
     return name
-
-
-def ascii_fallback(name: str) -> str:
-    """An ASCII stand-in for old clients (RFC 6266 ``filename=``): Latin letters kept,
-    the rest transliterated or replaced by ``_``."""
-    out = []
-    for ch in unicodedata.normalize("NFKD", name):
-        if ord(ch) < 128:
-            out.append(ch if ch.isprintable() and ch not in '"\\;' else "_")
-        elif ch.lower() in _TRANSLIT:
-            t = _TRANSLIT[ch.lower()]
-            out.append(t.capitalize() if ch.isupper() else t)
-        elif unicodedata.category(ch) != "Mn":
-            out.append("_")
-    return "".join(out) or "file"
-
-
-_TRANSLIT = dict(
-    zip(
-        "абвгдеёжзийклмнопрстуфхцчшщъыьэюя",
-        [
-            "a",
-            "b",
-            "v",
-            "g",
-            "d",
-            "e",
-            "e",
-            "zh",
-            "z",
-            "i",
-            "i",
-            "k",
-            "l",
-            "m",
-            "n",
-            "o",
-            "p",
-            "r",
-            "s",
-            "t",
-            "u",
-            "f",
-            "kh",
-            "ts",
-            "ch",
-            "sh",
-            "shch",
-            "_",
-            "y",
-            "_",
-            "e",
-            "iu",
-            "ia",
-        ],
-        strict=True,
-    )
-)
-
-
-def content_disposition(name: str, disposition: str = "attachment") -> str:
-    """``attachment; filename="ascii"; filename*=UTF-8''percent-encoded`` (RFC 6266, 5987)."""
-    return f"{disposition}; filename=\"{ascii_fallback(name)}\"; filename*=UTF-8''{quote(name, safe='')}"

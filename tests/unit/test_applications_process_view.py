@@ -101,6 +101,7 @@ def test_a_signed_process_read_back(tmp_path: Path) -> None:
     }
     assert facts["offer"] == {
         "needs_signature": True,
+        "state_buyer": False,
         "activities_term": {"months": 4},
         "concluded_on": TODAY.isoformat(),
         "concluded_by": "signature",

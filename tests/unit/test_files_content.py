@@ -10,7 +10,8 @@ from urllib.parse import unquote
 import pytest
 
 from services.files.archives import MAX_ENTRIES, inspect_container
-from services.files.content import ascii_fallback, clean_name, content_disposition, sniff
+from services.files.content import clean_name, sniff
+from shared.content import ascii_fallback, content_disposition
 from shared.errors import DomainError
 
 

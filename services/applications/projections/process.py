@@ -39,6 +39,10 @@ PROCESS_DDL = (
     "CREATE TABLE IF NOT EXISTS applications_payments (application_id TEXT NOT NULL, reference TEXT NOT NULL,"
     " amount_kopecks BIGINT NOT NULL, paid_at TEXT NOT NULL, version INTEGER NOT NULL,"
     " PRIMARY KEY (application_id, reference))",
+    # Terms of the offer added after applications_offers existed (a table of their own, so a
+    # store made before gets it by the same idempotent DDL); no row: an offer without them.
+    "CREATE TABLE IF NOT EXISTS applications_offer_terms (application_id TEXT PRIMARY KEY,"
+    " state_buyer BOOLEAN NOT NULL)",
 )
 
 
@@ -132,6 +136,12 @@ class ProcessView(Projection):
             payload.needs_signature,
             payload.activities_months,
             payload.activities_working_days,
+        )
+        await tx.execute(
+            "INSERT INTO applications_offer_terms (application_id, state_buyer) VALUES ($1, $2)"
+            " ON CONFLICT (application_id) DO UPDATE SET state_buyer = excluded.state_buyer",
+            payload.application_id,
+            payload.state_buyer,
         )
         for doc in payload.documents:
             document_id = offer_document_id(payload.application_id, event.sequence, doc.slot)

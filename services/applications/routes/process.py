@@ -73,13 +73,14 @@ async def place_offer(
         amount_kopecks=kopecks(body.invoice.amount_rub),
         term=body.activities_term.rule(),
         needs_signature=body.needs_signature,
+        state_buyer=body.state_buyer,
     )
     app = state.app
     claim, _ = await blocking(
         app.act,
         key,
         actor,
-        lambda c: c.place_offer(actor, offer, owned | owned_tu, app.due_now(c, "contract")),
+        lambda c: c.place_offer(actor, offer, owned | owned_tu, app.offer_due(c, offer)),
     )
     return await _answer(state, application_id, principal, actor, claim)
 

@@ -11,10 +11,10 @@ from fastapi.responses import StreamingResponse
 from services.files import errors, queries
 from services.files.api.deps import State, readable
 from services.files.api.models import FileOut, file_out
-from services.files.content import content_disposition
 from services.files.domain import StoredFile
 from services.files.storage import BlobStore, StorageUnavailable
 from shared.auth import CurrentPrincipal
+from shared.content import content_disposition
 from shared.http import IdPath, answers
 
 log = structlog.get_logger(__name__)

@@ -10,9 +10,10 @@ from services.files import errors
 from services.files.api.deps import State
 from services.files.api.fill_in import FillIn, refused
 from services.files.api.forms import form_row, stored_form
-from services.files.content import DOCX, content_disposition
+from services.files.content import DOCX
 from services.files.forms import SPECS_BY_CODE, fill_docx
 from services.files.storage import StorageUnavailable
+from shared.content import content_disposition
 from shared.http import IdPath, answers
 from shared.runtime import blocking
 
