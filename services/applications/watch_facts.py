@@ -8,11 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Any
 
 from services.applications.deadlines import Profile, Rule
 from services.applications.domain import Application
 from services.applications.steps import CLOSING
+from shared.format import zone
 
 Mark = dict[str, Any]  # {"code": milestone, "at": moment (datetime or ISO date)}
 
@@ -27,12 +29,19 @@ def _from_status(event: Application.StatusChanged) -> str | None:
     return None
 
 
-def milestones(events: Iterable[object]) -> list[Mark]:
+def on_day(day: str, recorded: datetime, tz: str | None = None) -> datetime:
+    """A fact dated ``day`` (a payment's, a connection's date) at the time of day it was
+    recorded: a bare date would count as its midnight, before the offer placed that same day,
+    and so would not end the deadline it answers."""
+    return datetime.combine(date.fromisoformat(day), recorded.astimezone(zone(tz)).timetz())
+
+
+def milestones(events: Iterable[Any], tz: str | None = None) -> list[Mark]:
     """The dated milestones of one application's events, in order."""
     marks: list[Mark] = []
     connected_just_before = False
     for e in events:
-        at = getattr(e, "timestamp", None)
+        at: datetime = e.timestamp
         found: list[tuple[str, Any]] = []
         if isinstance(e, Application.Submitted):
             found.append(("received", at))
@@ -45,7 +54,7 @@ def milestones(events: Iterable[object]) -> list[Mark]:
         elif isinstance(e, Application.OfferPlaced):
             found.append(("offer_placed", at))
         elif isinstance(e, Application.ContractConcluded):
-            found.append(("contract_concluded", e.on))
+            found.append(("contract_concluded", on_day(e.on, at, tz)))
         elif isinstance(e, Application.NoticeReceived):
             found.append(("tu_notice_received", at))
         elif isinstance(e, Application.ConnectionRecorded):
@@ -81,7 +90,7 @@ def replay(events: Sequence[Any]) -> Application:
     return claim
 
 
-def watched(events: Sequence[Any], types: Mapping[str, Mapping[str, Any]]) -> Watched:
+def watched(events: Sequence[Any], types: Mapping[str, Mapping[str, Any]], tz: str | None = None) -> Watched:
     """The application of ``events`` with its milestones, profile (power, kind, the type's
     catalog deadlines) and offer terms."""
     claim = replay(events)
@@ -94,4 +103,4 @@ def watched(events: Sequence[Any], types: Mapping[str, Mapping[str, Any]]) -> Wa
     offer = claim.offer or {}
     term = offer.get("term")
     signs = offer.get("needs_signature")
-    return Watched(claim, milestones(events), profile, term, None if signs is None else bool(signs))
+    return Watched(claim, milestones(events, tz), profile, term, None if signs is None else bool(signs))

@@ -135,7 +135,7 @@ class Watcher:
         events = list(self.app.repository.event_store.get(application_id))
         if not events:
             return Outcome()
-        seen = watched(events, self.app.types)
+        seen = watched(events, self.app.types, self.settings.time_zone)
         claim, s = seen.claim, self.settings
         done = Outcome(checked=1)
         if claim.status in FINAL:

@@ -125,6 +125,10 @@ async def test_an_unpaid_invoice_annuls_and_a_paid_one_does_not(make_app: MakeAp
     unpaid, paid = offered(app), offered(app)
     pay(app, paid, 55_000, "p-1")  # in full, in time: the contract is concluded
     invoice_due = app.calendar.add_working_days(TODAY, 5)
+    # Paid the day the offer was placed: the payment deadline ended, no reminder for it.
+    reminded = await Watcher(app, listing(app, unpaid, paid)).run_once(at(invoice_due))
+    assert reminded.reminded == 1
+    assert not [p for p in published(app, paid) if isinstance(p, DeadlineRemindedV1)]
     late = at(invoice_due + timedelta(days=1))
     outcome = await Watcher(app, listing(app, unpaid, paid)).run_once(late)
     assert outcome.annulled == 1
