@@ -20,12 +20,10 @@ from services.applications.deadline_steps import SYSTEM
 from services.applications.domain import Application
 from services.applications.public import make_mapper
 from services.applications.watcher import Outcome, Watcher
-from services.notifier.deadline_mail import DeadlineMail
-from services.notifier.outbox import OUTBOX_DDL
 from shared.events import StatusChangedV1
 from shared.format import zone
 from shared.process_events import DeadlineOverdueV1, DeadlineRemindedV1
-from shared.readstore import Row, SQLiteReadStore
+from shared.readstore import Row
 from shared.settings import Settings
 from tests.unit.test_applications_process import STAFF, TODAY, in_work, offered, pay, submit
 
@@ -219,37 +217,3 @@ async def test_a_quiet_application_is_not_read_again_the_same_day(make_app: Make
         assert await watcher.run_once(at(TODAY, hour)) == Outcome(checked=1 if hour == 9 else 0)
     await watcher.run_once(at(TODAY + timedelta(days=1)))
     assert reads == [claim_id, claim_id]
-
-
-async def test_the_notifier_mails_each_notice_once(tmp_path: Path) -> None:
-    """DeadlineReminded.v1 → the applicant, DeadlineOverdue.v1 → the staff desk; a redelivered
-    event writes no second outbox row; without a staff desk nothing goes to staff."""
-    store = SQLiteReadStore(tmp_path / "notifier.sqlite")
-    await store.open()
-    await store.migrate(OUTBOX_DDL)
-    common = {"number": "ТП-2027-000007", "applicant_id": "a-1", "applicant_email": "ivan@example.ru"}
-    app_id = str(uuid.uuid4())
-    reminder = DeadlineRemindedV1(
-        application_id=app_id, code="payment", title="Оплатить счёт", due="2027-01-20", **common
-    ).envelope(source="applications", subject=app_id, sequence=5, position=9)
-    late = DeadlineOverdueV1(
-        application_id=app_id, code="offer", title="Разместить договор", due="2027-01-18", **common
-    ).envelope(source="applications", subject=app_id, sequence=6, position=10)
-    try:
-        for mail in (DeadlineMail("https://lk.example.ru/", "desk@grid.example.ru"), DeadlineMail("x")):
-            for event in (reminder, late, reminder):
-                async with store.transaction() as tx:
-                    await mail.handle(tx, event)
-        rows = await store.fetch(
-            "SELECT recipient, subject, body_text FROM notifier_outbox ORDER BY recipient"
-        )
-    finally:
-        await store.close()
-    assert [r["recipient"] for r in rows] == ["desk@grid.example.ru", "ivan@example.ru"]
-    staff, applicant = rows
-    assert "Напоминание: до 20.01.2027 включительно вам нужно оплатить счёт" in applicant["body_text"]
-    assert f"https://lk.example.ru/applications/{app_id}" in applicant["body_text"]
-    assert "ТП-2027-000007" in applicant["subject"]
-    assert (
-        "до 18.01.2027 включительно сетевая организация обязана была разместить договор" in staff["body_text"]
-    )
