@@ -36,9 +36,11 @@ def movable(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
     system = System.create(request.param, tmp_path_factory.mktemp(f"watcher-{request.param}"))
     system.env["LK_DEADLINE_WATCH_MOVABLE"] = "true"
     system.env["LK_STAFF_MAIL"] = f"desk-{uuid.uuid4().hex[:8]}@grid.example.ru"
-    system.start()
-    yield system
-    system.destroy()
+    try:
+        system.start()  # a start that fails stops what it started, too
+        yield system
+    finally:
+        system.destroy()
 
 
 def at(day: date, hour: int = 9) -> str:
