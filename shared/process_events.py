@@ -102,3 +102,32 @@ class CompanyDocumentPlacedV1(PublicEvent):
     documents: list[DocumentRef]  # the one file, slot = kind
     actor_id: str
     actor_name: str = ""
+
+
+# applications.events: the deadline watcher's notices (issue 12, services/applications/watcher.py)
+class DeadlineRemindedV1(PublicEvent):
+    """The applicant's deadline is near: the notifier reminds the applicant (once per event)."""
+
+    TYPE = "lk.applications.DeadlineReminded.v1"
+    application_id: str
+    number: str
+    applicant_id: str
+    applicant_email: str
+    code: str  # documents | payment | signature (services/applications/deadlines.py)
+    title: str  # an infinitive read after «вам нужно до …»
+    due: str  # ISO local date, the last day
+    duty: str = "applicant"
+
+
+class DeadlineOverdueV1(PublicEvent):
+    """The grid company's deadline passed: the notifier tells the staff desk (once per event)."""
+
+    TYPE = "lk.applications.DeadlineOverdue.v1"
+    application_id: str
+    number: str
+    applicant_id: str
+    applicant_email: str
+    code: str  # completeness_check | offer | activities | tu_check | closing_documents
+    title: str  # an infinitive read after «сетевая организация обязана до …»
+    due: str
+    duty: str = "grid_company"

@@ -84,6 +84,18 @@ class Settings(BaseSettings):
     # most once per thread and side per chat_mail_interval seconds.
     chat_mail_delay: float = 600.0
     chat_mail_interval: float = 3600.0
+    # The deadline watcher of the applications service (issue 12): a pass every
+    # deadline_watch_interval seconds reminds applicants deadline_remind_days working days
+    # before their deadline, mails staff_mail when the grid company's deadline is overdue, and
+    # annuls an application whose requested documents or invoice payment did not come in time
+    # (each switchable). deadline_watch_movable lets staff run a pass at a given moment
+    # (``POST /api/v1/applications/deadline-watch``): for tests and drills, never in production.
+    deadline_watcher: bool = True
+    deadline_watch_interval: float = 300.0
+    deadline_remind_days: int = 2
+    auto_annul_documents: bool = True
+    auto_annul_unpaid: bool = True
+    deadline_watch_movable: bool = False
 
     # Identity.
     access_token_ttl: int = 8 * 3600

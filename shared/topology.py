@@ -35,6 +35,8 @@ PUBLISHES: dict[str, tuple[type[PublicEvent], ...]] = {
         pe.NoticeReceivedV1,
         pe.ConnectionRecordedV1,
         pe.CompanyDocumentPlacedV1,
+        pe.DeadlineRemindedV1,
+        pe.DeadlineOverdueV1,
     ),
     "chat": (ev.MessagePostedV1, ev.MessageReadV1),
     "files": (ev.FileUploadedV1, ev.FilePartiesGrantedV1, ev.FormPublishedV1, ev.FileDeletedV1),
@@ -57,6 +59,7 @@ CONSUMES: dict[str, tuple[str, ...]] = {
     "files.attachments": ("applications", "chat"),
     "notifier.outbox": ("identity", "applications"),
     "notifier.chat_mail": ("chat",),
+    "notifier.deadline_mail": ("applications",),
     "notifier.refs": ("applications", "identity"),
 }
 

@@ -13,6 +13,7 @@ from typing import Any
 from eventsourcing.domain import Aggregate, event
 
 from services.applications.actor import Actor
+from services.applications.deadline_steps import DeadlineSteps
 from services.applications.moves import StatusMoves
 from services.applications.rules import Document, Submission, TypeData
 from services.applications.steps import ProcessSteps
@@ -67,7 +68,7 @@ class Catalog(Aggregate):
         self.codes.append(code)
 
 
-class Application(StatusMoves, ProcessSteps, Aggregate):
+class Application(StatusMoves, ProcessSteps, DeadlineSteps, Aggregate):
     """A grid-connection application (заявка на ТП), its status history and the recorded facts
     of the process that drive the status. The commands check, then trigger these events: the
     plain moves in moves.py, the process (offer, payments, signature, notice, connection, the
@@ -183,6 +184,7 @@ class Application(StatusMoves, ProcessSteps, Aggregate):
         self.concluded = False
         self.connected = False
         self.company_documents: dict[str, Document] = {}  # id → kind, file_id
+        self.watched: set[str] = set()  # the deadline watcher's notices: "reminded:<code>:<due>" …
 
     @classmethod
     def file(
@@ -280,6 +282,23 @@ class Application(StatusMoves, ProcessSteps, Aggregate):
         self, document_id: str, kind: str, file_id: str, name: str, actor_id: str, actor_name: str
     ) -> None:
         self.company_documents[document_id] = {"kind": kind, "file_id": file_id}
+
+    # The deadline watcher's notices (watcher.py, deadline_steps.py), each held once per (code, due).
+    class DeadlineReminded(Aggregate.Event):
+        code: str
+        due: str  # the deadline's local date (ISO)
+
+    class DeadlineOverdue(Aggregate.Event):
+        code: str
+        due: str
+
+    @event(DeadlineReminded)
+    def _deadline_reminded(self, code: str, due: str) -> None:
+        self.watched.add(f"reminded:{code}:{due}")
+
+    @event(DeadlineOverdue)
+    def _deadline_overdue(self, code: str, due: str) -> None:
+        self.watched.add(f"overdue:{code}:{due}")
 
 
 AGGREGATES = (ApplicationType, Catalog, Application)

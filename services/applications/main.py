@@ -16,6 +16,7 @@ from services.applications.projections import (
 from services.applications.public import make_mapper
 from services.applications.routes import ROUTERS
 from services.applications.state import ApplicationsState
+from services.applications.watcher import Watcher, open_applications
 from shared.references import Lookup, References
 from shared.runtime import blocking
 from shared.service import Runtime, Service, create_service_app, events_of
@@ -35,6 +36,7 @@ async def build(runtime: Runtime) -> ApplicationsState:
     refs = runtime.consume(References("applications", ("accounts", "files")))
     runtime.consume(FormsView())
     runtime.consume(ChatCounters())
+    runtime.start("deadline_watcher", Watcher(app, open_applications(runtime.store)).run)
     return ApplicationsState(app, runtime.store, numbers, views, Lookup(runtime.store, refs, "applications"))
 
 

@@ -13,6 +13,7 @@ from typing import Protocol
 
 from services.applications.domain import Application, ApplicationType, Catalog
 from services.applications.steps import KINDS
+from services.applications.watch_public import watch_events
 from shared.events import ApplicationSubmittedV1, DocumentRef, DocumentsAddedV1, StatusChangedV1
 from shared.idempotency import IdempotencyRecord
 from shared.mapping import EventMap
@@ -97,6 +98,7 @@ def make_mapper(history: History) -> EventMap:
         )
 
     _process(events, history)
+    watch_events(events, lambda e: history.at_version(e.originator_id, e.originator_version))
     return events
 
 

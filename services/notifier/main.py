@@ -7,6 +7,7 @@ from fastapi import FastAPI
 
 from services.notifier.chat_mail import CHAT_MAIL_DDL, ChatMailConfig, ChatMailProjection, references
 from services.notifier.chat_schedule import ChatMailScheduler
+from services.notifier.deadline_mail import DeadlineMail
 from services.notifier.mailer import SmtpMailer
 from services.notifier.outbox import OUTBOX_DDL, Sender
 from services.notifier.process_mail import ProcessMailOutbox
@@ -24,6 +25,7 @@ async def build(runtime: Runtime) -> NotifierState:
     sender = Sender(store, mailer, s.mail_retry_initial, s.mail_retry_max)
     runtime.consume(ProcessMailOutbox(s.public_url, s.staff_mail), on_applied=sender.wake)
     runtime.consume(ChatMailProjection(config))
+    runtime.consume(DeadlineMail(s.public_url, s.staff_mail), on_applied=sender.wake)
     lookup = Lookup(store, runtime.consume(refs), "notifier")
     scheduler = ChatMailScheduler(store, config, s.public_url, lookup, sender.wake)
     runtime.start("sender", sender.run)

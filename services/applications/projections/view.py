@@ -22,6 +22,8 @@ from shared.process_events import (
     CompanyDocumentPlacedV1,
     ConnectionRecordedV1,
     ContractConcludedV1,
+    DeadlineOverdueV1,
+    DeadlineRemindedV1,
     NoticeReceivedV1,
     OfferPlacedV1,
     OfferRefusedV1,
@@ -94,6 +96,13 @@ class ApplicationsView(Projection):
                 "UPDATE applications_rows SET updated_at = $2, version = $3 WHERE application_id = $1",
                 payload.application_id,
                 event.time.isoformat(),
+                event.sequence,
+            )
+        elif isinstance(payload, DeadlineRemindedV1 | DeadlineOverdueV1):
+            # The deadline watcher's notices change only the version (a page's expected_version).
+            await tx.execute(
+                "UPDATE applications_rows SET version = $2 WHERE application_id = $1",
+                payload.application_id,
                 event.sequence,
             )
         elif isinstance(payload, ProfileUpdatedV1):

@@ -1,5 +1,19 @@
 """Applications' HTTP API (``/api/v1``), one router per resource."""
 
-from services.applications.routes import applications, catalog, invoice, process, workflow
+from services.applications.routes import (
+    applications,
+    catalog,
+    invoice,
+    process,
+    watch,
+    workflow,
+)
 
-ROUTERS = (catalog.router, applications.router, workflow.router, process.router, invoice.router)
+ROUTERS = (
+    catalog.router,
+    applications.router,
+    workflow.router,
+    process.router,
+    invoice.router,
+    watch.router,
+)
