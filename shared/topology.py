@@ -35,6 +35,8 @@ PUBLISHES: dict[str, tuple[type[PublicEvent], ...]] = {
         pe.NoticeReceivedV1,
         pe.ConnectionRecordedV1,
         pe.CompanyDocumentPlacedV1,
+        pe.SignatureCodeIssuedV1,
+        pe.SignatureCodeFailedV1,
     ),
     "chat": (ev.MessagePostedV1, ev.MessageReadV1),
     "files": (ev.FileUploadedV1, ev.FilePartiesGrantedV1, ev.FormPublishedV1, ev.FileDeletedV1),
@@ -58,6 +60,8 @@ CONSUMES: dict[str, tuple[str, ...]] = {
     "notifier.outbox": ("identity", "applications"),
     "notifier.chat_mail": ("chat",),
     "notifier.refs": ("applications", "identity"),
+    "applications.file_hashes": ("files",),
+    "notifier.signature_mail": ("applications",),
 }
 
 

@@ -125,6 +125,7 @@ class Application(StatusMoves, ProcessSteps, Aggregate):
         by: str  # payment | signature
         on: str
         actor_id: str
+        signature: dict[str, str] | None = None  # by signature: signature.Signed (absent before)
 
     class NoticeReceived(Aggregate.Event):
         kind: str
@@ -247,6 +248,8 @@ class Application(StatusMoves, ProcessSteps, Aggregate):
     ) -> None:
         self.offer = {"amount_kopecks": amount_kopecks, "term": term, "needs_signature": needs_signature}
         self.refused = False
+        self.contract = contract  # what a signature signs (signature.py)
+        self.signature_challenge = None  # a new offer voids a code issued for the last one
 
     @event(PaymentRecorded)
     def _payment_recorded(self, amount_kopecks: int, paid_at: str, reference: str, actor_id: str) -> None:
@@ -273,6 +276,25 @@ class Application(StatusMoves, ProcessSteps, Aggregate):
         self, document_id: str, kind: str, file_id: str, name: str, actor_id: str, actor_name: str
     ) -> None:
         self.company_documents[document_id] = {"kind": kind, "file_id": file_id}
+
+    class SignatureCodeIssued(Aggregate.Event):  # ПЭП (signature.py): the challenge, never its code
+        challenge_id: str
+        document: Document  # the contract (offer): file_id, name
+        document_sha256: str
+        issued_at: str  # ISO moments
+        expires_at: str
+        actor_id: str
+
+        def apply(self, aggregate: Any) -> None:
+            aggregate.challenge_issued(self)
+
+    class SignatureCodeFailed(Aggregate.Event):
+        challenge_id: str
+        at: str
+        actor_id: str
+
+        def apply(self, aggregate: Any) -> None:
+            aggregate.challenge_failed(self)
 
 
 AGGREGATES = (ApplicationType, Catalog, Application)

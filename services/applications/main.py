@@ -13,6 +13,7 @@ from services.applications.projections import (
     FormsView,
     ProcessView,
 )
+from services.applications.projections.hashes import FileHashes, HashLookup
 from services.applications.public import make_mapper
 from services.applications.routes import ROUTERS
 from services.applications.state import ApplicationsState
@@ -35,7 +36,9 @@ async def build(runtime: Runtime) -> ApplicationsState:
     refs = runtime.consume(References("applications", ("accounts", "files")))
     runtime.consume(FormsView())
     runtime.consume(ChatCounters())
-    return ApplicationsState(app, runtime.store, numbers, views, Lookup(runtime.store, refs, "applications"))
+    hashes = HashLookup(runtime.store, runtime.consume(FileHashes()))
+    lookup = Lookup(runtime.store, refs, "applications")
+    return ApplicationsState(app, runtime.store, numbers, views, lookup, hashes=hashes)
 
 
 SERVICE = Service("applications", build, ROUTERS, application=ApplicationsApp, mapper=make_mapper)

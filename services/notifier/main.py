@@ -9,6 +9,7 @@ from services.notifier.chat_mail import CHAT_MAIL_DDL, ChatMailConfig, ChatMailP
 from services.notifier.chat_schedule import ChatMailScheduler
 from services.notifier.mailer import SmtpMailer
 from services.notifier.outbox import OUTBOX_DDL, MailOutbox, Sender
+from services.notifier.signature_mail import SignatureMail
 from services.notifier.state import NotifierState
 from shared.references import Lookup
 from shared.service import Runtime, Service, create_service_app
@@ -23,6 +24,7 @@ async def build(runtime: Runtime) -> NotifierState:
     sender = Sender(store, mailer, s.mail_retry_initial, s.mail_retry_max)
     runtime.consume(MailOutbox(s.public_url, s.staff_mail), on_applied=sender.wake)
     runtime.consume(ChatMailProjection(config))
+    runtime.consume(SignatureMail(s.secret(), s.public_url), on_applied=sender.wake)
     lookup = Lookup(store, runtime.consume(refs), "notifier")
     scheduler = ChatMailScheduler(store, config, s.public_url, lookup, sender.wake)
     runtime.start("sender", sender.run)

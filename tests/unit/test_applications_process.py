@@ -6,7 +6,7 @@ maps to its public event, the status change is still published on every step."""
 from __future__ import annotations
 
 import uuid
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -26,12 +26,14 @@ from shared.process_events import (
     PaymentRecordedV1,
 )
 from shared.settings import Settings
+from shared.signature_code import signature_code, signature_key
 
 APPLICANT = Actor("applicant-1", "consumer", "Иван Петров", "ivan@example.ru")
 STRANGER = Actor("applicant-2", "consumer", "Пётр Иванов", "petr@example.ru")
 STAFF = Actor("staff-1", "staff", "Сотрудник", "staff@example.ru")
 STAFF_FILES = {"contract-f", "tu-f", "act-f"}
 TODAY = today()
+KEY = signature_key("k" * 40)  # the fixtures' secret
 
 
 @pytest.fixture
@@ -83,6 +85,26 @@ def pay(
     app: ApplicationsApp, claim_id: uuid.UUID, kopecks: int, ref: str, actor: Actor = STAFF
 ) -> Application:
     claim, _ = app.act(claim_id, actor, lambda c: c.record_payment(actor, kopecks, TODAY, ref, TODAY, None))
+    return claim
+
+
+def signed(
+    app: ApplicationsApp, claim_id: uuid.UUID, due: str | None = None, now: datetime | None = None
+) -> Application:
+    """The applicant asks for a code and signs with it (the code the e-mail would carry)."""
+    at = now or datetime.now(UTC)
+    challenge_id = str(uuid.uuid4())
+    app.act(
+        claim_id,
+        APPLICANT,
+        lambda c: c.request_signature_code(APPLICANT, challenge_id, "ab" * 32, at, 900, 60),
+    )
+    code = signature_code(KEY, str(claim_id), challenge_id)
+    outcome: list[object] = []
+    claim, _ = app.act(
+        claim_id, APPLICANT, lambda c: outcome.append(c.sign(APPLICANT, code, KEY, at, "203.0.113.5", due))
+    )
+    assert outcome == [None]
     return claim
 
 
@@ -202,7 +224,9 @@ def test_signature_concludes_and_refusal_keeps_the_status(app: ApplicationsApp) 
     assert (error.status, error.code) == (409, "offer_refused")
     # Staff place a new offer after the refusal; the applicant signs it.
     app.act(claim_id, STAFF, lambda c: c.place_offer(STAFF, offer(True), STAFF_FILES, None))
-    claim, _ = app.act(claim_id, APPLICANT, lambda c: c.decide(APPLICANT, True, "", TODAY, "2027-01-01"))
+    error = refused(app, claim_id, lambda c: c.decide(APPLICANT, True, "", TODAY, None), APPLICANT)
+    assert (error.status, error.code) == (422, "signature_code_required")  # only with the e-mail code
+    claim = signed(app, claim_id, "2027-01-01")
     assert (claim.status, claim.concluded, claim.due) == ("activities", True, "2027-01-01")
 
 
