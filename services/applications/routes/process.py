@@ -135,6 +135,7 @@ async def decide(
 
     claim, _ = await blocking(app.act, key, actor, sign)
     if outcome and outcome[0] is not None:
+        await state.caught_up(application_id, claim.version)  # the page shows the attempt counted
         raise outcome[0]  # the failed attempt is saved; the answer is the refusal
     return await _answer(state, application_id, principal, actor, claim)
 
@@ -165,6 +166,7 @@ async def request_signature_code(
         c.request_signature_code(actor, challenge_id, sha256 or "", now, ttl, interval)
 
     claim, _ = await blocking(app.act, key, actor, issue)
+    await state.caught_up(application_id, claim.version)  # read-your-writes: the page's version
     issued = claim.signature_challenge or {}
     return {
         "challenge_id": challenge_id,
