@@ -201,6 +201,7 @@ class ProcessSteps(SignatureSteps):
         if accept:
             if signed is None:
                 raise Invalid("signature_code_required", "Введите код из письма, чтобы подписать договор.")
+            # The event carries the signature; its handler (_contract_concluded) takes what it needs.
             self.trigger_event(
                 self.ContractConcluded,
                 by="signature",
