@@ -6,7 +6,7 @@ maps to its public event, the status change is still published on every step."""
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -26,14 +26,13 @@ from shared.process_events import (
     PaymentRecordedV1,
 )
 from shared.settings import Settings
-from shared.signature_code import signature_code, signature_key
+from tests.unit.signing import sign_as
 
 APPLICANT = Actor("applicant-1", "consumer", "Иван Петров", "ivan@example.ru")
 STRANGER = Actor("applicant-2", "consumer", "Пётр Иванов", "petr@example.ru")
 STAFF = Actor("staff-1", "staff", "Сотрудник", "staff@example.ru")
 STAFF_FILES = {"contract-f", "tu-f", "act-f"}
 TODAY = today()
-KEY = signature_key("k" * 40)  # the fixtures' secret
 
 
 @pytest.fixture
@@ -88,24 +87,8 @@ def pay(
     return claim
 
 
-def signed(
-    app: ApplicationsApp, claim_id: uuid.UUID, due: str | None = None, now: datetime | None = None
-) -> Application:
-    """The applicant asks for a code and signs with it (the code the e-mail would carry)."""
-    at = now or datetime.now(UTC)
-    challenge_id = str(uuid.uuid4())
-    app.act(
-        claim_id,
-        APPLICANT,
-        lambda c: c.request_signature_code(APPLICANT, challenge_id, "ab" * 32, at, 900, 60),
-    )
-    code = signature_code(KEY, str(claim_id), challenge_id)
-    outcome: list[object] = []
-    claim, _ = app.act(
-        claim_id, APPLICANT, lambda c: outcome.append(c.sign(APPLICANT, code, KEY, at, "203.0.113.5", due))
-    )
-    assert outcome == [None]
-    return claim
+def signed(app: ApplicationsApp, claim_id: uuid.UUID, due: str | None = None) -> Application:
+    return sign_as(app, APPLICANT, claim_id, due)
 
 
 def refused(app: ApplicationsApp, claim_id: uuid.UUID, step: object, actor: Actor = STAFF) -> DomainError:

@@ -25,9 +25,9 @@ from shared.process_events import ContractConcludedV1, SignatureCodeFailedV1, Si
 from shared.readstore import SQLiteReadStore
 from shared.settings import Settings
 from shared.signature_code import code_matches, signature_code, signature_key
+from tests.unit.signing import KEY
 from tests.unit.test_applications_process import (
     APPLICANT,
-    KEY,
     STAFF,
     STAFF_FILES,
     STRANGER,
