@@ -5,6 +5,10 @@ like shared/events.py (versioned, additive changes only); they register themselv
 
 from __future__ import annotations
 
+from datetime import datetime
+
+from pydantic import BaseModel
+
 from shared.events import DocumentRef, PublicEvent
 
 
@@ -55,6 +59,19 @@ class OfferRefusedV1(PublicEvent):
     actor_id: str
 
 
+class SignatureV1(BaseModel):
+    """A simple electronic signature (ПЭП) by a one-time e-mail code: what was signed (the
+    file and its SHA-256), when, from which address (the edge's record), by which challenge."""
+
+    method: str = "email_code"
+    challenge_id: str
+    file_id: str
+    name: str = ""
+    document_sha256: str
+    signed_at: datetime
+    client_address: str
+
+
 class ContractConcludedV1(PublicEvent):
     TYPE = "lk.applications.ContractConcluded.v1"
     application_id: str
@@ -64,6 +81,7 @@ class ContractConcludedV1(PublicEvent):
     by: str  # payment | signature
     concluded_on: str  # ISO date
     actor_id: str
+    signature: SignatureV1 | None = None  # by signature (absent from events published before)
 
 
 class NoticeReceivedV1(PublicEvent):
@@ -131,3 +149,31 @@ class DeadlineOverdueV1(PublicEvent):
     title: str  # an infinitive read after «сетевая организация обязана до …»
     due: str
     duty: str = "grid_company"
+
+
+class SignatureCodeIssuedV1(PublicEvent):
+    """The applicant asked for a one-time code to sign the contract: the challenge, never the
+    code (the notifier derives it from the challenge with the platform's key and mails it)."""
+
+    TYPE = "lk.applications.SignatureCodeIssued.v1"
+    application_id: str
+    number: str
+    applicant_id: str
+    applicant_email: str
+    challenge_id: str
+    document: DocumentRef  # the contract (offer), slot offer_contract
+    document_sha256: str
+    expires_at: datetime
+    actor_id: str
+
+
+class SignatureCodeFailedV1(PublicEvent):
+    """A wrong code was typed for the challenge (no code in it); ``attempts_left`` may be 0."""
+
+    TYPE = "lk.applications.SignatureCodeFailed.v1"
+    application_id: str
+    number: str
+    applicant_id: str
+    challenge_id: str
+    attempts_left: int
+    actor_id: str

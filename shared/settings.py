@@ -150,6 +150,11 @@ class Settings(BaseSettings):
     payee_corr_account: str = "30101810600000000999"
     payee_vat_percent: int = 22
 
+    # The simple electronic signature (ПЭП): a one-time e-mail code lives this many seconds,
+    # and a new code for the same application may be asked for once per interval.
+    signature_code_ttl: int = 15 * 60
+    signature_code_interval: int = 60
+
     @model_validator(mode="after")
     def _fill_defaults(self) -> Settings:
         if not self.public_url:

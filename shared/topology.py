@@ -37,6 +37,8 @@ PUBLISHES: dict[str, tuple[type[PublicEvent], ...]] = {
         pe.CompanyDocumentPlacedV1,
         pe.DeadlineRemindedV1,
         pe.DeadlineOverdueV1,
+        pe.SignatureCodeIssuedV1,
+        pe.SignatureCodeFailedV1,
     ),
     "chat": (ev.MessagePostedV1, ev.MessageReadV1),
     "files": (ev.FileUploadedV1, ev.FilePartiesGrantedV1, ev.FormPublishedV1, ev.FileDeletedV1),
@@ -61,6 +63,8 @@ CONSUMES: dict[str, tuple[str, ...]] = {
     "notifier.chat_mail": ("chat",),
     "notifier.deadline_mail": ("applications",),
     "notifier.refs": ("applications", "identity"),
+    "applications.file_hashes": ("files",),
+    "notifier.signature_mail": ("applications",),
 }
 
 

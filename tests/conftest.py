@@ -17,9 +17,11 @@ MODES = ("embedded", "stack")
 def system(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
     """The whole system, started once per mode for the session (tests use fresh logins)."""
     sys_ = System.create(request.param, tmp_path_factory.mktemp(f"system-{request.param}"))
-    sys_.start()
-    yield sys_
-    sys_.destroy()
+    try:
+        sys_.start()
+        yield sys_
+    finally:  # a start that failed half-way leaves processes and connections: stop them too
+        sys_.destroy()
 
 
 @pytest.fixture(params=MODES)
@@ -28,9 +30,11 @@ def fresh_system(
 ) -> Iterator[System]:
     """A system of its own, for tests that kill processes or stop servers."""
     sys_ = System.create(request.param, tmp_path_factory.mktemp(f"fresh-{request.param}"))
-    sys_.start()
-    yield sys_
-    sys_.destroy()
+    try:
+        sys_.start()
+        yield sys_
+    finally:  # a start that failed half-way leaves processes and connections: stop them too
+        sys_.destroy()
 
 
 @pytest.fixture(autouse=True)

@@ -1,5 +1,5 @@
 """What the deadline watcher (watcher.py) records on an application, mixed into
-:class:`services.applications.domain.Application` (which declares the events): a reminder to
+:class:`services.applications.domain.Application`: a reminder to
 the applicant, a notice that the grid company's deadline is overdue (each held once per
 (code, due): a repeat records nothing), and the automatic annulment, which checks on the
 aggregate that its cause still holds (the documents still missing, the invoice still unpaid).
@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from datetime import date
 from typing import TYPE_CHECKING, Any, Literal
+
+from eventsourcing.domain import Aggregate
 
 from services.applications.actor import Actor
 from shared.format import day
@@ -25,6 +27,22 @@ REASONS: dict[str, str] = {
 
 
 class DeadlineSteps:
+    # The watcher's notices, each held once per (code, due), made the aggregate's own events
+    # (Application.DeadlineReminded …) by its class.
+    class DeadlineReminded(Aggregate.Event):
+        code: str
+        due: str  # the deadline's local date (ISO)
+
+        def apply(self, aggregate: Any) -> None:
+            aggregate.watched.add(f"reminded:{self.code}:{self.due}")
+
+    class DeadlineOverdue(Aggregate.Event):
+        code: str
+        due: str
+
+        def apply(self, aggregate: Any) -> None:
+            aggregate.watched.add(f"overdue:{self.code}:{self.due}")
+
     if TYPE_CHECKING:  # the aggregate's state and event methods (domain.Application)
         status: str
         offer: dict[str, Any] | None
@@ -34,22 +52,21 @@ class DeadlineSteps:
         @property
         def paid_kopecks(self) -> int: ...
         def _changed(self, actor: Actor, to_status: str, comment: str, due: str | None) -> None: ...
-        def _deadline_reminded(self, code: str, due: str) -> None: ...
-        def _deadline_overdue(self, code: str, due: str) -> None: ...
+        def trigger_event(self, event_class: Any, **kwargs: Any) -> None: ...
 
     def remind(self, code: str, due: date) -> bool:
         """Remind the applicant of the deadline ``code`` ending on ``due``, once (False: held
         already, or the application is final)."""
         if self.status in FINAL or f"reminded:{code}:{due.isoformat()}" in self.watched:
             return False
-        self._deadline_reminded(code=code, due=due.isoformat())
+        self.trigger_event(self.DeadlineReminded, code=code, due=due.isoformat())
         return True
 
     def flag_overdue(self, code: str, due: date) -> bool:
         """Note that the grid company's deadline ``code`` (due on ``due``) passed, once."""
         if self.status in FINAL or f"overdue:{code}:{due.isoformat()}" in self.watched:
             return False
-        self._deadline_overdue(code=code, due=due.isoformat())
+        self.trigger_event(self.DeadlineOverdue, code=code, due=due.isoformat())
         return True
 
     def unpaid(self) -> bool:

@@ -16,6 +16,7 @@ from services.applications.actor import Actor
 from services.applications.deadline_steps import DeadlineSteps
 from services.applications.moves import StatusMoves
 from services.applications.rules import Document, Submission, TypeData
+from services.applications.signature import SignatureSteps
 from services.applications.steps import ProcessSteps
 
 _NS = uuid.UUID("5d0c6f0e-7a49-4c55-9f35-6a3e2f8b1c44")
@@ -68,7 +69,7 @@ class Catalog(Aggregate):
         self.codes.append(code)
 
 
-class Application(StatusMoves, ProcessSteps, DeadlineSteps, Aggregate):
+class Application(StatusMoves, ProcessSteps, SignatureSteps, DeadlineSteps, Aggregate):
     """A grid-connection application (заявка на ТП), its status history and the recorded facts
     of the process that drive the status. The commands check, then trigger these events: the
     plain moves in moves.py, the process (offer, payments, signature, notice, connection, the
@@ -127,6 +128,7 @@ class Application(StatusMoves, ProcessSteps, DeadlineSteps, Aggregate):
         by: str  # payment | signature
         on: str
         actor_id: str
+        signature: dict[str, str] | None = None  # by signature: signature.Signed (absent before)
 
     class NoticeReceived(Aggregate.Event):
         kind: str
@@ -256,6 +258,8 @@ class Application(StatusMoves, ProcessSteps, DeadlineSteps, Aggregate):
             "state_buyer": state_buyer,
         }
         self.refused = False
+        self.contract = contract  # what a signature signs (signature.py)
+        self.signature_challenge = None  # a new offer voids a code issued for the last one
 
     @event(PaymentRecorded)
     def _payment_recorded(self, amount_kopecks: int, paid_at: str, reference: str, actor_id: str) -> None:
@@ -282,23 +286,6 @@ class Application(StatusMoves, ProcessSteps, DeadlineSteps, Aggregate):
         self, document_id: str, kind: str, file_id: str, name: str, actor_id: str, actor_name: str
     ) -> None:
         self.company_documents[document_id] = {"kind": kind, "file_id": file_id}
-
-    # The deadline watcher's notices (watcher.py, deadline_steps.py), each held once per (code, due).
-    class DeadlineReminded(Aggregate.Event):
-        code: str
-        due: str  # the deadline's local date (ISO)
-
-    class DeadlineOverdue(Aggregate.Event):
-        code: str
-        due: str
-
-    @event(DeadlineReminded)
-    def _deadline_reminded(self, code: str, due: str) -> None:
-        self.watched.add(f"reminded:{code}:{due}")
-
-    @event(DeadlineOverdue)
-    def _deadline_overdue(self, code: str, due: str) -> None:
-        self.watched.add(f"overdue:{code}:{due}")
 
 
 AGGREGATES = (ApplicationType, Catalog, Application)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from services.applications.steps import KINDS
+from shared import format as fmt
 from shared.readstore import ReadStore, Row
 
 MILESTONES: dict[str, str] = {
@@ -21,6 +22,21 @@ MILESTONES: dict[str, str] = {
     "voltage_applied": "Фактическая подача напряжения",
     "closing_documents_placed": "Размещены закрывающие документы",
 }
+
+
+def signature_text(signed_at: str, sha256: str) -> str:
+    """How a signed contract reads on the page: «Подписано … ПЭП 02.12.2026 10:15 (МСК), SHA-256 …»."""
+    return f"Подписано простой электронной подписью (ПЭП) {fmt.when(signed_at)}, SHA-256 {sha256}"
+
+
+async def signatures(store: ReadStore, application_id: str) -> dict[str, str]:
+    """The signature's text of each signed contract file (the latest signature of a file)."""
+    rows = await store.fetch(
+        "SELECT file_id, document_sha256, signed_at FROM applications_signatures WHERE application_id = $1"
+        " ORDER BY version",
+        application_id,
+    )
+    return {r["file_id"]: signature_text(r["signed_at"], r["document_sha256"]) for r in rows}
 
 
 def rubles(kopecks: int | None) -> float | None:
@@ -79,6 +95,7 @@ async def process_facts(store: ReadStore, application_id: str) -> dict[str, Any]
         application_id,
     )
     invoice, offer = _offer(row, payments)
+    signed = await signatures(store, application_id)
     return {
         "milestones": [{"code": m["code"], "title": MILESTONES[m["code"]], "at": m["at"]} for m in marks],
         "company_documents": [
@@ -90,6 +107,7 @@ async def process_facts(store: ReadStore, application_id: str) -> dict[str, Any]
                 "name": d["name"],
                 "placed_at": d["placed_at"],
                 "signed_at": d["signed_at"],
+                "signature": signed.get(d["file_id"]) if d["kind"] == "offer_contract" else None,
             }
             for d in documents
         ],

@@ -13,6 +13,7 @@ from services.applications.projections import (
     FormsView,
     ProcessView,
 )
+from services.applications.projections.hashes import FileHashes, HashLookup
 from services.applications.public import make_mapper
 from services.applications.routes import ROUTERS
 from services.applications.state import ApplicationsState
@@ -37,7 +38,9 @@ async def build(runtime: Runtime) -> ApplicationsState:
     runtime.consume(FormsView())
     runtime.consume(ChatCounters())
     runtime.start("deadline_watcher", Watcher(app, open_applications(runtime.store)).run)
-    return ApplicationsState(app, runtime.store, numbers, views, Lookup(runtime.store, refs, "applications"))
+    hashes = HashLookup(runtime.store, runtime.consume(FileHashes()))
+    lookup = Lookup(runtime.store, refs, "applications")
+    return ApplicationsState(app, runtime.store, numbers, views, lookup, hashes=hashes)
 
 
 SERVICE = Service("applications", build, ROUTERS, application=ApplicationsApp, mapper=make_mapper)

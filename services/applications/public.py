@@ -9,9 +9,12 @@ is made around the application's history (:func:`make_mapper`, bound by the runt
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
+from datetime import datetime
 from typing import Protocol
 
 from services.applications.domain import Application, ApplicationType, Catalog
+from services.applications.signature import MAX_FAILURES
 from services.applications.steps import KINDS
 from services.applications.watch_public import watch_events
 from shared.events import ApplicationSubmittedV1, DocumentRef, DocumentsAddedV1, StatusChangedV1
@@ -25,6 +28,9 @@ from shared.process_events import (
     OfferPlacedV1,
     OfferRefusedV1,
     PaymentRecordedV1,
+    SignatureCodeFailedV1,
+    SignatureCodeIssuedV1,
+    SignatureV1,
 )
 from shared.statuses import TITLES
 
@@ -164,6 +170,7 @@ def _process(events: EventMap, history: History) -> None:
             by=event.by,
             concluded_on=event.on,
             actor_id=event.actor_id,
+            signature=SignatureV1.model_validate(event.signature) if event.signature else None,
         )
 
     @events.public(Application.NoticeReceived, to=NoticeReceivedV1)
@@ -204,6 +211,41 @@ def _process(events: EventMap, history: History) -> None:
             documents=[DocumentRef(slot=event.kind, file_id=event.file_id, name=event.name)],
             actor_id=event.actor_id,
             actor_name=event.actor_name,
+        )
+
+    _signature(events, at)
+
+
+def _signature(events: EventMap, at: Callable[[Application.Event], Application]) -> None:
+    """The challenges of the simple electronic signature (signature.py): never a code."""
+
+    @events.public(Application.SignatureCodeIssued, to=SignatureCodeIssuedV1)
+    def code_issued(event: Application.SignatureCodeIssued) -> SignatureCodeIssuedV1:
+        claim = at(event)
+        return SignatureCodeIssuedV1(
+            application_id=str(event.originator_id),
+            number=claim.number,
+            applicant_id=claim.applicant_id,
+            applicant_email=claim.applicant_email,
+            challenge_id=event.challenge_id,
+            document=DocumentRef(**event.document),
+            document_sha256=event.document_sha256,
+            expires_at=datetime.fromisoformat(event.expires_at),
+            actor_id=event.actor_id,
+        )
+
+    @events.public(Application.SignatureCodeFailed, to=SignatureCodeFailedV1)
+    def code_failed(event: Application.SignatureCodeFailed) -> SignatureCodeFailedV1:
+        claim = at(event)
+        spent = claim.signature_challenge
+        failures = int(spent["failures"]) if spent and spent["challenge_id"] == event.challenge_id else 0
+        return SignatureCodeFailedV1(
+            application_id=str(event.originator_id),
+            number=claim.number,
+            applicant_id=claim.applicant_id,
+            challenge_id=event.challenge_id,
+            attempts_left=max(MAX_FAILURES - failures, 0),
+            actor_id=event.actor_id,
         )
 
 

@@ -120,8 +120,14 @@ class PaymentIn(_Strict):
 
 class AcceptanceIn(_Strict):
     decision: Literal["accept", "reject"]
-    code: str | None = Field(default=None, max_length=32)  # the e-mail code: a later step
+    # To accept: the one-time code of the e-mail (six digits; spaces and dashes are ignored).
+    code: str | None = Field(default=None, max_length=32, pattern=TEXT)
     comment: str = Field(default="", max_length=2000, pattern=TEXT)
+
+
+class SignatureCodeIn(_Strict):
+    """A request for a one-time signature code (no fields yet: the code is for the current
+    offer's contract and goes to the applicant's e-mail)."""
 
 
 class NoticeIn(_Strict):

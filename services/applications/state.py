@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from services.applications.actor import Actor, role_of
 from services.applications.app import ApplicationsApp
 from services.applications.numbers import NumberSeries
+from services.applications.projections.hashes import HashLookup
 from services.applications.rules import Document
 from shared.auth import Principal
 from shared.consumer import ConsumerRunner
@@ -24,6 +25,7 @@ class ApplicationsState:
     numbers: NumberSeries
     views: tuple[ConsumerRunner, ...]  # what an application's page reads
     refs: Lookup  # applications.refs: accounts and files
+    hashes: HashLookup | None = None  # applications.file_hashes: what a signature signs
 
     async def actor(self, principal: Principal) -> Actor:
         """Who acts, with the name and e-mail the references know (a just-registered account

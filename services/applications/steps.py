@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from services.applications.actor import Actor
 from services.applications.rules import Document
+from services.applications.signature import SignatureSteps, Signed
 from services.applications.workflow import STAFF
 from shared.errors import Conflict, Forbidden, Invalid
 from shared.statuses import TITLES
@@ -71,8 +72,10 @@ def _not_future(day: date, today: date) -> None:
         raise Invalid("date_in_future", "Дата не может быть позже сегодняшней.")
 
 
-class ProcessSteps:
+class ProcessSteps(SignatureSteps):
     if TYPE_CHECKING:  # the aggregate's state and event methods (domain.Application)
+        ContractConcluded: Any
+
         applicant_id: str
         status: str
         offer: dict[str, Any] | None
@@ -170,10 +173,9 @@ class ProcessSteps:
             self._changed(actor, "activities", PAID, due)
         return True
 
-    def decide(self, actor: Actor, accept: bool, comment: str, today: date, due: str | None) -> None:
-        """The applicant signs an offer that needs a signature (the contract is concluded) or
-        refuses it with reasons (the status stays; staff see the refusal and may place a new
-        offer). The one-time code of the simple electronic signature is a later step."""
+    def _may_decide(self, actor: Actor) -> None:
+        """The applicant may sign or refuse: an offer that needs a signature is placed and not
+        refused yet."""
         if actor.account_id != self.applicant_id:
             raise Forbidden("forbidden", "Подписать договор или отказаться от него может только заявитель.")
         if self.status != "contract" or self.offer is None:
@@ -184,8 +186,32 @@ class ProcessSteps:
             )
         if self.refused:
             raise Conflict("offer_refused", "Вы отказались от этого договора: дождитесь нового предложения.")
+
+    def decide(
+        self,
+        actor: Actor,
+        accept: bool,
+        comment: str,
+        today: date,
+        due: str | None,
+        signed: Signed | None = None,
+    ) -> None:
+        """The applicant signs an offer that needs a signature (the contract is concluded; only
+        with ``signed``, the checked one-time code's record: signature.SignatureSteps.sign) or
+        refuses it with reasons (the status stays; staff see the refusal and may place a new
+        offer)."""
+        self._may_decide(actor)
         if accept:
-            self._contract_concluded(by="signature", on=today.isoformat(), actor_id=actor.account_id)
+            if signed is None:
+                raise Invalid("signature_code_required", "Введите код из письма, чтобы подписать договор.")
+            # The event carries the signature; its handler (_contract_concluded) takes what it needs.
+            self.trigger_event(
+                self.ContractConcluded,
+                by="signature",
+                on=today.isoformat(),
+                actor_id=actor.account_id,
+                signature=signed,
+            )
             self._changed(actor, "activities", SIGNED, due)
             return
         reason = comment.strip()

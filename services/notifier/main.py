@@ -11,6 +11,7 @@ from services.notifier.deadline_mail import DeadlineMail
 from services.notifier.mailer import SmtpMailer
 from services.notifier.outbox import OUTBOX_DDL, Sender
 from services.notifier.process_mail import ProcessMailOutbox
+from services.notifier.signature_mail import SignatureMail
 from services.notifier.state import NotifierState
 from shared.references import Lookup
 from shared.service import Runtime, Service, create_service_app
@@ -26,6 +27,7 @@ async def build(runtime: Runtime) -> NotifierState:
     runtime.consume(ProcessMailOutbox(s.public_url, s.staff_mail), on_applied=sender.wake)
     runtime.consume(ChatMailProjection(config))
     runtime.consume(DeadlineMail(s.public_url, s.staff_mail), on_applied=sender.wake)
+    runtime.consume(SignatureMail(s.secret(), s.public_url), on_applied=sender.wake)
     lookup = Lookup(store, runtime.consume(refs), "notifier")
     scheduler = ChatMailScheduler(store, config, s.public_url, lookup, sender.wake)
     runtime.start("sender", sender.run)

@@ -5,6 +5,7 @@ another consumer's application does not exist; bad input is refused and records 
 
 from __future__ import annotations
 
+import re
 import time
 from datetime import timedelta
 from typing import Any
@@ -52,6 +53,21 @@ def refused(
     assert answer.status_code == status, answer.text
     assert http.get(page, headers=seen_by or auth).json()["version"] == before
     return str(answer.json()["code"])
+
+
+CODE = re.compile(r"Код для подписания договора по заявке \S+: (\d{6})\.")
+
+
+def code_by_mail(system: System, http: httpx.Client, auth: dict[str, str], app_id: str, email: str) -> str:
+    """The applicant asks for the one-time signature code; the code the e-mail brought."""
+    asked = post(http, auth, app_id, "acceptance/code", {})
+    assert asked.status_code == 201, asked.text
+    number = http.get(f"/api/v1/applications/{app_id}", headers=auth).json()["number"]
+    mails = mails_with(system, email, f"Код подписания договора по заявке {number}")
+    assert len(mails) == 1, [m.subject for m in mails]
+    found = CODE.search(mails[0].text)
+    assert found, mails[0].text
+    return found.group(1)
 
 
 def test_an_individual_up_to_15_kw_from_submission_to_completion(
@@ -178,14 +194,19 @@ def test_a_company_of_150_to_670_kw_signs_the_offer(
         assert (
             post(http, staff, app_id, "payments", paid).json()["status"] == "contract"
         )  # a signature is due
-        signed = post(http, auth, app_id, "acceptance", {"decision": "accept", "comment": ""})
+        code = code_by_mail(system, http, auth, app_id, person.email)
+        signed = post(http, auth, app_id, "acceptance", {"decision": "accept", "code": code, "comment": ""})
         assert signed.status_code == 200, signed.text
         seen = signed.json()
         assert seen["status"] == "activities" and seen["offer"]["concluded_by"] == "signature"
         contract = next(d for d in seen["company_documents"] if d["kind"] == "offer_contract")
-        assert contract["signed_at"]
+        assert contract["signed_at"] and contract["signature"].startswith(
+            "Подписано простой электронной подписью"
+        )
         assert "contract_concluded" in [m["code"] for m in seen["milestones"]]
         assert refused(http, auth, app_id, "acceptance", {"decision": "accept"}, 409) == "offer_not_placed"
+        reused = {"decision": "accept", "code": code}
+        assert refused(http, auth, app_id, "acceptance", reused, 409) == "signature_code_used"
 
 
 def test_the_consumer_reads_the_company_documents(

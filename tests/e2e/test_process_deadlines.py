@@ -23,9 +23,10 @@ from services.applications.calendar import WorkCalendar
 from services.applications.invoice import parse_payload
 from tests.conftest import Person, new_person
 from tests.e2e.helpers import log_in
+from tests.e2e.process_steps import offer_body, post
 from tests.e2e.test_applications import consumer
 from tests.e2e.test_identity_complete import NEW_PASSWORD, create_staff
-from tests.e2e.test_process import offer_body, post, submitted
+from tests.e2e.test_process import submitted
 from tests.harness import System
 from tests.unit.test_invoice import _png_pixels
 

@@ -21,9 +21,10 @@ from services.applications.calendar import WorkCalendar, local_day
 from shared.readstore import build_readstore
 from tests.conftest import MODES, new_person
 from tests.e2e.helpers import log_in, mails_with
+from tests.e2e.process_steps import TODAY, offer_body, post
 from tests.e2e.test_applications import consumer, until
 from tests.e2e.test_identity_complete import NEW_PASSWORD, create_staff
-from tests.e2e.test_process import TODAY, offer_body, post, submitted
+from tests.e2e.test_process import submitted
 from tests.harness import System
 
 ZONE = "Europe/Moscow"

@@ -26,8 +26,8 @@ def postgres(action: str) -> None:
 @pytest.fixture
 def stack(tmp_path: Path) -> Iterator[System]:
     system = System.create("stack", tmp_path)
-    system.start()
     try:
+        system.start()
         yield system
     finally:
         postgres("start")  # whatever happened, leave PostgreSQL running for the rest

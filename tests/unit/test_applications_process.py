@@ -26,6 +26,7 @@ from shared.process_events import (
     PaymentRecordedV1,
 )
 from shared.settings import Settings
+from tests.unit.signing import sign_as
 
 APPLICANT = Actor("applicant-1", "consumer", "Иван Петров", "ivan@example.ru")
 STRANGER = Actor("applicant-2", "consumer", "Пётр Иванов", "petr@example.ru")
@@ -84,6 +85,10 @@ def pay(
 ) -> Application:
     claim, _ = app.act(claim_id, actor, lambda c: c.record_payment(actor, kopecks, TODAY, ref, TODAY, None))
     return claim
+
+
+def signed(app: ApplicationsApp, claim_id: uuid.UUID, due: str | None = None) -> Application:
+    return sign_as(app, APPLICANT, claim_id, due)
 
 
 def refused(app: ApplicationsApp, claim_id: uuid.UUID, step: object, actor: Actor = STAFF) -> DomainError:
@@ -202,7 +207,9 @@ def test_signature_concludes_and_refusal_keeps_the_status(app: ApplicationsApp) 
     assert (error.status, error.code) == (409, "offer_refused")
     # Staff place a new offer after the refusal; the applicant signs it.
     app.act(claim_id, STAFF, lambda c: c.place_offer(STAFF, offer(True), STAFF_FILES, None))
-    claim, _ = app.act(claim_id, APPLICANT, lambda c: c.decide(APPLICANT, True, "", TODAY, "2027-01-01"))
+    error = refused(app, claim_id, lambda c: c.decide(APPLICANT, True, "", TODAY, None), APPLICANT)
+    assert (error.status, error.code) == (422, "signature_code_required")  # only with the e-mail code
+    claim = signed(app, claim_id, "2027-01-01")
     assert (claim.status, claim.concluded, claim.due) == ("activities", True, "2027-01-01")
 
 

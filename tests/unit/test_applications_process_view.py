@@ -17,7 +17,7 @@ from services.applications.public import make_mapper
 from shared.events import Envelope
 from shared.readstore import SQLiteReadStore
 from shared.settings import Settings
-from tests.unit.test_applications_process import APPLICANT, STAFF, STAFF_FILES, in_work, offer, pay
+from tests.unit.test_applications_process import APPLICANT, STAFF, STAFF_FILES, in_work, offer, pay, signed
 
 TODAY = today()
 
@@ -57,7 +57,7 @@ def test_a_signed_process_read_back(tmp_path: Path) -> None:
     claim_id = in_work(app)
     app.act(claim_id, STAFF, lambda c: c.place_offer(STAFF, offer(True), STAFF_FILES, "2030-01-10"))
     pay(app, claim_id, 30_000, "p-1")
-    app.act(claim_id, APPLICANT, lambda c: c.decide(APPLICANT, True, "", TODAY, None))
+    signed(app, claim_id)  # with the one-time code (ПЭП)
     notice = [{"slot": "tu_fulfilled", "file_id": "n-f", "name": "уведомление.pdf"}]
     app.act(claim_id, APPLICANT, lambda c: c.notify(APPLICANT, "tu_fulfilled", notice, {"n-f"}, None))
     day = TODAY - timedelta(days=1)
@@ -91,6 +91,12 @@ def test_a_signed_process_read_back(tmp_path: Path) -> None:
         ("offer_contract", "contract-f", True),
         ("technical_conditions", "tu-f", False),
         ("closing_notice", "act-f", False),
+    ]
+    signature = documents[0]["signature"]
+    assert signature.startswith("Подписано простой электронной подписью (ПЭП) ")
+    assert signature.endswith(", SHA-256 " + "ab" * 32) and [d["signature"] for d in documents[1:]] == [
+        None,
+        None,
     ]
     assert facts["invoice"] == {
         "amount_rub": 550.0,

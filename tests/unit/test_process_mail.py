@@ -146,7 +146,15 @@ async def test_a_signed_offer_paid_in_full_gets_the_payment_mail(
     claim_id = in_work(app, type_code="legal_150_670kw", power=300)
     act(app, claim_id, lambda c: c.place_offer(STAFF_ACTOR, offer(signature=True), STAFF_FILES, None))
     pay(app, claim_id, 55_000, "p-1")  # paid, not concluded: the signature is due
-    act(app, claim_id, lambda c: c.decide(APPLICANT, True, "", TODAY, None), APPLICANT)
+    signed = {  # what signature.SignatureSteps.sign hands over once the code matched
+        "challenge_id": "c-1",
+        "file_id": "contract-f",
+        "name": "Договор ТП.pdf",
+        "document_sha256": "0" * 64,
+        "signed_at": "2026-12-01T10:00:00+00:00",
+        "client_address": "198.51.100.7",
+    }
+    act(app, claim_id, lambda c: c.decide(APPLICANT, True, "", TODAY, None, signed=signed), APPLICANT)
     rows = await feed(store, published(app, claim_id))
     subjects = [r["subject"].split(" — ")[0].split(": ", 1)[-1] for r in rows]
     assert subjects[1:] == [

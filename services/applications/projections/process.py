@@ -43,6 +43,10 @@ PROCESS_DDL = (
     # store made before gets it by the same idempotent DDL); no row: an offer without them.
     "CREATE TABLE IF NOT EXISTS applications_offer_terms (application_id TEXT PRIMARY KEY,"
     " state_buyer BOOLEAN NOT NULL)",
+    # The simple electronic signatures (ПЭП) of the contracts: which file, its hash, when, from where.
+    "CREATE TABLE IF NOT EXISTS applications_signatures (application_id TEXT NOT NULL, challenge_id TEXT NOT NULL,"
+    " file_id TEXT NOT NULL, document_sha256 TEXT NOT NULL, signed_at TEXT NOT NULL, client_address TEXT NOT NULL,"
+    " version INTEGER NOT NULL, PRIMARY KEY (application_id, challenge_id))",
 )
 
 
@@ -174,13 +178,41 @@ class ProcessView(Projection):
             payload.concluded_on,
             payload.by,
         )
-        if payload.by == "signature":
+        if payload.signature is not None:
+            await _signed(tx, event, payload)
+        elif payload.by == "signature":
             await tx.execute(
                 "UPDATE applications_company_documents SET signed_at = $2 WHERE application_id = $1"
                 " AND kind = 'offer_contract' AND signed_at IS NULL",
                 payload.application_id,
                 event.time.isoformat(),
             )
+
+
+async def _signed(tx: Tx, event: Envelope, payload: ContractConcludedV1) -> None:
+    """The signed contract (its file) gets the signature: when, the document's hash."""
+    signature = payload.signature
+    assert signature is not None
+    signed_at = signature.signed_at.isoformat()
+    await tx.execute(
+        "INSERT INTO applications_signatures (application_id, challenge_id, file_id, document_sha256,"
+        " signed_at, client_address, version) VALUES ($1, $2, $3, $4, $5, $6, $7)"
+        " ON CONFLICT (application_id, challenge_id) DO NOTHING",
+        payload.application_id,
+        signature.challenge_id,
+        signature.file_id,
+        signature.document_sha256,
+        signed_at,
+        signature.client_address,
+        event.sequence,
+    )
+    await tx.execute(
+        "UPDATE applications_company_documents SET signed_at = $3 WHERE application_id = $1"
+        " AND kind = 'offer_contract' AND file_id = $2 AND signed_at IS NULL",
+        payload.application_id,
+        signature.file_id,
+        signed_at,
+    )
 
 
 async def _connected_just_before(tx: Tx, event: Envelope) -> bool:

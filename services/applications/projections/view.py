@@ -28,6 +28,8 @@ from shared.process_events import (
     OfferPlacedV1,
     OfferRefusedV1,
     PaymentRecordedV1,
+    SignatureCodeFailedV1,
+    SignatureCodeIssuedV1,
 )
 from shared.readstore import Tx
 
@@ -39,6 +41,8 @@ PROCESS_FACTS = (
     | NoticeReceivedV1
     | ConnectionRecordedV1
     | CompanyDocumentPlacedV1
+    | SignatureCodeIssuedV1  # the signature's challenges change the version too
+    | SignatureCodeFailedV1
 )
 
 VIEW_DDL = (

@@ -5,13 +5,14 @@ Each answers the application's page once the views have the new facts."""
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
 
 from services.applications.actor import Actor
 from services.applications.answers import as_committed
-from services.applications.app import today
+from services.applications.app import changed_meanwhile, today
 from services.applications.deps import CurrentActor, State, parse_id
 from services.applications.domain import Application
 from services.applications.queries import detail
@@ -22,15 +23,18 @@ from services.applications.schemas import (
     NoticeIn,
     OfferIn,
     PaymentIn,
+    SignatureCodeIn,
     kopecks,
 )
 from services.applications.state import ApplicationsState
 from services.applications.steps import TU_FULFILLED, Offer
 from shared import idempotency
 from shared.auth import CurrentPrincipal
-from shared.errors import Conflict
+from shared.edge import client_address
+from shared.errors import Conflict, DomainError, Unavailable
 from shared.http import IdPath, answers
 from shared.runtime import blocking
+from shared.signature_code import signature_key
 
 router = APIRouter(prefix="/api/v1/applications/{application_id}")
 ANSWERS = answers(401, 403, 404, 409, 422)
@@ -107,17 +111,76 @@ async def record_payment(
 
 @router.post("/acceptance", responses=ANSWERS)
 async def decide(
-    application_id: IdPath, body: AcceptanceIn, state: State, principal: CurrentPrincipal, actor: CurrentActor
+    application_id: IdPath,
+    body: AcceptanceIn,
+    request: Request,
+    state: State,
+    principal: CurrentPrincipal,
+    actor: CurrentActor,
 ) -> dict[str, Any]:
-    """The applicant signs the offer (the contract is concluded) or refuses it with reasons.
-    ``code`` (the one-time e-mail code of the signature) is not checked yet."""
+    """The applicant signs the offer with the one-time code of the e-mail (the simple
+    electronic signature: the contract is concluded) or refuses it with reasons. A wrong code
+    is recorded as a failed attempt and refused; any other refusal records nothing."""
     key = parse_id(application_id)
-    app, on = state.app, today()
-    accept = body.decision == "accept"
-    claim, _ = await blocking(
-        app.act, key, actor, lambda c: c.decide(actor, accept, body.comment, on, app.activities_due(c, on))
-    )
+    app, now = state.app, datetime.now(UTC)
+    if body.decision == "reject":
+        claim, _ = await blocking(
+            app.act, key, actor, lambda c: c.decide(actor, False, body.comment, now.date(), None)
+        )
+        return await _answer(state, application_id, principal, actor, claim)
+    secret, address = signature_key(app.settings.secret()), client_address(request)
+    outcome: list[DomainError | None] = []
+
+    def sign(c: Application) -> None:
+        outcome.append(c.sign(actor, body.code, secret, now, address, app.activities_due(c, now.date())))
+
+    claim, _ = await blocking(app.act, key, actor, sign)
+    if outcome and outcome[0] is not None:
+        await state.caught_up(application_id, claim.version)  # the page shows the attempt counted
+        raise outcome[0]  # the failed attempt is saved; the answer is the refusal
     return await _answer(state, application_id, principal, actor, claim)
+
+
+@router.post("/acceptance/code", status_code=201, responses=answers(401, 403, 404, 409, 422, 429, 503))
+async def request_signature_code(
+    application_id: IdPath,
+    state: State,
+    actor: CurrentActor,
+    body: SignatureCodeIn | None = None,
+) -> dict[str, Any]:
+    """A one-time code to sign the current offer's contract, sent to the applicant's e-mail
+    (valid ``LK_SIGNATURE_CODE_TTL`` seconds; one request per ``LK_SIGNATURE_CODE_INTERVAL``)."""
+    key = parse_id(application_id)
+    app, settings = state.app, state.app.settings
+    seen = await blocking(app.load, key, actor)
+    contract, waiting = seen.contract, seen.status == "contract" and seen.contract is not None
+    sha256 = await state.hashes.sha256(contract["file_id"]) if contract and waiting and state.hashes else None
+    if waiting and sha256 is None:
+        raise Unavailable("file_unknown", "Файл договора ещё не обработан. Повторите запрос через минуту.")
+    challenge_id = str(uuid.uuid4())
+
+    def issue(c: Application) -> None:
+        if c.contract != contract:
+            raise changed_meanwhile("Договор по заявке изменился. Обновите страницу.")
+        now = datetime.now(UTC)
+        ttl, interval = settings.signature_code_ttl, settings.signature_code_interval
+        c.request_signature_code(actor, challenge_id, sha256 or "", now, ttl, interval)
+
+    claim, _ = await blocking(app.act, key, actor, issue)
+    await state.caught_up(application_id, claim.version)  # read-your-writes: the page's version
+    issued = claim.signature_challenge or {}
+    return {
+        "challenge_id": challenge_id,
+        "expires_at": issued.get("expires_at"),
+        "sent_to": masked(claim.applicant_email),
+        "document": {"file_id": issued.get("file_id"), "name": issued.get("name"), "sha256": sha256},
+    }
+
+
+def masked(email: str) -> str:
+    """Where the code went, as the page may show it: ``i***@example.ru``."""
+    name, _, domain = email.partition("@")
+    return f"{name[:1]}***@{domain}" if domain else "***"
 
 
 @router.post("/notices", responses=ANSWERS)
