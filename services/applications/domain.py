@@ -116,6 +116,7 @@ class Application(StatusMoves, ProcessSteps, Aggregate):
         paid_at: str
         reference: str
         actor_id: str
+        source: str = "api"  # api | statement (the payment port's adapter); later field
 
     class OfferRefused(Aggregate.Event):
         comment: str
@@ -249,7 +250,9 @@ class Application(StatusMoves, ProcessSteps, Aggregate):
         self.refused = False
 
     @event(PaymentRecorded)
-    def _payment_recorded(self, amount_kopecks: int, paid_at: str, reference: str, actor_id: str) -> None:
+    def _payment_recorded(
+        self, amount_kopecks: int, paid_at: str, reference: str, actor_id: str, source: str = "api"
+    ) -> None:
         self.payments[reference] = amount_kopecks
 
     @event(OfferRefused)
