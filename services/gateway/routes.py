@@ -22,6 +22,7 @@ ROUTES: dict[str, str] = {
     "applications": "applications",
     "files": "files",
     "forms": "files",
+    "payments": "applications",
 }
 # /applications/{id}/<resource>… belongs to the chat service.
 CHAT_RESOURCES = frozenset({"messages", "chat", "presence"})
@@ -50,6 +51,9 @@ PAGE_UPLOADS = re.compile(
 )
 MULTIPART_OVERHEAD = 64 * 1024
 PAGE_UPLOAD_MAX = 220 * 1024 * 1024  # a page form may carry several scans
+# A bank statement (CSV, up to 2 MB) posted to the API or through the staff page.
+STATEMENTS = frozenset({"/api/v1/payments/import", "/payments/import"})
+STATEMENT_MAX = 2 * 1024 * 1024 + MULTIPART_OVERHEAD
 
 
 def segments(path: str) -> list[str]:
@@ -82,6 +86,8 @@ def body_limit(settings: Settings) -> RouteLimit:
             return upload
         if method == "POST" and PAGE_UPLOADS.match(path):
             return PAGE_UPLOAD_MAX
+        if method == "POST" and path in STATEMENTS:
+            return STATEMENT_MAX
         return settings.max_body_bytes
 
     return limit
