@@ -51,9 +51,13 @@ PAGE_UPLOADS = re.compile(
 )
 MULTIPART_OVERHEAD = 64 * 1024
 PAGE_UPLOAD_MAX = 220 * 1024 * 1024  # a page form may carry several scans
-# A bank statement (CSV, up to 2 MB) posted to the API or through the staff page.
-STATEMENTS = frozenset({"/api/v1/payments/import", "/payments/import"})
-STATEMENT_MAX = 2 * 1024 * 1024 + MULTIPART_OVERHEAD
+# A bank statement (CSV, up to 2 MB, the applications service's limit) posted to the API, or
+# through the staff page as a form.
+STATEMENT_MAX = 2 * 1024 * 1024
+STATEMENTS = {
+    "/api/v1/payments/import": STATEMENT_MAX,
+    "/payments/import": STATEMENT_MAX + MULTIPART_OVERHEAD,
+}
 
 
 def segments(path: str) -> list[str]:
@@ -87,7 +91,7 @@ def body_limit(settings: Settings) -> RouteLimit:
         if method == "POST" and PAGE_UPLOADS.match(path):
             return PAGE_UPLOAD_MAX
         if method == "POST" and path in STATEMENTS:
-            return STATEMENT_MAX
+            return STATEMENTS[path]
         return settings.max_body_bytes
 
     return limit

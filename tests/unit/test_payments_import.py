@@ -187,7 +187,7 @@ async def test_the_real_aggregate_records_each_payment_once_and_full_payment_con
 ) -> None:
     claim_id = offered(app)  # an invoice of 550,00 ₽
     number: str = app.repository.get(claim_id).number
-    port = _Numbers(app, cast(ReadStore, None), {number: claim_id})
+    port = _Numbers(app, cast(ReadStore, None), known={number: claim_id})
     yesterday = date.today() - timedelta(days=1)
     day = f"{yesterday:%d.%m.%Y}"
     data = csv_of(f"{day};200,00;{purpose(number)};1;А", f"{day};350;{purpose(number)};2;А")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from services.applications.actor import Actor
 from services.applications.app import ApplicationsApp, today
@@ -21,6 +21,7 @@ CHUNK = 500  # numbers per query (SQLite allows 999 parameters by default)
 class Ledger:
     app: ApplicationsApp
     store: ReadStore
+    touched: dict[uuid.UUID, int] = field(default_factory=dict)  # id → version recorded, to wait for
 
     async def record(
         self, actor: Actor, application_id: uuid.UUID, payment: Payment
@@ -38,6 +39,8 @@ class Ledger:
             )
 
         claim, _ = await blocking(app.act, application_id, actor, step)
+        if recorded == [True]:
+            self.touched[application_id] = claim.version
         return claim, recorded == [True]
 
     async def record_payment(self, actor: Actor, application_id: uuid.UUID, payment: Payment) -> bool:

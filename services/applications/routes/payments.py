@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
@@ -44,5 +45,8 @@ async def import_payments(request: Request, state: State, actor: CurrentActor, _
         data.extend(chunk)
         if len(data) > LIMIT:
             raise TooLarge("statement_too_large", "Файл выписки больше 2 МБ: разделите его на части.")
-    report = await import_statement(Ledger(state.app, state.store), actor, bytes(data), today())
+    ledger = Ledger(state.app, state.store)
+    report = await import_statement(ledger, actor, bytes(data), today())
+    # Read-your-writes, as after every command: the pages show the payments once answered.
+    await asyncio.gather(*(state.caught_up(str(k), v) for k, v in ledger.touched.items()))
     return report.as_json()
