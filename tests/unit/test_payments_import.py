@@ -214,3 +214,18 @@ def test_a_payment_recorded_before_the_source_field_still_loads(app: Application
     old = dataclasses.replace(stored, state=app.mapper.transcoder.encode(state))
     loaded = app.mapper.to_domain_event(old)
     assert isinstance(loaded, Application.PaymentRecorded) and loaded.source == "api"
+
+
+@pytest.mark.parametrize(
+    ("text", "numbers"),
+    [
+        ("по заявке № ТП-2026-000123.", {"ТП-2026-000123"}),
+        ("по заявке №тп - 2026 - 000123", {"ТП-2026-000123"}),
+        ("ТП-2026-000123 и ТП-2026-000124", {"ТП-2026-000123", "ТП-2026-000124"}),
+        ("по заявке ТП-2026-0001234", set()),  # seven digits: not an application number
+        ("по договору № 7", set()),
+    ],
+)
+def test_the_application_number_is_found_in_the_purpose(text: str, numbers: set[str]) -> None:
+    [line] = parse_statement(csv_of(f"01.12.2026;1;{text};1;А"), TODAY).lines
+    assert line.numbers == numbers

@@ -45,7 +45,7 @@ HEADERS: dict[str, str] = {
     }.items()
     for name in names
 }
-NUMBER = re.compile(r"ТП\s?-\s?(\d{4})\s?-\s?(\d{6})", re.IGNORECASE)
+NUMBER = re.compile(r"ТП\s?-\s?([0-9]{4})\s?-\s?([0-9]{6})(?![0-9])", re.IGNORECASE)
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 SPACES = re.compile(r"[\s\u00a0\u202f']+")
 AMOUNT = re.compile(r"-?[0-9]{1,15}([.,][0-9]{1,2})?")
