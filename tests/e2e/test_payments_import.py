@@ -147,6 +147,7 @@ def test_staff_upload_a_statement_on_the_page_and_see_the_report(
         ("1 500,00", "Оплата по договору аренды № 7", "204"),
     )
     context = browser.new_context(locale="ru-RU", bypass_csp=True)  # axe is injected as a script
+    theirs = browser.new_context(locale="ru-RU")  # the consumer's
     try:
         page = context.new_page()
         page.goto(system.base_url + "/?tab=login")
@@ -167,8 +168,26 @@ def test_staff_upload_a_statement_on_the_page_and_see_the_report(
         expect(rows).to_contain_text("Заявка не найдена")
         expect(rows).to_contain_text("Оплата по договору аренды № 7")
         assert violations(page) == [], summary(violations(page))
+        # A file that is not a statement: the message above the form, nothing recorded.
+        page.get_by_label("Файл выписки").set_input_files(
+            {"name": "скан.png", "mimeType": "text/csv", "buffer": b"\x89PNG\r\n\x1a\n\x00\x00"}
+        )
+        page.get_by_role("button", name="Загрузить выписку").click()
+        expect(page.get_by_role("alert")).to_contain_text("не похож на выписку")
+        # The consumer has no such page and no link to it.
+        mine = theirs.new_page()
+        mine.goto(system.base_url + "/?tab=login")
+        mine.get_by_label("Логин").fill(person.login)
+        mine.get_by_label("Пароль").fill(person.password)
+        mine.get_by_role("button", name="Вход").click()
+        expect(mine.get_by_role("link", name="Заявки на услуги")).to_be_visible()
+        expect(mine.get_by_role("link", name="Импорт выписки")).to_have_count(0)
+        answer = mine.goto(system.base_url + "/payments/import")
+        assert answer is not None and answer.status == 404
+        expect(mine.get_by_role("heading", name="Страница не найдена")).to_be_visible()
     finally:
         context.close()
+        theirs.close()
     with system.client() as http:
         seen = http.get(f"/api/v1/applications/{app['id']}", headers=auth).json()
         assert (seen["status"], seen["invoice"]["paid_rub"]) == ("activities", 550.0)

@@ -20,7 +20,7 @@ from services.applications.domain import Application
 from services.applications.payments import STATEMENT, Ledger, Payment, import_statement
 from services.applications.payments.fake import FakePayments
 from services.applications.payments.statement import MAX_BYTES, parse_statement
-from shared.errors import Invalid
+from shared.errors import DomainError, Invalid
 from shared.readstore import ReadStore
 from shared.settings import Settings
 from tests.unit.test_applications_process import STAFF, offered
@@ -82,6 +82,7 @@ def test_the_example_file_in_the_docs_reads() -> None:
         ("01.12.1999;10;x;1;y", "date_too_early"),
         ("01.12.2026;10;x", "line_columns_missing"),
         ("01.12.2026;10;x;;y", "reference_missing"),
+        ("01.12.2026;10,50;x;1;y;лишнее", "line_columns_extra"),
     ],
 )
 def test_a_bad_line_is_refused_with_its_number_and_the_rest_read(row: str, code: str) -> None:
@@ -103,7 +104,7 @@ def test_a_bad_line_is_refused_with_its_number_and_the_rest_read(row: str, code:
     ],
 )
 def test_a_file_that_is_not_a_statement_is_refused_whole(data: bytes, code: str) -> None:
-    with pytest.raises(Invalid) as caught:
+    with pytest.raises(DomainError) as caught:
         parse_statement(data, TODAY)
     assert caught.value.code == code and caught.value.message
 

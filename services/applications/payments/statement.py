@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 
-from shared.errors import Invalid
+from shared.errors import Invalid, TooLarge
 
 MAX_BYTES = 2 * 1024 * 1024
 COLUMNS = ("date", "amount", "purpose", "reference", "payer")
@@ -152,7 +152,7 @@ def amount_of(raw: str) -> int:
     text = SPACES.sub("", raw).removesuffix("руб.").removesuffix("₽")
     if not AMOUNT.fullmatch(text):
         raise Invalid(
-            "amount_not_a_number", f"Сумма «{raw.strip()}» не число (рубли, до двух знаков копеек)."
+            "amount_not_a_number", f"Сумма «{raw.strip()[:40]}» не число (рубли, до двух знаков копеек)."
         )
     value = Decimal(text.replace(",", "."))
     if value <= 0:
@@ -172,7 +172,7 @@ def date_of(raw: str, today: date) -> date:
         except ValueError:
             continue
     else:
-        raise Invalid("date_not_a_date", f"Дата «{raw}» не в виде ДД.ММ.ГГГГ.")
+        raise Invalid("date_not_a_date", f"Дата «{raw.strip()[:40]}» не в виде ДД.ММ.ГГГГ.")
     if day > today:
         raise Invalid("date_in_future", "Дата платежа не может быть позже сегодняшней.")
     if day < EARLIEST:
@@ -180,9 +180,11 @@ def date_of(raw: str, today: date) -> date:
     return day
 
 
-def _line(number: int, row: list[str], where: dict[str, int], today: date) -> Line:
+def _line(number: int, row: list[str], where: dict[str, int], width: int, today: date) -> Line:
     if len(row) <= max(where[c] for c in REQUIRED):
         raise Invalid("line_columns_missing", "В строке меньше столбцов, чем в заголовке.")
+    if any(cell.strip() for cell in row[width:]):  # say, a decimal comma unquoted in a «,» file
+        raise Invalid("line_columns_extra", "В строке больше столбцов, чем в заголовке: проверьте кавычки.")
     get = {c: row[i].strip() if i < len(row) else "" for c, i in where.items()}
     document = get["reference"]
     if not document or len(document) > 60:
@@ -202,7 +204,7 @@ def _line(number: int, row: list[str], where: dict[str, int], today: date) -> Li
 def parse_statement(data: bytes, today: date) -> Statement:
     """The statement's lines and the refused ones (with their line numbers)."""
     if len(data) > MAX_BYTES:
-        raise Invalid("statement_too_large", "Файл выписки больше 2 МБ: разделите его на части.")
+        raise TooLarge("statement_too_large", "Файл выписки больше 2 МБ: разделите его на части.")
     text = decode(data)
     header_line = next((ln for ln in text.splitlines() if ln.strip()), "")
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(header_line), strict=True)
@@ -214,7 +216,7 @@ def parse_statement(data: bytes, today: date) -> Statement:
         for row in reader:
             if any(cell.strip() for cell in row):
                 try:
-                    statement.lines.append(_line(start, row, where, today))
+                    statement.lines.append(_line(start, row, where, len(header), today))
                 except Invalid as bad:
                     statement.refused.append(BadLine(start, bad.code, bad.message))
             start = reader.line_num + 1
