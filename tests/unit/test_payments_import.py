@@ -10,7 +10,7 @@ import uuid
 from collections.abc import Collection
 from datetime import date, timedelta
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 
 import pytest
 
@@ -20,6 +20,7 @@ from services.applications.domain import Application
 from services.applications.payments import STATEMENT, Ledger, Payment, import_statement
 from services.applications.payments.fake import FakePayments
 from services.applications.payments.statement import MAX_BYTES, parse_statement
+from services.gateway.pages.payments import shown
 from shared.errors import DomainError, Invalid
 from shared.readstore import ReadStore
 from shared.settings import Settings
@@ -230,3 +231,20 @@ def test_a_payment_recorded_before_the_source_field_still_loads(app: Application
 def test_the_application_number_is_found_in_the_purpose(text: str, numbers: set[str]) -> None:
     [line] = parse_statement(csv_of(f"01.12.2026;1;{text};1;А"), TODAY).lines
     assert line.numbers == numbers
+
+
+def test_the_page_shows_the_whole_counts_and_as_many_lines_as_the_flash_holds() -> None:
+    report: dict[str, Any] = {
+        "lines": 900,
+        "recorded": 100,
+        "duplicates": 0,
+        "unmatched": [{"line": n, "purpose": f"Оплата по счёту {n} " + "х" * 300} for n in range(3, 800)],
+        "refused": [{"line": 2, "code": "no_invoice", "message": "По заявке ещё не выставлен счёт."}],
+    }
+    seen = shown(report)
+    assert (seen["lines"], seen["recorded"], seen["unmatched"], seen["refused"]) == (900, 100, 797, 1)
+    assert [r["line"] for r in seen["rows"][:2]] == [2, 3]  # in the file's order
+    assert 0 < len(seen["rows"]) < 798 and seen["hidden"] == 798 - len(seen["rows"])
+    assert all(len(r["text"]) <= 160 for r in seen["rows"])
+    small = shown({**report, "unmatched": report["unmatched"][:2]})
+    assert (len(small["rows"]), small["hidden"]) == (3, 0)

@@ -13,6 +13,7 @@ import json
 import zlib
 from typing import Any
 
+import httpx
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from starlette.datastructures import UploadFile
@@ -20,7 +21,7 @@ from starlette.datastructures import UploadFile
 from services.gateway.pages.calls import SIGNED_IN, SignedIn
 from services.gateway.pages.post import Post
 from services.gateway.pages.render import not_found, page
-from services.gateway.routes import STATEMENT_MAX
+from services.gateway.routes import SLOW, STATEMENT_MAX
 
 router = APIRouter(include_in_schema=False)
 PAGE = "/payments/import"
@@ -79,13 +80,15 @@ async def import_statement(request: Request) -> Response:
     data = await upload.read(STATEMENT_MAX + 1)
     if len(data) > STATEMENT_MAX:
         post.fail(error="Файл выписки больше 2 МБ: разделите его на части.")
+    path = "/api/v1/payments/import"
     answer = await post.call(
         "POST",
-        "/api/v1/payments/import",
+        path,
         ok=200,
         auth=True,
         headers={"content-type": "text/csv"},
         content=data,
+        timeout=httpx.Timeout(SLOW[path], connect=2.0),
     )
     report = shown(answer.json())
     return post.back(report=report, file_name=upload.filename[:200])
