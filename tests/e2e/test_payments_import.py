@@ -180,8 +180,9 @@ def test_staff_upload_a_statement_on_the_page_and_see_the_report(
         mine.get_by_label("Логин").fill(person.login)
         mine.get_by_label("Пароль").fill(person.password)
         mine.get_by_role("button", name="Вход").click()
-        expect(mine.get_by_role("link", name="Заявки на услуги")).to_be_visible()
-        expect(mine.get_by_role("link", name="Импорт выписки")).to_have_count(0)
+        menu = mine.get_by_role("navigation", name="Главное меню")
+        expect(menu.get_by_role("link", name="Заявки на услуги")).to_be_visible()
+        expect(menu.get_by_role("link", name="Импорт выписки")).to_have_count(0)
         answer = mine.goto(system.base_url + "/payments/import")
         assert answer is not None and answer.status == 404
         expect(mine.get_by_role("heading", name="Страница не найдена")).to_be_visible()
