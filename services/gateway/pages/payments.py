@@ -27,6 +27,7 @@ router = APIRouter(include_in_schema=False)
 PAGE = "/payments/import"
 FLASH_BUDGET = 2400  # bytes of the report in the flash cookie, compressed (the cookie holds ~3.8 KB)
 PURPOSE_SHOWN = 160
+ROWS_SHOWN = 200
 
 
 def _staff(user: dict[str, Any]) -> bool:
@@ -64,7 +65,7 @@ def shown(report: dict[str, Any]) -> dict[str, Any]:
     counts = {k: report[k] for k in ("lines", "recorded", "duplicates")}
     counts |= {"unmatched": len(report["unmatched"]), "refused": len(report["refused"])}
     kept: list[dict[str, Any]] = []
-    for row in rows:
+    for row in rows[:ROWS_SHOWN]:
         if _size({**counts, "rows": [*kept, row]}) > FLASH_BUDGET:
             break
         kept.append(row)
