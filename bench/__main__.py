@@ -21,6 +21,7 @@ from bench import (
     gateway,
     identity_bench,
     latency,
+    process_bench,
     rebuild,
     relay_throughput,
 )
@@ -39,6 +40,10 @@ BENCHMARKS: dict[str, tuple[str, Callable[[Infra], dict[str, Any]]]] = {
     ),
     "chat": ("1 000 open WebSockets, 100 messages/s: delivery latency and memory per socket", chat_bench.run),
     "applications": ("submissions/s with two documents, status change → e-mail", applications_bench.run),
+    "process": (
+        "the process: offers/s, payments/s, the whole process per application, statement import lines/s",
+        process_bench.run,
+    ),
 }
 
 

@@ -46,6 +46,7 @@ class PaymentRecordedV1(PublicEvent):
     paid_kopecks: int  # all payments so far
     invoice_kopecks: int
     actor_id: str
+    source: str = "api"  # api | statement: the payment port's adapter that brought it
 
 
 class OfferRefusedV1(PublicEvent):

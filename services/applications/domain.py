@@ -119,6 +119,7 @@ class Application(StatusMoves, ProcessSteps, SignatureSteps, DeadlineSteps, Aggr
         paid_at: str
         reference: str
         actor_id: str
+        source: str = "api"  # api | statement (the payment port's adapter); later field
 
     class OfferRefused(Aggregate.Event):
         comment: str
@@ -262,7 +263,9 @@ class Application(StatusMoves, ProcessSteps, SignatureSteps, DeadlineSteps, Aggr
         self.signature_challenge = None  # a new offer voids a code issued for the last one
 
     @event(PaymentRecorded)
-    def _payment_recorded(self, amount_kopecks: int, paid_at: str, reference: str, actor_id: str) -> None:
+    def _payment_recorded(
+        self, amount_kopecks: int, paid_at: str, reference: str, actor_id: str, source: str = "api"
+    ) -> None:
         self.payments[reference] = amount_kopecks
 
     @event(OfferRefused)

@@ -16,8 +16,11 @@ from services.applications.projections import (
 from services.applications.projections.hashes import FileHashes, HashLookup
 from services.applications.public import make_mapper
 from services.applications.routes import ROUTERS
+from services.applications.routes.payments import IMPORT_PATH
+from services.applications.routes.payments import LIMIT as STATEMENT_LIMIT
 from services.applications.state import ApplicationsState
 from services.applications.watcher import Watcher, open_applications
+from shared.middleware import RouteLimit
 from shared.references import Lookup, References
 from shared.runtime import blocking
 from shared.service import Runtime, Service, create_service_app, events_of
@@ -43,7 +46,16 @@ async def build(runtime: Runtime) -> ApplicationsState:
     return ApplicationsState(app, runtime.store, numbers, views, lookup, hashes=hashes)
 
 
-SERVICE = Service("applications", build, ROUTERS, application=ApplicationsApp, mapper=make_mapper)
+def body_limit(settings: Settings) -> RouteLimit:
+    """A bank statement (POST /api/v1/payments/import) may be up to 2 MB; the rest as usual."""
+    return lambda method, path: (
+        STATEMENT_LIMIT if (method, path) == ("POST", IMPORT_PATH) else settings.max_body_bytes
+    )
+
+
+SERVICE = Service(
+    "applications", build, ROUTERS, application=ApplicationsApp, mapper=make_mapper, body_limit=body_limit
+)
 
 
 def create_app(settings: Settings) -> FastAPI:

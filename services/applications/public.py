@@ -146,6 +146,7 @@ def _process(events: EventMap, history: History) -> None:
             paid_kopecks=claim.paid_kopecks,
             invoice_kopecks=int(claim.offer["amount_kopecks"]) if claim.offer else 0,
             actor_id=event.actor_id,
+            source=event.source,
         )
 
     @events.public(Application.OfferRefused, to=OfferRefusedV1)

@@ -99,7 +99,7 @@ class ProcessSteps(SignatureSteps):
             state_buyer: bool = False,
         ) -> None: ...
         def _payment_recorded(
-            self, amount_kopecks: int, paid_at: str, reference: str, actor_id: str
+            self, amount_kopecks: int, paid_at: str, reference: str, actor_id: str, source: str = "api"
         ) -> None: ...
         def _offer_refused(self, comment: str, actor_id: str) -> None: ...
         def _contract_concluded(self, by: str, on: str, actor_id: str) -> None: ...
@@ -142,7 +142,14 @@ class ProcessSteps(SignatureSteps):
         return sum(self.payments.values())
 
     def record_payment(
-        self, actor: Actor, amount_kopecks: int, paid_at: date, reference: str, today: date, due: str | None
+        self,
+        actor: Actor,
+        amount_kopecks: int,
+        paid_at: date,
+        reference: str,
+        today: date,
+        due: str | None,
+        source: str = "api",
     ) -> bool:
         """Staff (or accounting) record a payment of the invoice. A reference already recorded
         with the same amount records nothing (False). Full payment of an offer that needs no
@@ -166,6 +173,7 @@ class ProcessSteps(SignatureSteps):
             paid_at=paid_at.isoformat(),
             reference=reference,
             actor_id=actor.account_id,
+            source=source,
         )
         full = self.paid_kopecks >= int(self.offer["amount_kopecks"])
         if full and self.status == "contract" and not self.offer["needs_signature"]:

@@ -12,6 +12,7 @@ from fastapi import Request, Response
 from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.background import BackgroundTask
 
+from services.gateway.routes import SLOW
 from shared.edge import EDGE_HEADER, FORWARDED_FOR, FORWARDED_PROTO
 from shared.http import error_body
 from shared.settings import Settings
@@ -104,7 +105,11 @@ class ServiceClient:
         has_body = "content-length" in request.headers or "transfer-encoding" in request.headers
         try:
             outgoing = self.http.build_request(
-                request.method, url, headers=headers, content=request.stream() if has_body else None
+                request.method,
+                url,
+                headers=headers,
+                content=request.stream() if has_body else None,
+                timeout=httpx.Timeout(SLOW.get(request.url.path, 30.0), connect=2.0),
             )
         except httpx.InvalidURL:  # the edge lets only normal paths in; a query can still be odd
             return JSONResponse(error_body("bad_request", "Некорректный запрос."), 400)

@@ -22,6 +22,7 @@ ROUTES: dict[str, str] = {
     "applications": "applications",
     "files": "files",
     "forms": "files",
+    "payments": "applications",
 }
 # /applications/{id}/<resource>… belongs to the chat service.
 CHAT_RESOURCES = frozenset({"messages", "chat", "presence"})
@@ -50,6 +51,16 @@ PAGE_UPLOADS = re.compile(
 )
 MULTIPART_OVERHEAD = 64 * 1024
 PAGE_UPLOAD_MAX = 220 * 1024 * 1024  # a page form may carry several scans
+# A bank statement (CSV, up to 2 MB, the applications service's limit) posted to the API, or
+# through the staff page as a form.
+STATEMENT_MAX = 2 * 1024 * 1024
+STATEMENTS = {
+    "/api/v1/payments/import": STATEMENT_MAX,
+    "/payments/import": STATEMENT_MAX + MULTIPART_OVERHEAD,
+}
+# Routes whose answer may take long (seconds until it starts; 30 s for the rest): a statement
+# of thousands of lines is answered once every line is recorded.
+SLOW: dict[str, float] = {"/api/v1/payments/import": 300.0}
 
 
 def segments(path: str) -> list[str]:
@@ -82,6 +93,8 @@ def body_limit(settings: Settings) -> RouteLimit:
             return upload
         if method == "POST" and PAGE_UPLOADS.match(path):
             return PAGE_UPLOAD_MAX
+        if method == "POST" and path in STATEMENTS:
+            return STATEMENTS[path]
         return settings.max_body_bytes
 
     return limit

@@ -4,6 +4,7 @@ from services.applications.routes import (
     applications,
     catalog,
     invoice,
+    payments,
     process,
     watch,
     workflow,
@@ -16,4 +17,5 @@ ROUTERS = (
     process.router,
     invoice.router,
     watch.router,
+    payments.router,
 )

@@ -15,6 +15,7 @@ from services.applications.answers import as_committed
 from services.applications.app import changed_meanwhile, today
 from services.applications.deps import CurrentActor, State, parse_id
 from services.applications.domain import Application
+from services.applications.payments import API, Ledger, Payment
 from services.applications.queries import detail
 from services.applications.schemas import (
     AcceptanceIn,
@@ -93,19 +94,11 @@ async def place_offer(
 async def record_payment(
     application_id: IdPath, body: PaymentIn, state: State, principal: CurrentPrincipal, actor: CurrentActor
 ) -> dict[str, Any]:
-    """Staff or accounting record a payment; a repeated reference records nothing and answers
-    the same. Full payment concludes the contract (offers without a signature)."""
-    key = parse_id(application_id)
-    app, on = state.app, today()
-    amount, reference = kopecks(body.amount_rub), body.reference
-    claim, _ = await blocking(
-        app.act,
-        key,
-        actor,
-        lambda c: c.record_payment(
-            actor, amount, body.paid_at, reference, on, app.activities_due(c, body.paid_at)
-        ),
-    )
+    """Staff or accounting record a payment (the payment port's accounting adapter); a repeated
+    reference records nothing and answers the same. Full payment concludes the contract
+    (offers without a signature)."""
+    payment = Payment(kopecks(body.amount_rub), body.paid_at, body.reference, API)
+    claim, _ = await Ledger(state.app, state.store).record(actor, parse_id(application_id), payment)
     return await _answer(state, application_id, principal, actor, claim)
 
 

@@ -9,7 +9,17 @@ posts again.
 
 from __future__ import annotations
 
-from services.gateway.pages import account, applications, apply, chat, entry, files, mail, standard_forms
+from services.gateway.pages import (
+    account,
+    applications,
+    apply,
+    chat,
+    entry,
+    files,
+    mail,
+    payments,
+    standard_forms,
+)
 
 # In this order: the first route that matches a path answers it.
 ROUTERS = (
@@ -21,4 +31,5 @@ ROUTERS = (
     chat.router,
     standard_forms.router,
     files.router,
+    payments.router,
 )
