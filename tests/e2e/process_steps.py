@@ -5,12 +5,15 @@ the full payment, the applicant's notice, the connection, the closing document."
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 
 from tests.e2e.files_helpers import PDF, upload
+from tests.e2e.helpers import mails_with
+from tests.harness import System
 
 TODAY = datetime.now(UTC).date()  # the services' "today"
 STAGES = ("in_work", "contract", "activities", "tu_check", "acts", "completed")
@@ -79,3 +82,18 @@ def advance(
         answer = dict(got.json())
         assert answer["status"] == stage, answer
     return answer
+
+
+CODE = re.compile(r"Код для подписания договора по заявке \S+: (\d{6})\.")
+
+
+def code_by_mail(system: System, http: httpx.Client, auth: dict[str, str], app_id: str, email: str) -> str:
+    """The applicant asks for the one-time signature code; the code the e-mail brought."""
+    asked = post(http, auth, app_id, "acceptance/code", {})
+    assert asked.status_code == 201, asked.text
+    number = http.get(f"/api/v1/applications/{app_id}", headers=auth).json()["number"]
+    mails = mails_with(system, email, f"Код подписания договора по заявке {number}")
+    assert len(mails) == 1, [m.subject for m in mails]
+    found = CODE.search(mails[0].text)
+    assert found, mails[0].text
+    return found.group(1)

@@ -5,7 +5,6 @@ another consumer's application does not exist; bad input is refused and records 
 
 from __future__ import annotations
 
-import re
 import time
 from datetime import timedelta
 from typing import Any
@@ -16,7 +15,7 @@ import pytest
 from tests.conftest import Person, new_person
 from tests.e2e.files_helpers import PDF, upload_zip
 from tests.e2e.helpers import log_in, mails_with
-from tests.e2e.process_steps import TODAY, file_in, offer_body, post
+from tests.e2e.process_steps import TODAY, code_by_mail, file_in, offer_body, post
 from tests.e2e.test_applications import TITLES, application_body, consumer
 from tests.e2e.test_identity_complete import NEW_PASSWORD, create_staff
 from tests.harness import System
@@ -53,21 +52,6 @@ def refused(
     assert answer.status_code == status, answer.text
     assert http.get(page, headers=seen_by or auth).json()["version"] == before
     return str(answer.json()["code"])
-
-
-CODE = re.compile(r"Код для подписания договора по заявке \S+: (\d{6})\.")
-
-
-def code_by_mail(system: System, http: httpx.Client, auth: dict[str, str], app_id: str, email: str) -> str:
-    """The applicant asks for the one-time signature code; the code the e-mail brought."""
-    asked = post(http, auth, app_id, "acceptance/code", {})
-    assert asked.status_code == 201, asked.text
-    number = http.get(f"/api/v1/applications/{app_id}", headers=auth).json()["number"]
-    mails = mails_with(system, email, f"Код подписания договора по заявке {number}")
-    assert len(mails) == 1, [m.subject for m in mails]
-    found = CODE.search(mails[0].text)
-    assert found, mails[0].text
-    return found.group(1)
 
 
 def test_an_individual_up_to_15_kw_from_submission_to_completion(

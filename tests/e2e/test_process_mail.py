@@ -12,7 +12,7 @@ from collections import Counter
 from shared.readstore import build_readstore
 from tests.conftest import Person
 from tests.e2e.helpers import mails_with
-from tests.e2e.process_steps import TODAY, advance, file_in, offer_body, post
+from tests.e2e.process_steps import TODAY, advance, code_by_mail, file_in, offer_body, post
 from tests.e2e.test_applications import TITLES, consumer, staff
 from tests.e2e.test_process import submitted
 from tests.harness import Mail, System
@@ -110,7 +110,8 @@ def test_a_signed_offer_mails_what_to_do_and_the_full_payment(
         number = placed.json()["number"]
         paid = {"amount_rub": 500_000, "paid_at": TODAY.isoformat(), "reference": "ПП-9"}
         assert post(http, staff, app_id, "payments", paid).json()["status"] == "contract"  # not signed yet
-        signed = post(http, auth, app_id, "acceptance", {"decision": "accept", "comment": ""})
+        code = code_by_mail(system, http, auth, app_id, person.email)
+        signed = post(http, auth, app_id, "acceptance", {"decision": "accept", "code": code, "comment": ""})
         assert signed.status_code == 200, signed.text
     one(system, person.email, f"Заявка {number}: {TITLES['activities']}")  # concluded by the signature
     offer = one(system, person.email, f"Заявка {number}: договор, технические условия и счёт размещены")

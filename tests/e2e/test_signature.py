@@ -12,9 +12,9 @@ import httpx
 
 from tests.conftest import Person, new_person
 from tests.e2e.files_helpers import PDF
-from tests.e2e.process_steps import offer_body, post
+from tests.e2e.process_steps import code_by_mail, offer_body, post
 from tests.e2e.test_applications import consumer
-from tests.e2e.test_process import code_by_mail, refused, staff, submitted
+from tests.e2e.test_process import refused, staff, submitted
 from tests.harness import System
 
 __all__ = ["staff"]  # the fixture
