@@ -101,3 +101,15 @@ class CompanyDocumentPlacedV1(PublicEvent):
     documents: list[DocumentRef]  # the one file, slot = kind
     actor_id: str
     actor_name: str = ""
+
+
+class ApplicationAssignedV1(PublicEvent):
+    """A staff member took the application («Взять в работу»): its assignee in the queue."""
+
+    TYPE = "lk.applications.ApplicationAssigned.v1"
+    application_id: str
+    number: str
+    applicant_id: str
+    assignee_id: str
+    assignee_name: str
+    actor_id: str

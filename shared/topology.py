@@ -35,6 +35,7 @@ PUBLISHES: dict[str, tuple[type[PublicEvent], ...]] = {
         pe.NoticeReceivedV1,
         pe.ConnectionRecordedV1,
         pe.CompanyDocumentPlacedV1,
+        pe.ApplicationAssignedV1,
     ),
     "chat": (ev.MessagePostedV1, ev.MessageReadV1),
     "files": (ev.FileUploadedV1, ev.FilePartiesGrantedV1, ev.FormPublishedV1, ev.FileDeletedV1),

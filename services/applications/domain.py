@@ -13,6 +13,7 @@ from typing import Any
 from eventsourcing.domain import Aggregate, event
 
 from services.applications.actor import Actor
+from services.applications.assignment import Assignment
 from services.applications.moves import StatusMoves
 from services.applications.rules import Document, Submission, TypeData
 from services.applications.steps import ProcessSteps
@@ -67,7 +68,7 @@ class Catalog(Aggregate):
         self.codes.append(code)
 
 
-class Application(StatusMoves, ProcessSteps, Aggregate):
+class Application(StatusMoves, ProcessSteps, Assignment, Aggregate):
     """A grid-connection application (заявка на ТП), its status history and the recorded facts
     of the process that drive the status. The commands check, then trigger these events: the
     plain moves in moves.py, the process (offer, payments, signature, notice, connection, the
@@ -273,6 +274,15 @@ class Application(StatusMoves, ProcessSteps, Aggregate):
         self, document_id: str, kind: str, file_id: str, name: str, actor_id: str, actor_name: str
     ) -> None:
         self.company_documents[document_id] = {"kind": kind, "file_id": file_id}
+
+    class Assigned(Aggregate.Event):  # «Взять в работу» (assignment.py)
+        assignee_id: str
+        assignee_name: str
+        actor_id: str
+
+    @event(Assigned)
+    def _assigned(self, assignee_id: str, assignee_name: str, actor_id: str) -> None:
+        self.assignee_id, self.assignee_name = assignee_id, assignee_name
 
 
 AGGREGATES = (ApplicationType, Catalog, Application)

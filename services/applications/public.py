@@ -17,6 +17,7 @@ from shared.events import ApplicationSubmittedV1, DocumentRef, DocumentsAddedV1,
 from shared.idempotency import IdempotencyRecord
 from shared.mapping import EventMap
 from shared.process_events import (
+    ApplicationAssignedV1,
     CompanyDocumentPlacedV1,
     ConnectionRecordedV1,
     ContractConcludedV1,
@@ -201,6 +202,18 @@ def _process(events: EventMap, history: History) -> None:
             documents=[DocumentRef(slot=event.kind, file_id=event.file_id, name=event.name)],
             actor_id=event.actor_id,
             actor_name=event.actor_name,
+        )
+
+    @events.public(Application.Assigned, to=ApplicationAssignedV1)
+    def assigned(event: Application.Assigned) -> ApplicationAssignedV1:
+        claim = at(event)
+        return ApplicationAssignedV1(
+            application_id=str(event.originator_id),
+            number=claim.number,
+            applicant_id=claim.applicant_id,
+            assignee_id=event.assignee_id,
+            assignee_name=event.assignee_name,
+            actor_id=event.actor_id,
         )
 
 

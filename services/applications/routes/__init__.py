@@ -1,5 +1,5 @@
 """Applications' HTTP API (``/api/v1``), one router per resource."""
 
-from services.applications.routes import applications, catalog, process, workflow
+from services.applications.routes import applications, assignment, catalog, process, workflow
 
-ROUTERS = (catalog.router, applications.router, workflow.router, process.router)
+ROUTERS = (catalog.router, applications.router, workflow.router, process.router, assignment.router)
