@@ -187,7 +187,9 @@ async def listing(
     items = [row_out(state.app.calendar, r) for r in rows]
     if principal.has(STAFF):  # who holds each, for staff only («Исполнитель»)
         for item, r in zip(items, rows, strict=True):
-            item["assignee"] = {"id": r["assignee_id"], "name": r["assignee_name"]} if r["assignee_id"] else None
+            item["assignee"] = (
+                {"id": r["assignee_id"], "name": r["assignee_name"]} if r["assignee_id"] else None
+            )
     return {"items": items, "total": int(total or 0), "limit": limit, "offset": offset}
 
 
