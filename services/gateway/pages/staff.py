@@ -18,10 +18,11 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from starlette.datastructures import FormData, UploadFile
 
-from services.gateway.pages.calls import SIGNED_IN, User, get_json, idempotency, refusal_of
+from services.gateway.pages.calls import SIGNED_IN, User, get_json, idempotency
 from services.gateway.pages.post import STALE_FORM, Post, csrf_ok, declared_over
 from services.gateway.pages.render import back
 from services.gateway.pages.slots import ACCEPT, upload_file
+from services.gateway.pages.staff_fields import refused
 from services.gateway.state import gateway_of
 
 router = APIRouter(include_in_schema=False)
@@ -40,27 +41,6 @@ CLOSING = ("closing_notice", "act_tp")
 SIGNATURE_ABOVE_KW = 150.0  # larger offers are signed, not accepted by payment (DOMAIN.md)
 MAX_FORM_BYTES = 60 * 1024 * 1024  # two scans at most; the files service limits each
 CONFIRM = "Подтвердите действие: отметьте флажок и нажмите кнопку ещё раз."
-# The API's field → the form's.
-FIELDS = {
-    "invoice.amount_rub": "invoice_amount",
-    "invoice": "invoice_amount",
-    "activities_term": "term",
-    "activities_term.months": "term",
-    "activities_term.working_days": "term",
-    "amount_rub": "amount",
-    "paid_at": "paid_at",
-    "reference": "reference",
-    "connected_at": "connected_at",
-    "voltage_applied_at": "voltage_applied_at",
-    "kind": "kind",
-    "file_id": "file",
-}
-CODES = {  # refusals the API names by code, at the field they concern
-    "amount_not_positive": "amount",
-    "payment_reference_conflict": "reference",
-    "voltage_before_connection": "voltage_applied_at",
-    "unknown_document_kind": "kind",
-}
 
 
 def local_today(request: Request) -> str:
@@ -86,30 +66,6 @@ async def desk(request: Request, item: dict[str, Any], user: User) -> dict[str, 
         "today": local_today(request),
         "accept": ACCEPT,
     }
-
-
-def refused(values: dict[str, str]) -> Any:
-    """The API's refusal at the form's fields (the rest above the form)."""
-
-    def shown(answer: httpx.Response) -> dict[str, Any]:
-        summary, api_fields, code = refusal_of(answer)
-        fields = {FIELDS[k]: v for k, v in api_fields.items() if FIELDS.get(k) in values}
-        at = (
-            "invoice_amount"
-            if code == "amount_not_positive" and "invoice_amount" in values
-            else CODES.get(code)
-        )
-        if at in values:
-            fields[str(at)] = summary
-        if code == "date_in_future":
-            fields["voltage_applied_at" if "voltage_applied_at" in values else "paid_at"] = summary
-        if code == "file_not_found":
-            fields["contract" if "contract" in values else "file"] = summary
-        rest = [m for k, m in api_fields.items() if FIELDS.get(k) not in values]
-        banner = " ".join([summary.rstrip(".") + ":", *rest]) if rest else summary
-        return {"error": banner, "fields": fields}
-
-    return shown
 
 
 def rubles(raw: str) -> str | None:
