@@ -70,3 +70,16 @@ def test_refusals_at_the_fields() -> None:
     assert early["fields"] == {"voltage_applied_at": "Раньше."}
     stage = connection(answer(409, {"code": "connection_not_allowed", "message": "Не тот этап."}))
     assert (stage["error"], stage["fields"]) == ("Не тот этап.", {})
+
+
+def test_the_status_form_offers_staff_only_the_moves_no_fact_makes() -> None:
+    staff_user, consumer = {"roles": ["staff"]}, {"roles": ["consumer"]}
+    at_work = {"status": "in_work", "allowed_transitions": ["contract", "needs_documents", "annulled"]}
+    assert staff.plain_moves(at_work, staff_user) == ["needs_documents", "annulled"]
+    checked = {"status": "submitted", "allowed_transitions": ["in_work", "needs_documents", "annulled"]}
+    assert staff.plain_moves(checked, staff_user) == ["in_work", "needs_documents", "annulled"]
+    assert staff.plain_moves(
+        {"status": "acts", "allowed_transitions": ["completed", "annulled"]}, staff_user
+    ) == ["annulled"]
+    own = {"status": "in_work", "allowed_transitions": ["annulled"]}
+    assert staff.plain_moves(own, consumer) == ["annulled"]

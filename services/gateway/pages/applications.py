@@ -135,7 +135,7 @@ async def application_view(
         user=user,
         active="applications",
         item=body,
-        steps=[(s, names.get(s, s)) for s in body["allowed_transitions"]],
+        steps=[(s, names.get(s, s)) for s in staff.plain_moves(body, user)],
         slots=await _checklist(request, body, user),
         accept=slots.ACCEPT,
         chat=await chat_context(request, application_id),

@@ -43,6 +43,25 @@ MAX_FORM_BYTES = 60 * 1024 * 1024  # two scans at most; the files service limits
 CONFIRM = "Подтвердите действие: отметьте флажок и нажмите кнопку ещё раз."
 
 
+# The forward moves a recorded fact makes (the actions on this page), so «Изменить статус»
+# offers only what needs none: the check's «В работе», documents requested, annulment.
+BY_FACT = {
+    "in_work": "contract",  # the offer
+    "contract": "activities",  # full payment or the signature
+    "activities": "tu_check",  # the applicant's notice
+    "tu_check": "acts",  # the connection
+    "acts": "completed",  # a closing document
+}
+
+
+def plain_moves(item: dict[str, Any], user: User) -> list[str]:
+    """The statuses «Изменить статус» offers: the API's allowed moves but those a fact makes."""
+    allowed = [str(s) for s in item["allowed_transitions"]]
+    if "staff" not in user["roles"]:
+        return allowed
+    return [s for s in allowed if s != BY_FACT.get(item["status"])]
+
+
 def local_today(request: Request) -> str:
     """Today in the grid company's zone (the latest date a fact may have)."""
     return datetime.now(ZoneInfo(gateway_of(request).settings.time_zone)).date().isoformat()
