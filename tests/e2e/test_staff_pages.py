@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
+from services.gateway.pages.staff_fields import FIELD_TEXT
 from tests.conftest import Person, new_person
 from tests.e2e import a11y
 from tests.e2e.files_helpers import PDF
@@ -112,7 +113,16 @@ def test_staff_walk_an_application_to_completion_with_the_pages_buttons(
     assert in_queue(page, system, number, **{"Чей ход": "Ждём заявителя"})
     page.get_by_role("link", name=number).click()
 
-    # The payment: the full amount concludes the contract.
+    # The payment: a zero is refused at its field; the full amount concludes the contract.
+    pay = page.get_by_role("form", name="Отметить оплату")
+    pay.get_by_label("Сумма платежа, ₽").fill("0")
+    pay.get_by_label("Номер платёжного документа").fill("ПП-1")
+    pay.get_by_label("Подтверждаю: платёж поступил", exact=False).check()
+    pay.get_by_role("button", name="Отметить оплату").click()
+    amount = page.get_by_label("Сумма платежа, ₽")
+    expect(amount).to_have_accessible_description(FIELD_TEXT["amount"])
+    expect(page.get_by_label("Номер платёжного документа")).to_have_value("ПП-1")  # what was typed stays
+    status_is(page, "Заключение договора ТП")
     pay = page.get_by_role("form", name="Отметить оплату")
     pay.get_by_label("Сумма платежа, ₽").fill("550")
     pay.get_by_label("Номер платёжного документа").fill("ПП-1")

@@ -126,6 +126,15 @@ async def _file(post: Post, form: FormData, name: str, fields: dict[str, str]) -
     return {"id": kept, "name": kept_name} if kept else None
 
 
+async def _completed(request: Request, application_id: str) -> bool:
+    """Whether the application is completed already (another closing document completes nothing)."""
+    try:
+        code, item = await get_json(request, f"/api/v1/applications/{application_id}")
+    except httpx.TransportError:
+        return False
+    return code == 200 and item.get("status") == "completed"
+
+
 def here(application_id: str) -> str:
     return f"/applications/{application_id}"
 
@@ -242,7 +251,11 @@ async def place_document(application_id: str, request: Request) -> Response:
     if fields:
         post.fail(error="Проверьте заполнение полей.", fields=fields, values=values)
     assert uploaded is not None
-    if kind in CLOSING and post.form.get("confirm") != "yes":
+    if (
+        kind in CLOSING
+        and post.form.get("confirm") != "yes"
+        and not await _completed(request, application_id)
+    ):
         key = post.form.get("idempotency_key", "")
         step = {"kind": kind, "title": titles[kind], "file": uploaded, "key": key}
         return post.back(confirm_document=step, values=values)
