@@ -178,3 +178,15 @@ class SignatureCodeFailedV1(PublicEvent):
     challenge_id: str
     attempts_left: int
     actor_id: str
+
+
+class ApplicationAssignedV1(PublicEvent):
+    """A staff member took the application («Взять в работу»): its assignee in the queue."""
+
+    TYPE = "lk.applications.ApplicationAssigned.v1"
+    application_id: str
+    number: str
+    applicant_id: str
+    assignee_id: str
+    assignee_name: str
+    actor_id: str

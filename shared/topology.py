@@ -39,6 +39,7 @@ PUBLISHES: dict[str, tuple[type[PublicEvent], ...]] = {
         pe.DeadlineOverdueV1,
         pe.SignatureCodeIssuedV1,
         pe.SignatureCodeFailedV1,
+        pe.ApplicationAssignedV1,
     ),
     "chat": (ev.MessagePostedV1, ev.MessageReadV1),
     "files": (ev.FileUploadedV1, ev.FilePartiesGrantedV1, ev.FormPublishedV1, ev.FileDeletedV1),

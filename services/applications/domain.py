@@ -13,6 +13,7 @@ from typing import Any
 from eventsourcing.domain import Aggregate, event
 
 from services.applications.actor import Actor
+from services.applications.assignment import Assignment
 from services.applications.deadline_steps import DeadlineSteps
 from services.applications.moves import StatusMoves
 from services.applications.rules import Document, Submission, TypeData
@@ -69,7 +70,7 @@ class Catalog(Aggregate):
         self.codes.append(code)
 
 
-class Application(StatusMoves, ProcessSteps, SignatureSteps, DeadlineSteps, Aggregate):
+class Application(StatusMoves, ProcessSteps, SignatureSteps, DeadlineSteps, Assignment, Aggregate):
     """A grid-connection application (заявка на ТП), its status history and the recorded facts
     of the process that drive the status. The commands check, then trigger these events: the
     plain moves in moves.py, the process (offer, payments, signature, notice, connection, the

@@ -21,6 +21,7 @@ from shared.events import ApplicationSubmittedV1, DocumentRef, DocumentsAddedV1,
 from shared.idempotency import IdempotencyRecord
 from shared.mapping import EventMap
 from shared.process_events import (
+    ApplicationAssignedV1,
     CompanyDocumentPlacedV1,
     ConnectionRecordedV1,
     ContractConcludedV1,
@@ -215,6 +216,7 @@ def _process(events: EventMap, history: History) -> None:
         )
 
     _signature(events, at)
+    _assignment(events, at)
 
 
 def _signature(events: EventMap, at: Callable[[Application.Event], Application]) -> None:
@@ -246,6 +248,22 @@ def _signature(events: EventMap, at: Callable[[Application.Event], Application])
             applicant_id=claim.applicant_id,
             challenge_id=event.challenge_id,
             attempts_left=max(MAX_FAILURES - failures, 0),
+            actor_id=event.actor_id,
+        )
+
+
+def _assignment(events: EventMap, at: Callable[[Application.Event], Application]) -> None:
+    """«Взять в работу»: who of the staff handles the application (assignment.py)."""
+
+    @events.public(Application.Assigned, to=ApplicationAssignedV1)
+    def assigned(event: Application.Assigned) -> ApplicationAssignedV1:
+        claim = at(event)
+        return ApplicationAssignedV1(
+            application_id=str(event.originator_id),
+            number=claim.number,
+            applicant_id=claim.applicant_id,
+            assignee_id=event.assignee_id,
+            assignee_name=event.assignee_name,
             actor_id=event.actor_id,
         )
 

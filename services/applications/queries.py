@@ -17,7 +17,7 @@ from services.applications.schedule import dated, deadlines_of, invoice_due, lat
 from services.applications.state import ApplicationsState
 from services.applications.workflow import CONSUMER, STAFF, next_steps
 from shared.auth import Principal
-from shared.errors import Invalid, NotFound
+from shared.errors import Forbidden, Invalid, NotFound
 from shared.references import table
 from shared.statuses import TITLES
 
@@ -103,14 +103,41 @@ async def detail(state: ApplicationsState, application_id: str, principal: Princ
     }
 
 
+# Who must act in each open status (../shared/DOMAIN.md, the process table): the queue's
+# «Просрочено сетевой организацией» and «Ждём заявителя». An applicant who refused the offer
+# waits for a new one: that contract stage is the grid company's.
+DUTY: dict[str, tuple[str, ...]] = {
+    "grid_company": ("submitted", "in_work", "activities", "tu_check", "acts"),
+    "applicant": ("needs_documents", "contract"),
+}
+REFUSED = (
+    "EXISTS (SELECT 1 FROM applications_offers o WHERE o.application_id = r.application_id"
+    " AND o.refusal IS NOT NULL)"
+)
+ASSIGNEE = "(SELECT a.{} FROM applications_assignees a WHERE a.application_id = r.application_id)"
+
+
 @dataclass(frozen=True)
 class Filters:
-    """What the list is narrowed to (all optional); ``q`` searches number, name and address."""
+    """What the list is narrowed to (all optional); ``q`` searches number, name and address.
+    ``overdue_by`` and ``waiting`` name a duty holder (:data:`DUTY`): its due date passed, or
+    it must act; ``assignee`` is an account id (staff's «Мои заявки»), or "" for nobody's."""
 
     status: str | None = None
     type: str | None = None
     overdue: bool | None = None
     q: str = ""
+    overdue_by: str | None = None
+    waiting: str | None = None
+    assignee: str | None = None
+
+
+def _duty(holder: str) -> str:
+    """SQL: the application waits for ``holder`` (a key of :data:`DUTY`)."""
+    statuses = ", ".join(f"'{s}'" for s in DUTY[holder])
+    if holder == "grid_company":
+        return f"(status IN ({statuses}) OR (status = 'contract' AND {REFUSED}))"
+    return f"(status IN ({statuses}) AND NOT (status = 'contract' AND {REFUSED}))"
 
 
 def _where(principal: Principal, filters: Filters) -> tuple[str, list[Any]]:
@@ -134,6 +161,14 @@ def _where(principal: Principal, filters: Filters) -> tuple[str, list[Any]]:
     if filters.overdue is not None:
         late = "(status NOT IN ('completed', 'annulled') AND due IS NOT NULL AND due < {})"
         term(late if filters.overdue else f"NOT {late}", today().isoformat())
+    if filters.overdue_by:
+        term(f"({_duty(filters.overdue_by)} AND due IS NOT NULL AND due < {{}})", today().isoformat())
+    if filters.waiting:
+        where.append(_duty(filters.waiting))
+    if filters.assignee is not None:
+        if not principal.has(STAFF):
+            raise Forbidden("forbidden", "Отбор по исполнителю доступен сотрудникам сетевой организации.")
+        term(f"COALESCE({ASSIGNEE.format('assignee_id')}, '') = {{}}", filters.assignee)
     return ("WHERE " + " AND ".join(where)) if where else "", args
 
 
@@ -147,10 +182,11 @@ async def listing(
         if principal.has(STAFF)
         else "ORDER BY submitted_at DESC"
     )
-    total = await state.store.fetchval(f"SELECT COUNT(*) FROM applications_rows {clause}", *args)  # noqa: S608
+    total = await state.store.fetchval(f"SELECT COUNT(*) FROM applications_rows r {clause}", *args)  # noqa: S608
     n = len(args)
     rows = await state.store.fetch(
-        f"SELECT r.*, {side_columns(n + 1)} FROM applications_rows r {clause} {order}"  # noqa: S608
+        f"SELECT r.*, {side_columns(n + 1)}, {ASSIGNEE.format('assignee_id')} AS assignee_id,"  # noqa: S608
+        f" {ASSIGNEE.format('assignee_name')} AS assignee_name FROM applications_rows r {clause} {order}"
         f" LIMIT ${n + 3} OFFSET ${n + 4}",
         *args,
         *sides(principal),
@@ -158,6 +194,11 @@ async def listing(
         offset,
     )
     items = [row_out(state.app.calendar, r) for r in rows]
+    if principal.has(STAFF):  # who holds each, for staff only («Исполнитель»)
+        for item, r in zip(items, rows, strict=True):
+            item["assignee"] = (
+                {"id": r["assignee_id"], "name": r["assignee_name"]} if r["assignee_id"] else None
+            )
     return {"items": items, "total": int(total or 0), "limit": limit, "offset": offset}
 
 

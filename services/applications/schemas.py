@@ -143,3 +143,9 @@ class ConnectionIn(_Strict):
 class CompanyDocumentIn(_Strict):
     kind: str = Field(min_length=1, max_length=64)
     file_id: FileId
+
+
+class TakeIn(_Strict):
+    """«Взять в работу» (the body may be left out)."""
+
+    expected_version: int | None = Field(default=None, ge=1)

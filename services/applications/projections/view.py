@@ -19,6 +19,7 @@ from shared.events import (
     StatusChangedV1,
 )
 from shared.process_events import (
+    ApplicationAssignedV1,
     CompanyDocumentPlacedV1,
     ConnectionRecordedV1,
     ContractConcludedV1,
@@ -60,6 +61,11 @@ VIEW_DDL = (
     "CREATE TABLE IF NOT EXISTS applications_view_names (account_id TEXT PRIMARY KEY, name TEXT NOT NULL)",
     "CREATE TABLE IF NOT EXISTS applications_contacts (application_id TEXT PRIMARY KEY, phone TEXT NOT NULL,"
     " email TEXT NOT NULL, comment TEXT NOT NULL)",
+    # Who holds each application («Взять в работу»): a table of its own, so that stores made
+    # before it get it by the same idempotent DDL (no column to add to applications_rows).
+    "CREATE TABLE IF NOT EXISTS applications_assignees (application_id TEXT PRIMARY KEY,"
+    " assignee_id TEXT NOT NULL, assignee_name TEXT NOT NULL, assigned_at TEXT NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS applications_assignees_of ON applications_assignees (assignee_id)",
 )
 
 
@@ -93,7 +99,7 @@ class ApplicationsView(Projection):
             )
             actor = (payload.actor_id, payload.actor_role, payload.actor_name)
             await _timeline(tx, event, payload.from_status, payload.to_status, actor, payload.comment)
-        elif isinstance(payload, DocumentsAddedV1 | PROCESS_FACTS):
+        elif isinstance(payload, DocumentsAddedV1 | PROCESS_FACTS | ApplicationAssignedV1):
             # Any fact changes the application: its row follows the version (the version a
             # status change's ``expected_version`` is compared with).
             await tx.execute(
@@ -102,6 +108,8 @@ class ApplicationsView(Projection):
                 event.time.isoformat(),
                 event.sequence,
             )
+            if isinstance(payload, ApplicationAssignedV1):
+                await _assigned(tx, event, payload)
         elif isinstance(payload, DeadlineRemindedV1 | DeadlineOverdueV1):
             # The deadline watcher's notices change only the version (a page's expected_version).
             await tx.execute(
@@ -111,6 +119,11 @@ class ApplicationsView(Projection):
             )
         elif isinstance(payload, ProfileUpdatedV1):
             await _renamed(tx, payload.account_id, queue_name(payload))
+            await tx.execute(  # a staff member's new name in the queue's «Исполнитель»
+                "UPDATE applications_assignees SET assignee_name = $2 WHERE assignee_id = $1",
+                payload.account_id,
+                payload.display_name,
+            )
 
     @staticmethod
     async def _submitted(tx: Tx, event: Envelope, payload: ApplicationSubmittedV1) -> None:
@@ -149,6 +162,19 @@ class ApplicationsView(Projection):
         )
         actor = (payload.applicant_id, "consumer", payload.applicant_name)
         await _timeline(tx, event, None, "submitted", actor, "")
+
+
+async def _assigned(tx: Tx, event: Envelope, payload: ApplicationAssignedV1) -> None:
+    await tx.execute(
+        "INSERT INTO applications_assignees (application_id, assignee_id, assignee_name, assigned_at)"
+        " VALUES ($1, $2, $3, $4) ON CONFLICT (application_id) DO UPDATE SET"
+        " assignee_id = excluded.assignee_id, assignee_name = excluded.assignee_name,"
+        " assigned_at = excluded.assigned_at",
+        payload.application_id,
+        payload.assignee_id,
+        payload.assignee_name,
+        event.time.isoformat(),
+    )
 
 
 async def _renamed(tx: Tx, account_id: str, name: str) -> None:

@@ -2,6 +2,7 @@
 
 from services.applications.routes import (
     applications,
+    assignment,
     catalog,
     invoice,
     payments,
@@ -18,4 +19,5 @@ ROUTERS = (
     invoice.router,
     watch.router,
     payments.router,
+    assignment.router,
 )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from eventsourcing.persistence import IntegrityError
 from fastapi import APIRouter, Query, Request, Response
@@ -11,6 +11,7 @@ from services.applications.actor import Actor
 from services.applications.deps import CurrentActor, State, parse_id
 from services.applications.domain import Application
 from services.applications.queries import Filters, detail, listing
+from services.applications.queue import ASSIGNEE, OVERDUE, WAITING, Duty, overdue_filter
 from services.applications.rules import Submission, check_applicant
 from services.applications.schemas import SubmitIn
 from services.applications.state import ApplicationsState
@@ -80,13 +81,19 @@ async def list_applications(
     principal: CurrentPrincipal,
     status: Annotated[str | None, Query(max_length=32)] = None,
     type: Annotated[str | None, Query(max_length=64)] = None,
-    overdue: bool | None = None,
+    overdue: Annotated[str | None, Query(max_length=16, description=OVERDUE)] = None,
     q: Annotated[str, Query(max_length=100)] = "",
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
+    waiting: Annotated[Duty | None, Query(description=WAITING)] = None,
+    assignee: Annotated[Literal["me", "none"] | None, Query(description=ASSIGNEE)] = None,
 ) -> dict[str, Any]:
-    """«Заявки на услуги» for a consumer (own only); the queue for staff, overdue first."""
-    return await listing(state, principal, Filters(status, type, overdue, q), limit, offset)
+    """«Заявки на услуги» for a consumer (own only); the queue for staff, overdue first, with
+    the assignee of each («Исполнитель»)."""
+    late, overdue_by = overdue_filter(overdue)
+    whose = {"me": principal.account_id, "none": ""}.get(assignee or "")
+    filters = Filters(status, type, late, q, overdue_by, waiting, whose)
+    return await listing(state, principal, filters, limit, offset)
 
 
 @router.get("/{application_id}", responses=answers(401, 404))

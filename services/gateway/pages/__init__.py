@@ -18,6 +18,7 @@ from services.gateway.pages import (
     files,
     mail,
     payments,
+    staff,
     standard_forms,
 )
 
@@ -28,6 +29,7 @@ ROUTERS = (
     account.router,
     apply.router,
     applications.router,
+    staff.router,
     chat.router,
     standard_forms.router,
     files.router,

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
 from services.gateway.format import day, when
-from services.gateway.pages import slots
+from services.gateway.pages import slots, staff
 from services.gateway.pages.calls import UNAVAILABLE, SignedIn, User, api, get_json, refusal_of
 from services.gateway.pages.chat_view import chat_context
 from services.gateway.pages.post import Post
@@ -58,9 +58,25 @@ def _listed(item: dict[str, Any]) -> dict[str, Any]:
     return item
 
 
+# The queue's filters beyond status and search (the API's query parameters of the same names).
+OVERDUE_FILTERS = (
+    ("true", "просрочен"),
+    ("grid_company", "Просрочено сетевой организацией"),
+    ("applicant", "Просрочено заявителем"),
+)
+WAITING_FILTERS = (("applicant", "Ждём заявителя"), ("grid_company", "Ждёт сетевую организацию"))
+ASSIGNEE_FILTERS = (("me", "Мои заявки"), ("none", "Без исполнителя"))
+QUICK_FILTERS = (  # one click to the lists staff live in
+    ("Мои заявки", {"assignee": "me"}),
+    ("Просрочено сетевой организацией", {"overdue": "grid_company"}),
+    ("Ждём заявителя", {"waiting": "applicant"}),
+)
+QUEUE_PARAMS = ("status", "type", "q", "overdue", "waiting", "assignee")
+
+
 @router.get("/applications")
 async def applications(request: Request, user: SignedIn) -> Response:
-    params = {k: v for k, v in request.query_params.items() if k in ("status", "type", "q", "overdue") and v}
+    params = {k: v for k, v in request.query_params.items() if k in QUEUE_PARAMS and v}
     try:
         pageno = max(1, int(request.query_params.get("page", "1")))
     except ValueError:
@@ -72,6 +88,10 @@ async def applications(request: Request, user: SignedIn) -> Response:
         "active": "applications",
         "filters": params,
         "statuses": STATUS_FILTERS,
+        "overdue_filters": OVERDUE_FILTERS,
+        "waiting_filters": WAITING_FILTERS,
+        "assignee_filters": ASSIGNEE_FILTERS,
+        "quick": [(title, urlencode(q), q.items() <= params.items()) for title, q in QUICK_FILTERS],
     }
     if status != 200:
         error = body.get("message", UNAVAILABLE)
@@ -115,10 +135,11 @@ async def application_view(
         user=user,
         active="applications",
         item=body,
-        steps=[(s, names.get(s, s)) for s in body["allowed_transitions"]],
+        steps=[(s, names.get(s, s)) for s in staff.plain_moves(body, user)],
         slots=await _checklist(request, body, user),
         accept=slots.ACCEPT,
         chat=await chat_context(request, application_id),
+        desk=await staff.desk(request, body, user),  # the staff's actions (pages/staff.py)
         **context,
     )
 
