@@ -9,7 +9,17 @@ posts again.
 
 from __future__ import annotations
 
-from services.gateway.pages import account, applications, apply, chat, entry, files, mail, standard_forms
+from services.gateway.pages import (
+    account,
+    applications,
+    apply,
+    chat,
+    entry,
+    files,
+    mail,
+    process,
+    standard_forms,
+)
 
 # In this order: the first route that matches a path answers it.
 ROUTERS = (
@@ -18,6 +28,7 @@ ROUTERS = (
     account.router,
     apply.router,
     applications.router,
+    process.router,
     chat.router,
     standard_forms.router,
     files.router,

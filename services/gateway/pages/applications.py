@@ -15,6 +15,7 @@ from services.gateway.pages import slots
 from services.gateway.pages.calls import UNAVAILABLE, SignedIn, User, api, get_json, refusal_of
 from services.gateway.pages.chat_view import chat_context
 from services.gateway.pages.post import Post
+from services.gateway.pages.process import process_context
 from services.gateway.pages.render import not_found, page
 from shared.statuses import FILTERS
 
@@ -119,6 +120,7 @@ async def application_view(
         slots=await _checklist(request, body, user),
         accept=slots.ACCEPT,
         chat=await chat_context(request, application_id),
+        **process_context(body, user),
         **context,
     )
 
