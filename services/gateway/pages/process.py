@@ -16,7 +16,7 @@ from fastapi.responses import Response
 from starlette.datastructures import FormData, UploadFile
 
 from services.gateway.format import day, number, when
-from services.gateway.pages.calls import SIGNED_IN, User, api, idempotency, refusal_of
+from services.gateway.pages.calls import SIGNED_IN, UNAVAILABLE, User, api, idempotency, refusal_of
 from services.gateway.pages.post import STALE_FORM, Post, csrf_ok, declared_over
 from services.gateway.pages.render import back
 from services.gateway.pages.slots import ACCEPT, not_accepted, upload_file
@@ -25,7 +25,6 @@ router = APIRouter(include_in_schema=False)
 
 MAX_NOTICE_BYTES = 220 * 1024 * 1024  # the same as the other page uploads (routes.PAGE_UPLOAD_MAX)
 NOTICE_FILES = "notice_files"
-CODE_SENT = "Код отправлен на ваш e-mail. Введите его ниже и нажмите «Подписать»."
 SIGNED = "Договор подписан простой электронной подписью. Договор заключён."
 REFUSED = "Вы отказались от договора. Сетевая организация получила причину отказа."
 NOTICE_SENT = "Уведомление о выполнении ТУ отправлено. Сетевая организация проверит выполнение ТУ."
@@ -33,6 +32,7 @@ REASON_REQUIRED = "Укажите причину отказа от догово�
 CODE_REQUIRED = "Введите код из письма."
 CHOOSE_FILES = "Приложите документы, подтверждающие выполнение ТУ (хотя бы один файл)."
 SIGNATURE_CODES = (
+    "signature_code_required",
     "signature_code_wrong",
     "signature_code_used",
     "signature_code_expired",
@@ -158,8 +158,16 @@ def _signature_refused(answer: httpx.Response) -> dict[str, Any]:
 async def send_code(application_id: str, request: Request) -> Response:
     """«Получить код»: the one-time code of the signature goes to the applicant's e-mail."""
     post = await Post.read(request, _here(application_id))
-    await post.call("POST", _acceptance(application_id) + "/code", ok=200, auth=True)
-    return back(request, post.again, done=CODE_SENT, code_sent=True)
+    try:
+        answer = await api(request, "POST", _acceptance(application_id) + "/code", auth=True)
+    except httpx.TransportError:
+        post.fail(error=UNAVAILABLE)
+    post.check(answer, ok=answer.status_code if answer.status_code in (200, 201) else 201)
+    sent: dict[str, Any] = answer.json() if answer.content else {}
+    where = f" на {sent['sent_to']}" if sent.get("sent_to") else " на ваш e-mail"
+    until = f" Код действует до {when(sent['expires_at'])}." if sent.get("expires_at") else ""
+    done = f"Код отправлен{where}.{until} Введите его ниже и нажмите «Подписать»."
+    return back(request, post.again, done=done, code_sent=True)
 
 
 @router.post("/applications/{application_id}/acceptance", dependencies=[SIGNED_IN])
