@@ -4,8 +4,8 @@ headless Chromium at a phone's width (375 px), one body per mode: after a realis
 the company's documents, reads the invoice and how to pay it, sees partial and full payment
 («договор заключён») and «Расторгнуть договор» instead of a withdrawal, sends the notice of
 fulfilled ТУ with a file through the page, and after the connection and the closing document
-sees «Заявка выполнена», the closing document and the milestones; a company refuses a signed
-offer with a reason after a confirmation. axe-core finds nothing serious at each stage."""
+sees «Заявка выполнена», the closing document and the milestones; axe-core finds nothing
+serious at each stage. The offer that needs a signature: test_process_pages_offer.py."""
 
 from __future__ import annotations
 
@@ -213,39 +213,3 @@ def test_an_individual_follows_the_process_on_the_application_page(
                 break
             time.sleep(0.2)
         assert http.get(f"/api/v1/files/{photo}/meta", headers=staff).status_code == 200
-
-
-def test_a_company_refuses_the_signed_offer_with_a_reason_after_a_confirmation(
-    system: System, person: Person, staff: dict[str, str], browser: Browser, contexts: list[BrowserContext]
-) -> None:
-    with system.client() as http:
-        app_id = history(http, system, person, staff, type_code="legal_150_670kw", power_kw=300)
-        moved(http, staff, app_id, "offer", offer_body(http, staff, True, 1_250_000.75))
-    page = phone(browser, contexts, system, person)
-    page.goto(f"{system.base_url}/applications/{app_id}")
-    sign = page.get_by_role("region", name="Подписание договора")
-    expect(sign.get_by_role("button", name="Получить код")).to_be_visible()
-    expect(page.get_by_test_id("invoice-amount")).to_have_text("1\u202f250\u202f000,75\u00a0₽")
-    no_axe_problems(page, "an offer to sign")
-    sign.get_by_role("button", name="Отказаться от договора").click()  # no reason
-    reason = page.get_by_label("Причина отказа (обязательно)")
-    expect(reason).to_have_attribute("aria-invalid", "true")
-    expect(reason).to_have_accessible_description("Укажите причину отказа от договора.")
-    reason.fill("Срок мероприятий не подходит: нужен ввод до конца квартала")
-    page.get_by_role("button", name="Отказаться от договора").click()
-    confirm = page.get_by_role("region", name=re.compile(r"^Отказаться от договора по заявке"))
-    expect(confirm).to_contain_text("Это действие нельзя отменить")
-    expect(page.get_by_test_id("status")).to_have_text("Заключение договора ТП")  # nothing yet
-    fits_the_phone(page)
-    no_axe_problems(page, "the refusal to confirm")
-    confirm.get_by_role("button", name="Да, отказаться от договора").click()
-    expect(page.get_by_role("status").filter(has_text="Вы отказались от договора")).to_be_visible()
-    expect(page.get_by_test_id("refusal")).to_contain_text("Срок мероприятий не подходит")
-    expect(page.get_by_role("region", name="Подписание договора")).to_have_count(0)
-    with system.client() as http:
-        seen = http.get(f"/api/v1/applications/{app_id}", headers=staff).json()
-        assert (
-            seen["offer"]["refusal"]["comment"]
-            == "Срок мероприятий не подходит: нужен ввод до конца квартала"
-        )
-        assert seen["offer"]["concluded_on"] is None
