@@ -13,7 +13,8 @@ import time
 import pytest
 from playwright.sync_api import Browser, BrowserContext, expect
 
-from tests.conftest import Person
+from tests.conftest import Person, new_person
+from tests.e2e.test_applications import consumer
 from tests.e2e.test_pages_livable import fits_the_phone
 from tests.e2e.test_process import TODAY, offer_body, staff
 from tests.e2e.test_process_pages import downloaded, history, moved, no_axe_problems, phone, shown
@@ -58,6 +59,33 @@ def test_a_company_refuses_the_signed_offer_with_a_reason_after_a_confirmation(
             == "Срок мероприятий не подходит: нужен ввод до конца квартала"
         )
         assert seen["offer"]["concluded_on"] is None
+
+
+def test_another_consumer_gets_404_and_their_posts_record_nothing(
+    system: System, person: Person, staff: dict[str, str], browser: Browser, contexts: list[BrowserContext]
+) -> None:
+    with system.client() as http:
+        app_id = history(http, system, person, staff, type_code="legal_150_670kw", power_kw=300)
+        moved(http, staff, app_id, "offer", offer_body(http, staff, True, 1_000))
+        version = http.get(f"/api/v1/applications/{app_id}", headers=staff).json()["version"]
+        other = new_person()
+        consumer(system, http, other)
+    page = phone(browser, contexts, system, other)
+    answer = page.goto(f"{system.base_url}/applications/{app_id}")
+    assert answer is not None and answer.status == 404
+    csrf = next(c["value"] for c in page.context.cookies() if c["name"] == "lk_csrf")
+    for action, form in (
+        ("refusal", {"refusal_comment": "Не мой договор", "confirm": "yes"}),
+        ("acceptance", {"code": "123456"}),
+        ("acceptance/code", {}),
+    ):
+        posted = page.request.post(
+            f"{system.base_url}/applications/{app_id}/{action}", form={"csrf": csrf, **form}
+        )
+        assert posted.status == 404, action  # back to the page, which does not exist for them
+    with system.client() as http:
+        seen = http.get(f"/api/v1/applications/{app_id}", headers=staff).json()
+        assert (seen["version"], seen["offer"]["refusal"]) == (version, None)
 
 
 def signature_code(system: System, person: Person) -> str:
