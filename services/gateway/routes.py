@@ -47,7 +47,7 @@ PUBLIC_POST = re.compile(r"^/api/v1/forms/[^/]+/fill$")
 # Bodies that may be large: uploads stream to the files service, which counts exactly.
 UPLOADS = re.compile(r"^/api/v1/(files|forms/[^/]+/versions)$")
 PAGE_UPLOADS = re.compile(
-    r"^/(apply/[^/]+/new|apply/documents/[^/]+|applications/[^/]+/messages|upload/(file|form/[^/]+)"
+    r"^/(apply/[^/]+/new|apply/documents/[^/]+|applications/[^/]+/(messages|tu-notice)|upload/(file|form/[^/]+)"
     r"|applications/[^/]+/desk/(offer|document))$"  # the staff's uploads (pages/staff.py)
 )
 MULTIPART_OVERHEAD = 64 * 1024

@@ -18,6 +18,7 @@ from services.gateway.pages import (
     files,
     mail,
     payments,
+    process,
     staff,
     standard_forms,
 )
@@ -30,6 +31,7 @@ ROUTERS = (
     apply.router,
     applications.router,
     staff.router,
+    process.router,
     chat.router,
     standard_forms.router,
     files.router,

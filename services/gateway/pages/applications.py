@@ -15,6 +15,7 @@ from services.gateway.pages import slots, staff
 from services.gateway.pages.calls import UNAVAILABLE, SignedIn, User, api, get_json, refusal_of
 from services.gateway.pages.chat_view import chat_context
 from services.gateway.pages.post import Post
+from services.gateway.pages.process import process_context
 from services.gateway.pages.render import not_found, page
 from shared.statuses import FILTERS
 
@@ -140,6 +141,7 @@ async def application_view(
         accept=slots.ACCEPT,
         chat=await chat_context(request, application_id),
         desk=await staff.desk(request, body, user),  # the staff's actions (pages/staff.py)
+        **process_context(body, user),
         **context,
     )
 
