@@ -118,7 +118,7 @@ def test_old_events_map_to_the_same_public_events(app: IdentityApp) -> None:
             continue
         assert public is not None, record["topic"]
         # What a consumer read from the old payload (fields added since take their defaults).
-        assert public.TYPE == expected["type"]
+        assert expected["type"] == public.TYPE
         assert public == type(public).model_validate(expected["payload"])
         assert public.model_dump(mode="json", include=set(expected["payload"])) == expected["payload"]
     assert EmailOwner.Reserved in EVENTS.declared
