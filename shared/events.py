@@ -135,7 +135,7 @@ class SessionEndedV1(PublicEvent):
 
 class ProfileUpdatedV1(PublicEvent):
     """The names, and who the applicant is by the registries; the passport, phone and postal
-    address stay in identity (docs/decisions.md, record 19)."""
+    address stay in identity (docs/decisions.md, «The applicant's profile»)."""
 
     TYPE = "lk.identity.ProfileUpdated.v1"
     account_id: str

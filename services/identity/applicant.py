@@ -152,7 +152,7 @@ def checked(given: Details, stored: Details | None = None) -> Details:
             try:
                 text = _text(text, FIELD_TITLES[name], 100 if name == "middle_name" else TEXT_MAX)
             except Invalid as refused:
-                errors.add(name, "invalid_text", refused.message)
+                errors.add(name, refused.code, refused.message)
         elif name == "phone":
             phone = normalise_phone(text)
             text = phone or text
