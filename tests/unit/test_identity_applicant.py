@@ -115,6 +115,8 @@ def test_a_company_is_shown_by_its_name_until_a_person_is_named(identity: Identi
         ),
         ({**INDIVIDUAL, "phone": "+1 212 555 0100"}, "phone", "phone_invalid"),
         ({"applicant_kind": "alien"}, "applicant_kind", "applicant_kind_invalid"),
+        ({**INDIVIDUAL, "middle_name": "Серг\u202eеевич"}, "middle_name", "invalid_name"),
+        ({**INDIVIDUAL, "postal_address": "x" * 501}, "postal_address", "invalid_name"),
         ({**INDIVIDUAL, "ogrn": "1027700132195"}, "ogrn", "field_not_for_kind"),
         ({**COMPANY, "passport": PASSPORT}, "passport", "field_not_for_kind"),
         ({**SOLE_TRADER, "kpp": "773601001"}, "kpp", "field_not_for_kind"),
