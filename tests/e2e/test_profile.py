@@ -12,9 +12,10 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, BrowserContext, expect
 
 from tests.conftest import Person, new_person
+from tests.e2e import a11y
 from tests.e2e.helpers import log_in, read_events, register_and_confirm
 from tests.e2e.test_identity_complete import NEW_PASSWORD, create_staff
 from tests.harness import System
@@ -171,10 +172,14 @@ def test_the_passport_and_phone_stay_in_identity(system: System, person: Person)
 
 
 @pytest.mark.browser
-def test_a_company_profile_is_filled_in_on_the_page(system: System, person: Person, page: Page) -> None:
+def test_a_company_profile_is_filled_in_on_the_page(
+    system: System, person: Person, browser: Browser, contexts: list[BrowserContext]
+) -> None:
     with system.client() as http:
         register_and_confirm(system, http, person)
-    page.set_viewport_size({"width": 375, "height": 800})
+    context = browser.new_context(locale="ru-RU", bypass_csp=True, viewport={"width": 375, "height": 800})
+    contexts.append(context)
+    page = context.new_page()
     page.goto(system.base_url + "/?tab=login")
     page.get_by_label("Логин").fill(person.login)
     page.get_by_label("Пароль").fill(person.password)
@@ -193,6 +198,7 @@ def test_a_company_profile_is_filled_in_on_the_page(system: System, person: Pers
     expect(ogrn).to_have_accessible_description("ОГРН — 13 цифр с верной контрольной цифрой 13 цифр")
     expect(ogrn).to_be_focused()
     expect(page.get_by_label("Наименование организации")).to_have_value("ООО «Ромашка»")  # kept
+    assert not (problems := a11y.violations(page)), a11y.summary(problems)
     ogrn.fill("1027700132195")
     page.get_by_role("button", name="Обновить профиль").click()
     expect(page.get_by_role("status")).to_contain_text("Профиль обновлён")
