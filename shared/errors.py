@@ -17,11 +17,20 @@ class DomainError(Exception):
 
     status = 400
 
-    def __init__(self, code: str, message: str, *, retry_after: int | None = None) -> None:
+    def __init__(
+        self,
+        code: str,
+        message: str,
+        *,
+        retry_after: int | None = None,
+        errors: list[dict[str, str]] | None = None,
+    ) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
         self.retry_after = retry_after
+        # Per field (``field``, ``code``, ``message``), when a refusal concerns several at once.
+        self.errors = errors
 
 
 class Refused(DomainError):

@@ -134,11 +134,21 @@ class SessionEndedV1(PublicEvent):
 
 
 class ProfileUpdatedV1(PublicEvent):
+    """The names, and who the applicant is by the registries; the passport, phone and postal
+    address stay in identity (docs/decisions.md, «The applicant's profile»)."""
+
     TYPE = "lk.identity.ProfileUpdated.v1"
     account_id: str
     first_name: str
     last_name: str
     display_name: str
+    middle_name: str = ""
+    applicant_kind: str = ""  # individual | sole_trader | company; "" before it is chosen
+    organisation_name: str = ""
+    inn: str = ""
+    ogrn: str = ""
+    ogrnip: str = ""
+    kpp: str = ""
 
 
 class PasswordChangedV1(PublicEvent):

@@ -158,7 +158,10 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def _refused(_: Request, exc: DomainError) -> JSONResponse:
         # Each kind of refusal has its status (shared/errors.py); this is the one mapping.
-        return JSONResponse(error_body(exc.code, exc.message), exc.status, headers=error_headers(exc))
+        extra = {"errors": exc.errors} if exc.errors else {}
+        return JSONResponse(
+            error_body(exc.code, exc.message, **extra), exc.status, headers=error_headers(exc)
+        )
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:

@@ -5,7 +5,7 @@ truncation of RFC 4226), where ``key`` is a sub-key of the platform secret under
 The applications service recomputes it to check what the applicant typed; the notifier
 computes it from the public ``SignatureCodeIssued.v1`` (which names the challenge only) and
 mails it. Nothing in an event or a log lets one recover a code: without the secret, the
-challenge id tells nothing of it (docs/security.md, docs/decisions.md record 19)."""
+challenge id tells nothing of it (docs/security.md, docs/decisions.md record 20)."""
 
 from __future__ import annotations
 

@@ -1,13 +1,10 @@
 """Identity's write model: the Account aggregate and the e-mail uniqueness index.
 
-An account's id is derived from its login, and an EmailOwner aggregate's id from the
-e-mail: both are created in one atomic save, so two registrations with the same login
-or e-mail cannot both succeed, however they race.
-
-Every event carries ``audit``: who did it (account id, "self", "cli") and from where
-(address, user agent). The event store is the account's audit log. The event classes keep
-the names stored events carry (``services.identity.domain:Account.Registered`` …).
-"""
+An account's id is derived from its login, an EmailOwner's from the e-mail: both are created
+in one atomic save, so two registrations with the same login or e-mail cannot both succeed.
+Every event carries ``audit``: who did it (account id, "self", "cli") and from where (address,
+user agent); the event store is the account's audit log. The event classes keep the names
+stored events carry (``services.identity.domain:Account.Registered`` …)."""
 
 from __future__ import annotations
 
@@ -16,8 +13,10 @@ from datetime import UTC, datetime
 
 from eventsourcing.domain import Aggregate, event
 
+from services.identity import applicant
+from services.identity.applicant import Details
 from services.identity.passwords import check_policy, hash_password, verify_password
-from services.identity.values import Audit, clean_name, normalise_email, normalise_login
+from services.identity.values import Audit, normalise_email, normalise_login
 from shared.errors import Conflict, Forbidden, Invalid, Refused, Unauthenticated
 
 _NS = uuid.UUID("0b7f4a52-55a6-4a0c-8c1e-3e6f6b7c9d21")
@@ -77,6 +76,20 @@ class Account(Aggregate):
         last_name: str
         display_name: str
         audit: Audit
+        middle_name: str = ""
+        applicant_kind: str = ""
+        phone: str = ""
+        postal_address: str = ""
+        passport: dict[str, str] | None = None
+        inn: str = ""
+        ogrnip: str = ""
+        ogrn: str = ""
+        organisation_name: str = ""
+        kpp: str = ""
+
+        def apply(self, aggregate: Account) -> None:
+            aggregate.first_name, aggregate.last_name = self.first_name, self.last_name
+            aggregate.applicant = {n: getattr(self, n) for n in applicant.DETAILS if getattr(self, n)}
 
     class PasswordResetRequested(Aggregate.Event):
         nonce: str
@@ -121,17 +134,17 @@ class Account(Aggregate):
         self.reset_expires_at: datetime | None = None
         self.first_name = ""
         self.last_name = ""
+        self.applicant: Details = {}  # kind and requisites (services/identity/applicant.py)
         self.sessions: dict[str, datetime] = {}
 
     # what it is ---------------------------------------------------------------------------
     @property
     def display_name(self) -> str:
-        return self.display_name_for(self.first_name, self.last_name)
+        return applicant.display_name(self.first_name, self.last_name, self.details) or self.login
 
-    def display_name_for(self, first_name: str, last_name: str) -> str:
-        """«Имя Фамилия» once set, the login before that."""
-        full = f"{first_name} {last_name}".strip()
-        return full or self.login
+    @property
+    def details(self) -> Details:
+        return dict(vars(self).get("applicant", {}))  # a snapshot from before them has none
 
     def has_session(self, session_id: str) -> bool:
         expires_at = self.sessions.get(session_id)
@@ -204,20 +217,16 @@ class Account(Aggregate):
             self.end_session(session_id=session_id, reason=reason, audit=audit)
 
     # profile ------------------------------------------------------------------------------
-    def update_profile(self, first_name: str, last_name: str, audit: Audit) -> bool:
-        """Фамилия и Имя as data (trimmed, checked); no event when nothing changes (False)."""
-        first = clean_name(first_name, "Имя")
-        last = clean_name(last_name, "Фамилия")
-        if (first, last) == (self.first_name, self.last_name):
+    def update_profile(
+        self, first_name: str, last_name: str, audit: Audit, given: Details | None = None
+    ) -> bool:
+        """Фамилия и Имя, and the details ``given`` over the stored ones (checked per the kind,
+        :func:`applicant.change`); no event when nothing changes (False)."""
+        fields = applicant.change(self, first_name, last_name, given or {})
+        if fields is None:
             return False
-        display_name = self.display_name_for(first, last)
-        self._profile_updated(first_name=first, last_name=last, display_name=display_name, audit=audit)
+        self.trigger_event(self.ProfileUpdated, audit=audit, **fields)
         return True
-
-    @event(ProfileUpdated)
-    def _profile_updated(self, first_name: str, last_name: str, display_name: str, audit: Audit) -> None:
-        self.first_name = first_name
-        self.last_name = last_name
 
     # the password -------------------------------------------------------------------------
     def change_password(self, current: str, new: str, keep_session: str, audit: Audit) -> None:

@@ -77,6 +77,13 @@ def event_map(links: Links) -> EventMap:
             first_name=e.first_name,
             last_name=e.last_name,
             display_name=e.display_name,
+            middle_name=e.middle_name,
+            applicant_kind=e.applicant_kind,
+            organisation_name=e.organisation_name,
+            inn=e.inn,
+            ogrn=e.ogrn,
+            ogrnip=e.ogrnip,
+            kpp=e.kpp,
         )
 
     @events.public(Account.PasswordChanged, to=PasswordChangedV1)

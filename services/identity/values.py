@@ -30,12 +30,12 @@ def normalise_email(email: str) -> str:
     return email.strip().casefold()
 
 
-def clean_name(value: str, field: str) -> str:
+def clean_name(value: str, field: str, limit: int = NAME_MAX) -> str:
     """A person's name as data: trimmed, bounded, no control characters (markup is kept
     verbatim and escaped wherever it is shown)."""
     value = value.strip()
-    if len(value) > NAME_MAX:
-        raise Invalid("invalid_name", f"{field}: не длиннее {NAME_MAX} символов.")
+    if len(value) > limit:
+        raise Invalid("invalid_name", f"{field}: не длиннее {limit} символов.")
     if any(unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Co", "Zl", "Zp") for ch in value):
         raise Invalid("invalid_name", f"{field}: недопустимые символы.")
     return value

@@ -13,13 +13,14 @@ import pytest
 from docx import Document
 from pydantic import ValidationError
 
-from services.files.api.fill_in import FillIn, ogrn_valid
+from services.files.api.fill_in import FillIn
 from services.files.app import FilesApp
 from services.files.domain import StoredFile
 from services.files.forms import SPECS, SPECS_BY_CODE, bookmarks_in, build_docx, fill_docx
 from services.files.public import EVENTS
 from services.files.values import Blob
 from shared.events import FilePartiesGrantedV1, FileUploadedV1, FormPublishedV1
+from shared.requisites import ogrn_valid
 from shared.settings import Settings
 
 TYPE_CODES = {

@@ -11,18 +11,10 @@ from pydantic import BaseModel, ConfigDict, EmailStr, Field, ValidationError, fi
 from services.files.content import printable
 from services.files.forms import today_ru
 from shared.http import error_body
+from shared.requisites import ogrn_valid
 
 ROMAN = {1: "I", 2: "II", 3: "III"}
 VOLTAGES = (0.22, 0.23, 0.38, 0.4, 0.69, 3, 6, 10, 15, 20, 35, 110, 150, 220, 330, 500, 750)
-
-
-def ogrn_valid(value: str) -> bool:
-    """ОГРН (13 digits) or ОГРНИП (15) with a correct check digit."""
-    if len(value) == 13:
-        return int(value[:12]) % 11 % 10 == int(value[12])
-    if len(value) == 15:
-        return int(value[:14]) % 13 % 10 == int(value[14])
-    return False
 
 
 class FillIn(BaseModel):
@@ -59,7 +51,7 @@ class FillIn(BaseModel):
     @field_validator("ogrn")
     @classmethod
     def _ogrn(cls, value: str | None) -> str | None:
-        if value and not (value.isdigit() and ogrn_valid(value)):
+        if value and not ogrn_valid(value):
             raise ValueError("ОГРН — 13 цифр, ОГРНИП — 15 цифр с верной контрольной цифрой")
         return value or None
 

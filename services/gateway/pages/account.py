@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+from typing import Any
 
 import httpx
 from fastapi import APIRouter, Request
@@ -25,17 +26,67 @@ async def cabinet(request: Request, user: SignedInToCabinet) -> Response:
     )
 
 
+KINDS = {
+    "individual": "Физическое лицо",
+    "sole_trader": "Индивидуальный предприниматель",
+    "company": "Юридическое лицо",
+}
+COMMON = ("last_name", "first_name", "middle_name", "phone", "postal_address", "inn")
+BY_KIND = {
+    "individual": ("passport_series", "passport_number", "passport_issued_by", "passport_issued_on"),
+    "sole_trader": ("ogrnip",),
+    "company": ("organisation_name", "ogrn", "kpp"),
+}
+PASSPORT = ("series", "number", "issued_by", "issued_on")
+# The API's names of the passport's parts → the form's.
+RENAMED = {f"passport.{part}": f"passport_{part}" for part in PASSPORT}
+
+
+def profile_values(user: dict[str, Any]) -> dict[str, str]:
+    """The profile of ``GET /me`` as the form's fields (the passport's parts flattened)."""
+    passport = user.get("passport") or {}
+    fields = (*COMMON, "applicant_kind", *(f for kind in BY_KIND.values() for f in kind))
+    values = {name: str(user.get(name) or "") for name in fields}
+    return {**values, **{f"passport_{part}": str(passport.get(part) or "") for part in PASSPORT}}
+
+
+def profile_body(values: dict[str, str]) -> dict[str, Any]:
+    """The whole profile for ``PUT /me/profile``: the fields of the kind chosen only (the
+    others' inputs are hidden, not gone: what was typed there before a switch is no data)."""
+    kind = values.get("applicant_kind", "")
+    body: dict[str, Any] = {name: values.get(name, "") for name in COMMON}
+    if kind:
+        body["applicant_kind"] = kind
+    for name in BY_KIND.get(kind, ()):
+        if name.startswith("passport_"):
+            body.setdefault("passport", {})[name.removeprefix("passport_")] = values.get(name, "")
+        else:
+            body[name] = values.get(name, "")
+    return body
+
+
 @router.get("/profile")
 async def profile_page(request: Request, user: SignedInToCabinet) -> Response:
-    return page(request, "profile.html", user=user, active="profile", values=user, title=PROFILE_TITLE)
+    return page(
+        request,
+        "profile.html",
+        user=user,
+        active="profile",
+        values=profile_values(user),
+        kinds=KINDS,
+        title=PROFILE_TITLE,
+    )
 
 
 @router.post("/profile", dependencies=[SIGNED_IN])
 async def update_profile(request: Request) -> Response:
     post = await Post.read(request, "/profile")
-    values = post.pick("first_name", "last_name")
+    values = post.pick("applicant_kind", *COMMON, *(f for kind in BY_KIND.values() for f in kind))
     post.keep(values=values)
-    await post.call("PATCH", "/api/v1/me", ok=200, refused=at_fields(values), auth=True, json=values)
+    refused = at_fields(values, RENAMED)
+    await post.call(
+        "PUT", "/api/v1/me/profile", ok=200, refused=refused, auth=True, json=profile_body(values)
+    )
     return back(request, "/profile", done="Профиль обновлён.")
 
 

@@ -19,9 +19,29 @@ async def me(session: ViewingSession) -> MeOut:
 
 @router.patch("/me", response_model=MeOut, responses=answers(401, 403, 409, 422))
 async def update_profile(body: ProfileIn, state: State, session: CurrentSession, audit: AuditInfo) -> MeOut:
-    """Фамилия и Имя; once set, «Имя Фамилия» is shown instead of the login."""
+    """The profile's fields given; those left out are kept. Once set, «Имя Фамилия» (or a
+    company's name) is shown instead of the login."""
     account = await blocking(
-        state.identity.update_profile, session[0], body.first_name, body.last_name, audit
+        state.identity.update_profile,
+        session[0],
+        body.first_name,
+        body.last_name,
+        audit,
+        body.details(replace=False),
+    )
+    return MeOut.of(account)
+
+
+@router.put("/me/profile", response_model=MeOut, responses=answers(401, 403, 409, 422))
+async def replace_profile(body: ProfileIn, state: State, session: CurrentSession, audit: AuditInfo) -> MeOut:
+    """The whole profile: what is left out is cleared (the names too)."""
+    account = await blocking(
+        state.identity.update_profile,
+        session[0],
+        body.first_name or "",
+        body.last_name or "",
+        audit,
+        body.details(replace=True),
     )
     return MeOut.of(account)
 

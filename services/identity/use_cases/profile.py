@@ -7,6 +7,7 @@ from typing import TypedDict
 
 from eventsourcing.domain import DomainEvent
 
+from services.identity.applicant import Details
 from services.identity.domain import Account
 from services.identity.use_cases.base import IdentityBase
 from services.identity.values import Audit, by
@@ -36,10 +37,19 @@ def _entry(event: DomainEvent) -> HistoryEntry:
 
 class Profile(IdentityBase):
     def update_profile(
-        self, account: Account, first_name: str, last_name: str, audit: Audit | None = None
+        self,
+        account: Account,
+        first_name: str | None,
+        last_name: str | None,
+        audit: Audit | None = None,
+        details: Details | None = None,
     ) -> Account:
-        """Фамилия и Имя; once set, «Имя Фамилия» is shown instead of the login."""
-        if account.update_profile(first_name, last_name, by(str(account.id), audit)):
+        """Фамилия и Имя (None keeps the current one); once set, «Имя Фамилия» is shown instead
+        of the login. ``details``: the applicant's kind and requisites given, over the stored
+        ones (:func:`services.identity.applicant.checked`; None for a field clears it)."""
+        first = account.first_name if first_name is None else first_name
+        last = account.last_name if last_name is None else last_name
+        if account.update_profile(first, last, by(str(account.id), audit), details):
             self.commit(account)
         return account
 
