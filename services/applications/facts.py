@@ -26,7 +26,7 @@ MILESTONES: dict[str, str] = {
 
 def signature_text(signed_at: str, sha256: str) -> str:
     """How a signed contract reads on the page: «Подписано … ПЭП 02.12.2026 10:15 (МСК), SHA-256 …»."""
-    return f"Подписано простой электронной подписью (ПЭП) {fmt.when(signed_at)}, SHA-256 {sha256}"
+    return f"Подписано ПЭП (простой электронной подписью) {fmt.when(signed_at)}, SHA-256 {sha256}"
 
 
 async def signatures(store: ReadStore, application_id: str) -> dict[str, str]:

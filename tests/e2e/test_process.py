@@ -185,7 +185,7 @@ def test_a_company_of_150_to_670_kw_signs_the_offer(
         assert seen["status"] == "activities" and seen["offer"]["concluded_by"] == "signature"
         contract = next(d for d in seen["company_documents"] if d["kind"] == "offer_contract")
         assert contract["signed_at"] and contract["signature"].startswith(
-            "Подписано простой электронной подписью"
+            "Подписано ПЭП (простой электронной подписью)"
         )
         assert "contract_concluded" in [m["code"] for m in seen["milestones"]]
         assert refused(http, auth, app_id, "acceptance", {"decision": "accept"}, 409) == "offer_not_placed"

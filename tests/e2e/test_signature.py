@@ -67,7 +67,7 @@ def test_a_company_signs_with_the_code_from_the_mail(
         contract = next(d for d in seen["company_documents"] if d["kind"] == "offer_contract")
         sha256 = hashlib.sha256(PDF + "Договор ТП.pdf".encode()).hexdigest()
         assert contract["file_id"] == offer["contract_file_id"] and contract["signed_at"]
-        assert contract["signature"].startswith("Подписано простой электронной подписью (ПЭП) ")
+        assert contract["signature"].startswith("Подписано ПЭП (простой электронной подписью) ")
         assert contract["signature"].endswith(f", SHA-256 {sha256}")
         conditions = next(d for d in seen["company_documents"] if d["kind"] == "technical_conditions")
         assert conditions["signed_at"] is None and conditions["signature"] is None

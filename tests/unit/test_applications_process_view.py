@@ -93,7 +93,7 @@ def test_a_signed_process_read_back(tmp_path: Path) -> None:
         ("closing_notice", "act-f", False),
     ]
     signature = documents[0]["signature"]
-    assert signature.startswith("Подписано простой электронной подписью (ПЭП) ")
+    assert signature.startswith("Подписано ПЭП (простой электронной подписью) ")
     assert signature.endswith(", SHA-256 " + "ab" * 32) and [d["signature"] for d in documents[1:]] == [
         None,
         None,

@@ -49,7 +49,7 @@ def test_the_routes_sign_with_the_derived_code(world: World) -> None:
     seen = signed.json()
     assert seen["status"] == "activities" and seen["version"] > before
     document = next(d for d in seen["company_documents"] if d["kind"] == "offer_contract")
-    assert document["signature"].startswith("Подписано простой электронной подписью (ПЭП) ")
+    assert document["signature"].startswith("Подписано ПЭП (простой электронной подписью) ")
     assert document["signature"].endswith("(МСК), SHA-256 " + "0" * 64)
     again = {"decision": "accept", "code": code}
     assert refused(world, anna, app_id, "acceptance", again, staff) == (409, "signature_code_used")
