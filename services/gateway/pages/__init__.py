@@ -20,6 +20,7 @@ from services.gateway.pages import (
     payments,
     process,
     staff,
+    staff_issue,
     standard_forms,
 )
 
@@ -31,6 +32,7 @@ ROUTERS = (
     apply.router,
     applications.router,
     staff.router,
+    staff_issue.router,
     process.router,
     chat.router,
     standard_forms.router,

@@ -23,6 +23,7 @@ from services.gateway.pages.post import STALE_FORM, Post, csrf_ok, declared_over
 from services.gateway.pages.render import back
 from services.gateway.pages.slots import ACCEPT, upload_file
 from services.gateway.pages.staff_fields import refused
+from services.gateway.pages.staff_forms import FORMS, fields_of
 from services.gateway.state import gateway_of
 
 router = APIRouter(include_in_schema=False)
@@ -84,6 +85,8 @@ async def desk(request: Request, item: dict[str, Any], user: User) -> dict[str, 
         "signature_default": float(item["power_kw"]) > SIGNATURE_ABOVE_KW,
         "today": local_today(request),
         "accept": ACCEPT,
+        "issue_kinds": [(kind, title) for kind, title in KINDS if kind in FORMS],
+        "issue_fields": fields_of(item, KINDS),
     }
 
 
@@ -126,7 +129,7 @@ async def _file(post: Post, form: FormData, name: str, fields: dict[str, str]) -
     return {"id": kept, "name": kept_name} if kept else None
 
 
-async def _completed(request: Request, application_id: str) -> bool:
+async def completed(request: Request, application_id: str) -> bool:
     """Whether the application is completed already (another closing document completes nothing)."""
     try:
         code, item = await get_json(request, f"/api/v1/applications/{application_id}")
@@ -251,11 +254,7 @@ async def place_document(application_id: str, request: Request) -> Response:
     if fields:
         post.fail(error="Проверьте заполнение полей.", fields=fields, values=values)
     assert uploaded is not None
-    if (
-        kind in CLOSING
-        and post.form.get("confirm") != "yes"
-        and not await _completed(request, application_id)
-    ):
+    if kind in CLOSING and post.form.get("confirm") != "yes" and not await completed(request, application_id):
         key = post.form.get("idempotency_key", "")
         step = {"kind": kind, "title": titles[kind], "file": uploaded, "key": key}
         return post.back(confirm_document=step, values=values)
