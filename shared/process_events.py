@@ -190,3 +190,31 @@ class ApplicationAssignedV1(PublicEvent):
     assignee_id: str
     assignee_name: str
     actor_id: str
+
+
+class TerminationRequestedV1(PublicEvent):
+    """The applicant asks to terminate the concluded contract («Расторгнуть договор»)."""
+
+    TYPE = "lk.applications.TerminationRequested.v1"
+    application_id: str
+    number: str
+    applicant_id: str
+    applicant_email: str
+    reason: str
+    refund_details: str
+    documents: list[DocumentRef]  # slot termination_statement
+    actor_id: str
+
+
+class TerminationDecidedV1(PublicEvent):
+    """Staff accepted the termination (a status change to annulled follows) or refused it."""
+
+    TYPE = "lk.applications.TerminationDecided.v1"
+    application_id: str
+    number: str
+    applicant_id: str
+    applicant_email: str
+    accepted: bool
+    comment: str
+    actor_id: str
+    actor_name: str = ""

@@ -19,6 +19,7 @@ from services.applications.moves import StatusMoves
 from services.applications.rules import Document, Submission, TypeData
 from services.applications.signature import SignatureSteps
 from services.applications.steps import ProcessSteps
+from services.applications.termination import TerminationSteps
 
 _NS = uuid.UUID("5d0c6f0e-7a49-4c55-9f35-6a3e2f8b1c44")
 
@@ -70,7 +71,9 @@ class Catalog(Aggregate):
         self.codes.append(code)
 
 
-class Application(StatusMoves, ProcessSteps, SignatureSteps, DeadlineSteps, Assignment, Aggregate):
+class Application(
+    StatusMoves, ProcessSteps, SignatureSteps, DeadlineSteps, Assignment, TerminationSteps, Aggregate
+):
     """A grid-connection application (заявка на ТП), its status history and the recorded facts
     of the process that drive the status. The commands check, then trigger these events: the
     plain moves in moves.py, the process (offer, payments, signature, notice, connection, the

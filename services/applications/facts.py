@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from services.applications.projections.terminations import termination_of
 from services.applications.steps import KINDS
 from shared import format as fmt
 from shared.readstore import ReadStore, Row
@@ -113,4 +114,5 @@ async def process_facts(store: ReadStore, application_id: str) -> dict[str, Any]
         ],
         "invoice": invoice,
         "offer": offer,
+        "termination": await termination_of(store, application_id),
     }

@@ -16,6 +16,7 @@ from typing import Protocol
 from services.applications.domain import Application, ApplicationType, Catalog
 from services.applications.signature import MAX_FAILURES
 from services.applications.steps import KINDS
+from services.applications.termination_public import termination_events
 from services.applications.watch_public import watch_events
 from shared.events import ApplicationSubmittedV1, DocumentRef, DocumentsAddedV1, StatusChangedV1
 from shared.idempotency import IdempotencyRecord
@@ -106,6 +107,7 @@ def make_mapper(history: History) -> EventMap:
 
     _process(events, history)
     watch_events(events, lambda e: history.at_version(e.originator_id, e.originator_version))
+    termination_events(events, lambda e: history.at_version(e.originator_id, e.originator_version))
     return events
 
 

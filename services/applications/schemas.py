@@ -135,6 +135,17 @@ class NoticeIn(_Strict):
     file_ids: list[FileId] = Field(min_length=1, max_length=30)
 
 
+class TerminationIn(_Strict):
+    reason: str = Field(min_length=1, max_length=2000)
+    refund_details: str = Field(min_length=1, max_length=1000)
+    file_ids: list[FileId] = Field(default_factory=list, max_length=10)
+
+
+class TerminationDecisionIn(_Strict):
+    decision: Literal["accept", "refuse"]
+    comment: str = Field(min_length=1, max_length=2000)
+
+
 class ConnectionIn(_Strict):
     connected_at: Day
     voltage_applied_at: Day

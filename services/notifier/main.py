@@ -13,6 +13,7 @@ from services.notifier.outbox import OUTBOX_DDL, Sender
 from services.notifier.process_mail import ProcessMailOutbox
 from services.notifier.signature_mail import SignatureMail
 from services.notifier.state import NotifierState
+from services.notifier.termination_mail import TerminationMail
 from shared.references import Lookup
 from shared.service import Runtime, Service, create_service_app
 from shared.settings import Settings
@@ -27,6 +28,7 @@ async def build(runtime: Runtime) -> NotifierState:
     runtime.consume(ProcessMailOutbox(s.public_url, s.staff_mail), on_applied=sender.wake)
     runtime.consume(ChatMailProjection(config))
     runtime.consume(DeadlineMail(s.public_url, s.staff_mail), on_applied=sender.wake)
+    runtime.consume(TerminationMail(s.public_url, s.staff_mail), on_applied=sender.wake)
     runtime.consume(SignatureMail(s.secret(), s.public_url), on_applied=sender.wake)
     lookup = Lookup(store, runtime.consume(refs), "notifier")
     scheduler = ChatMailScheduler(store, config, s.public_url, lookup, sender.wake)

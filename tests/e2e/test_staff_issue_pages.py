@@ -62,7 +62,7 @@ def test_staff_issue_the_acts_from_the_standard_forms_on_the_desk(
 
     form = page.get_by_role("form", name="Сформировать по типовой форме")
     expect(form.get_by_label("Наименование и место нахождения объекта")).to_have_value(item["object_address"])
-    expect(form.get_by_label("Максимальная мощность, кВт")).to_have_value("12,5")
+    expect(form.get_by_label("Максимальная мощность, кВт", exact=True)).to_have_value("12,5")
     closing = form.get_by_role("option", name="Акт об осуществлении технологического присоединения")
     expect(closing).to_be_disabled()  # not before the connection
     checked(page)

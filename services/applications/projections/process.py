@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 
+from services.applications.projections.terminations import TERMINATIONS_DDL, record_termination
 from shared.consumer import Projection
 from shared.events import ApplicationSubmittedV1, DocumentsAddedV1, Envelope, StatusChangedV1
 from shared.process_events import (
@@ -18,6 +19,8 @@ from shared.process_events import (
     OfferPlacedV1,
     OfferRefusedV1,
     PaymentRecordedV1,
+    TerminationDecidedV1,
+    TerminationRequestedV1,
 )
 from shared.readstore import Tx
 
@@ -47,6 +50,7 @@ PROCESS_DDL = (
     "CREATE TABLE IF NOT EXISTS applications_signatures (application_id TEXT NOT NULL, challenge_id TEXT NOT NULL,"
     " file_id TEXT NOT NULL, document_sha256 TEXT NOT NULL, signed_at TEXT NOT NULL, client_address TEXT NOT NULL,"
     " version INTEGER NOT NULL, PRIMARY KEY (application_id, challenge_id))",
+    *TERMINATIONS_DDL,
 )
 
 
@@ -117,6 +121,8 @@ class ProcessView(Projection):
                 payload.documents[0].name,
             )
             marks += [("closing_documents_placed", at)] if payload.kind in CLOSING else []
+        elif isinstance(payload, TerminationRequestedV1 | TerminationDecidedV1):
+            await record_termination(tx, event, payload)
         await tx.executemany(
             "INSERT INTO applications_milestones (application_id, version, code, at) VALUES ($1, $2, $3, $4)"
             " ON CONFLICT (application_id, version, code) DO NOTHING",

@@ -31,6 +31,8 @@ from shared.process_events import (
     PaymentRecordedV1,
     SignatureCodeFailedV1,
     SignatureCodeIssuedV1,
+    TerminationDecidedV1,
+    TerminationRequestedV1,
 )
 from shared.readstore import Tx
 
@@ -44,6 +46,8 @@ PROCESS_FACTS = (
     | CompanyDocumentPlacedV1
     | SignatureCodeIssuedV1  # the signature's challenges change the version too
     | SignatureCodeFailedV1
+    | TerminationRequestedV1  # and the termination's request and decision
+    | TerminationDecidedV1
 )
 
 VIEW_DDL = (

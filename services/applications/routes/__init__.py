@@ -7,6 +7,7 @@ from services.applications.routes import (
     invoice,
     payments,
     process,
+    termination,
     watch,
     workflow,
 )
@@ -20,4 +21,5 @@ ROUTERS = (
     watch.router,
     payments.router,
     assignment.router,
+    termination.router,
 )

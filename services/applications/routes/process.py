@@ -41,7 +41,7 @@ router = APIRouter(prefix="/api/v1/applications/{application_id}")
 ANSWERS = answers(401, 403, 404, 409, 422)
 
 
-async def _answer(
+async def page_answer(
     state: ApplicationsState,
     application_id: str,
     principal: CurrentPrincipal,
@@ -53,7 +53,7 @@ async def _answer(
     return as_committed(await detail(state, application_id, principal), claim, actor.role)
 
 
-async def _files(
+async def owned_documents(
     state: ApplicationsState, actor: Actor, slot: str, file_ids: list[str]
 ) -> tuple[list[dict[str, str]], set[str]]:
     """The files as documents of ``slot`` (with their names) and which of them ``actor`` owns."""
@@ -68,8 +68,8 @@ async def place_offer(
 ) -> dict[str, Any]:
     """Staff place the contract (offer), the ТУ and the invoice: «Заключение договора ТП»."""
     key = parse_id(application_id)
-    contract, owned = await _files(state, actor, "offer_contract", [body.contract_file_id])
-    conditions, owned_tu = await _files(
+    contract, owned = await owned_documents(state, actor, "offer_contract", [body.contract_file_id])
+    conditions, owned_tu = await owned_documents(
         state, actor, "technical_conditions", [body.technical_conditions_file_id]
     )
     offer = Offer(
@@ -87,7 +87,7 @@ async def place_offer(
         actor,
         lambda c: c.place_offer(actor, offer, owned | owned_tu, app.offer_due(c, offer)),
     )
-    return await _answer(state, application_id, principal, actor, claim)
+    return await page_answer(state, application_id, principal, actor, claim)
 
 
 @router.post("/payments", responses=ANSWERS)
@@ -99,7 +99,7 @@ async def record_payment(
     (offers without a signature)."""
     payment = Payment(kopecks(body.amount_rub), body.paid_at, body.reference, API)
     claim, _ = await Ledger(state.app, state.store).record(actor, parse_id(application_id), payment)
-    return await _answer(state, application_id, principal, actor, claim)
+    return await page_answer(state, application_id, principal, actor, claim)
 
 
 @router.post("/acceptance", responses=ANSWERS)
@@ -120,7 +120,7 @@ async def decide(
         claim, _ = await blocking(
             app.act, key, actor, lambda c: c.decide(actor, False, body.comment, now.date(), None)
         )
-        return await _answer(state, application_id, principal, actor, claim)
+        return await page_answer(state, application_id, principal, actor, claim)
     secret, address = signature_key(app.settings.secret()), client_address(request)
     outcome: list[DomainError | None] = []
 
@@ -131,7 +131,7 @@ async def decide(
     if outcome and outcome[0] is not None:
         await state.caught_up(application_id, claim.version)  # the page shows the attempt counted
         raise outcome[0]  # the failed attempt is saved; the answer is the refusal
-    return await _answer(state, application_id, principal, actor, claim)
+    return await page_answer(state, application_id, principal, actor, claim)
 
 
 @router.post("/acceptance/code", status_code=201, responses=answers(401, 403, 404, 409, 422, 429, 503))
@@ -182,7 +182,7 @@ async def notify(
 ) -> dict[str, Any]:
     """«Уведомление о выполнении ТУ» with files: «Проверка выполнения ТУ»."""
     key = parse_id(application_id)
-    documents, owned = await _files(state, actor, TU_FULFILLED, list(dict.fromkeys(body.file_ids)))
+    documents, owned = await owned_documents(state, actor, TU_FULFILLED, list(dict.fromkeys(body.file_ids)))
     app = state.app
     claim, _ = await blocking(
         app.act,
@@ -190,7 +190,7 @@ async def notify(
         actor,
         lambda c: c.notify(actor, body.kind, documents, owned, app.due_now(c, "tu_check")),
     )
-    return await _answer(state, application_id, principal, actor, claim)
+    return await page_answer(state, application_id, principal, actor, claim)
 
 
 @router.post("/connection", responses=ANSWERS)
@@ -208,7 +208,7 @@ async def record_connection(
             actor, body.connected_at, body.voltage_applied_at, on, app.due_now(c, "acts")
         ),
     )
-    return await _answer(state, application_id, principal, actor, claim)
+    return await page_answer(state, application_id, principal, actor, claim)
 
 
 @router.post(
@@ -235,7 +235,7 @@ async def place_document(
         if token
         else uuid.uuid4()
     )
-    documents, owned = await _files(state, actor, body.kind, [body.file_id])
+    documents, owned = await owned_documents(state, actor, body.kind, [body.file_id])
     placed: list[bool] = []
 
     def step(c: Application) -> None:
@@ -249,4 +249,4 @@ async def place_document(
         raise
     if placed == [False]:
         response.headers[idempotency.REPLAYED] = "true"
-    return {**await _answer(state, application_id, principal, actor, claim), "document_id": document_id}
+    return {**await page_answer(state, application_id, principal, actor, claim), "document_id": document_id}

@@ -22,6 +22,7 @@ from services.gateway.pages import (
     staff,
     staff_issue,
     standard_forms,
+    termination,
 )
 
 # In this order: the first route that matches a path answers it.
@@ -34,6 +35,7 @@ ROUTERS = (
     staff.router,
     staff_issue.router,
     process.router,
+    termination.router,
     chat.router,
     standard_forms.router,
     files.router,

@@ -17,6 +17,7 @@ from services.gateway.pages.chat_view import chat_context
 from services.gateway.pages.post import Post
 from services.gateway.pages.process import process_context
 from services.gateway.pages.render import not_found, page
+from services.gateway.pages.termination import termination_context
 from shared.statuses import FILTERS
 
 router = APIRouter(include_in_schema=False)
@@ -142,6 +143,7 @@ async def application_view(
         chat=await chat_context(request, application_id),
         desk=await staff.desk(request, body, user),  # the staff's actions (pages/staff.py)
         **process_context(body, user),
+        **termination_context(body, user),
         **context,
     )
 
