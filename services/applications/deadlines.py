@@ -138,19 +138,29 @@ Facts = Mapping[str, Moment] | Iterable[Mapping[str, Any]]
 """``{code: at}``, or milestones as the API lists them (``[{code, title, at}]``)."""
 
 
-def _recorded(facts: Facts, tz: str | None) -> dict[str, tuple[datetime, date]]:
-    """The latest moment and local date of each milestone."""
+def _recorded(facts: Facts, tz: str | None) -> dict[str, tuple[datetime, date, bool]]:
+    """The latest moment and local date of each milestone (a bare date, as a payment's or a
+    connection's, is its local midnight: :func:`_ends` compares it by the day)."""
     pairs: Iterable[tuple[str, Moment]] = (
         facts.items() if isinstance(facts, Mapping) else ((str(f["code"]), f["at"]) for f in facts)
     )
-    found: dict[str, tuple[datetime, date]] = {}
+    found: dict[str, tuple[datetime, date, bool]] = {}
     for code, at in pairs:
         if at is None or at == "":
             continue
         moment = local_moment(at, tz)
+        bare = not isinstance(at, datetime) and (isinstance(at, date) or len(str(at).strip()) <= 10)
         if code not in found or moment > found[code][0]:
-            found[code] = (moment, local_day(at, tz))
+            found[code] = (moment, local_day(at, tz), bare)
     return found
+
+
+def _ends(end: tuple[datetime, date, bool], start: datetime) -> bool:
+    """Whether a fact recorded at ``end`` ends a step that started at ``start``: at or after it;
+    a fact of a bare date (its midnight) on the day the step started or later, since the day is
+    all it says (a payment dated the day the offer was placed ends the payment's term)."""
+    moment, day, bare = end
+    return moment >= start or (bare and day >= start.date())
 
 
 def _after(code: str) -> tuple[str, ...]:
@@ -259,8 +269,8 @@ def current_deadlines(
         starts = [recorded[c] for c in step.starts if c in recorded]
         if not starts or any(c not in recorded for c in step.requires):
             continue
-        start, since = max(starts)
-        if any(recorded[c][0] >= start for c in step.ends if c in recorded):
+        start, since, _ = max(starts)
+        if any(_ends(recorded[c], start) for c in step.ends if c in recorded):
             continue
         code, title, rule = _term(step.code, profile, targets or {}, signs, activities_term)
         due = calendar.due(since, rule)

@@ -282,3 +282,20 @@ def test_admins_days_off_and_working_days() -> None:
     found = only(run(HOUSEHOLD, {"received": msk(date(2027, 3, 1))}, date(2027, 3, 1), calendar=calendar))
     assert found.due == date(2027, 3, 5)  # 03.03, 04.03, 05.03; 02.03 is a regional day off
     assert calendar.add_working_days(date(2027, 3, 5), 1) == date(2027, 3, 6)  # a working Saturday
+
+
+def test_a_payment_dated_the_day_the_offer_was_placed_ends_the_payment_term() -> None:
+    """The contract's conclusion is a bare date (the payment's): its midnight is before the
+    offer placed that morning, yet the day is all it says, so the term to pay is over."""
+    offered = date(2026, 12, 2)
+    facts = {
+        "complete": msk(date(2026, 12, 1)),
+        "offer_placed": msk(offered),
+        "contract_concluded": "2026-12-02",
+    }
+    found = run(HOUSEHOLD, facts, date(2026, 12, 3), activities_term={"months": 4})
+    assert [d.code for d in found] == ["activities"]
+    early = {**facts, "contract_concluded": "2026-12-01"}  # a day before the offer: not an answer to it
+    assert "payment" in [
+        d.code for d in run(HOUSEHOLD, early, date(2026, 12, 3), activities_term={"months": 4})
+    ]
