@@ -89,7 +89,7 @@ class Settings(BaseSettings):
     # before their deadline, mails staff_mail when the grid company's deadline is overdue, and
     # annuls an application whose requested documents or invoice payment did not come in time
     # (each switchable). deadline_watch_movable lets staff run a pass at a given moment
-    # (``POST /api/v1/applications/deadline-watch``): for tests and drills, never in production.
+    # (``POST /api/v1/deadline-watch``): for tests and drills, never in production.
     deadline_watcher: bool = True
     deadline_watch_interval: float = 300.0
     deadline_remind_days: int = 2

@@ -23,6 +23,7 @@ ROUTES: dict[str, str] = {
     "files": "files",
     "forms": "files",
     "payments": "applications",
+    "deadline-watch": "applications",
 }
 # /applications/{id}/<resource>… belongs to the chat service.
 CHAT_RESOURCES = frozenset({"messages", "chat", "presence"})

@@ -1,5 +1,5 @@
 """The deadline watcher on both modes, one body (issue 12, point 6): staff run passes at moved
-moments (``POST /api/v1/applications/deadline-watch`` with ``at``, allowed by
+moments (``POST /api/v1/deadline-watch`` with ``at``, allowed by
 ``LK_DEADLINE_WATCH_MOVABLE`` on this system only): the applicant is reminded of the unpaid
 invoice once, the staff desk told once of the grid company's overdue check, the unpaid
 application and the one whose documents never came are annulled once each, with their status
@@ -28,7 +28,7 @@ from tests.e2e.test_process import submitted
 from tests.harness import System
 
 ZONE = "Europe/Moscow"
-WATCH = "/api/v1/applications/deadline-watch"
+WATCH = "/api/v1/deadline-watch"
 
 
 @pytest.fixture(scope="module", params=MODES)

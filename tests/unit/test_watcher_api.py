@@ -26,7 +26,7 @@ from shared.settings import Settings
 from tests.unit.test_applications_process_api import act, page, submit
 from tests.unit.test_chat_api import SECRET, World
 
-WATCH = "/api/v1/applications/deadline-watch"
+WATCH = "/api/v1/deadline-watch"
 
 
 @contextmanager

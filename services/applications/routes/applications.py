@@ -75,7 +75,7 @@ async def _file(
     return claim
 
 
-@router.get("", responses=answers(401, 422))
+@router.get("", responses=answers(401, 403, 422))
 async def list_applications(
     state: State,
     principal: CurrentPrincipal,

@@ -17,7 +17,7 @@ from shared.errors import Conflict, Forbidden
 from shared.format import zone
 from shared.http import answers
 
-router = APIRouter(prefix="/api/v1/applications")
+router = APIRouter(prefix="/api/v1")
 
 
 class WatchIn(BaseModel):
