@@ -28,7 +28,12 @@ from shared.events import (
     FormPublishedV1,
     MessagePostedV1,
 )
-from shared.process_events import CompanyDocumentPlacedV1, NoticeReceivedV1, OfferPlacedV1
+from shared.process_events import (
+    CompanyDocumentPlacedV1,
+    NoticeReceivedV1,
+    OfferPlacedV1,
+    TerminationRequestedV1,
+)
 from shared.readstore import Tx
 from shared.runtime import blocking
 
@@ -100,7 +105,7 @@ class Catalog(Projection):
 
 
 # The facts of the grid-connection process that carry files.
-ApplicationFacts = OfferPlacedV1 | NoticeReceivedV1 | CompanyDocumentPlacedV1
+ApplicationFacts = OfferPlacedV1 | NoticeReceivedV1 | CompanyDocumentPlacedV1 | TerminationRequestedV1
 
 
 class AttachmentGrants(Projection):
@@ -118,7 +123,7 @@ class AttachmentGrants(Projection):
             files = [d.file_id for d in payload.documents]
             # The applicant submits; documents are added by the applicant or by staff, the
             # process's files placed by staff (an offer, a company document) or the applicant
-            # (a notice): the one who acted shares their own files with the other side.
+            # (a notice, a termination's statement): the one who acted shares their own files with the other side.
             by = payload.applicant_id if isinstance(payload, ApplicationSubmittedV1) else payload.actor_id
             applicant, reason = payload.applicant_id, f"application:{payload.application_id}"
         elif isinstance(payload, MessagePostedV1):

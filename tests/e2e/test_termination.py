@@ -6,6 +6,8 @@ consumer's application does not exist. Then the same journey through the pages, 
 
 from __future__ import annotations
 
+import time
+
 import httpx
 import pytest
 from playwright.sync_api import Browser, BrowserContext, expect
@@ -13,7 +15,7 @@ from playwright.sync_api import Browser, BrowserContext, expect
 from tests.conftest import Person, new_person
 from tests.e2e import a11y
 from tests.e2e.helpers import log_in, mails_with
-from tests.e2e.process_steps import advance, post
+from tests.e2e.process_steps import advance, file_in, post
 from tests.e2e.test_applications import STAFF_DESK, consumer
 from tests.e2e.test_identity_complete import NEW_PASSWORD, create_staff
 from tests.e2e.test_pages_livable import PHONE, fits_the_phone, logged_in
@@ -62,8 +64,21 @@ def test_the_applicant_asks_to_terminate_and_staff_refuse_then_accept(
         )
         assert seen(http, auth, app_id)["termination"] is None
 
-        asked = post(http, auth, app_id, "termination", REQUEST)
+        theirs = file_in(http, other, "Заявление.pdf")
+        assert (
+            refused(http, auth, app_id, "termination", {**REQUEST, "file_ids": [theirs]}, 422)
+            == "file_not_found"
+        )
+        statement = file_in(http, auth, "Заявление о расторжении.pdf")
+        asked = post(http, auth, app_id, "termination", {**REQUEST, "file_ids": [statement]})
         assert asked.status_code == 200, asked.text
+        [doc] = asked.json()["termination"]["documents"]
+        assert doc["file_id"] == statement and doc["name"] == "Заявление о расторжении.pdf"
+        for _ in range(100):  # the statement is shared with staff once the files service has the event
+            if http.get(f"/api/v1/files/{statement}", headers=staff).status_code == 200:
+                break
+            time.sleep(0.1)
+        assert http.get(f"/api/v1/files/{statement}", headers=staff).status_code == 200
         assert asked.json()["termination"]["status"] == "pending"
         assert asked.json()["termination"]["refund_details"] == REQUEST["refund_details"]
         assert refused(http, auth, app_id, "termination", REQUEST, 409) == "termination_pending"
