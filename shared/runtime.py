@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 import anyio.to_thread
 import structlog
 from eventsourcing.application import Application
-from eventsourcing.persistence import IntegrityError
+from eventsourcing.persistence import IntegrityError, InternalError
 from fastapi import FastAPI
 
 from shared.http import Dependency, install_error_handlers
@@ -105,13 +105,15 @@ T = TypeVar("T")
 
 async def construct(factory: Callable[..., T], *args: Any) -> T:
     """Build an eventsourcing Application off the loop. Services starting together on a
-    fresh PostgreSQL database can race creating tables (a duplicate ``pg_type`` entry);
-    the loser simply tries again."""
+    fresh PostgreSQL database can race creating tables (a duplicate ``pg_type`` entry, or
+    "tuple concurrently updated" when two replace the same catalog row at once); the loser
+    simply tries again."""
     for attempt in range(5):
         try:
             return await asyncio.to_thread(factory, *args)
-        except IntegrityError:
-            if attempt == 4:
+        except (IntegrityError, InternalError) as exc:
+            raced = isinstance(exc, IntegrityError) or "concurrently updated" in str(exc)
+            if attempt == 4 or not raced:
                 raise
             await asyncio.sleep(0.2 * (attempt + 1))
     raise AssertionError("unreachable")
