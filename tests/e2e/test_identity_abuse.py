@@ -165,9 +165,11 @@ def tight(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
     sys_.env.update(
         {"LK_MAIL_PER_ADDRESS_MAX": "2", "LK_MAIL_PER_CLIENT_MAX": "3", "LK_REGISTER_PER_CLIENT_MAX": "2"}
     )
-    sys_.start()
-    yield sys_
-    sys_.destroy()
+    try:
+        sys_.start()  # a start that fails stops what it started, too
+        yield sys_
+    finally:
+        sys_.destroy()
 
 
 def register(identity: Identity, person: Person, address: str | None = None) -> httpx.Response:

@@ -25,8 +25,8 @@ def kafka(action: str) -> None:
 @pytest.fixture
 def stack(tmp_path: Path) -> Iterator[System]:
     system = System.create("stack", tmp_path)
-    system.start()
     try:
+        system.start()
         yield system
     finally:
         kafka("start")  # whatever happened, leave Kafka running for the rest
