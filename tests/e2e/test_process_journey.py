@@ -8,8 +8,6 @@ width (375 px); axe-core finds nothing serious on either side."""
 
 from __future__ import annotations
 
-import re
-import time
 from pathlib import Path
 
 import pytest
@@ -23,6 +21,7 @@ from tests.e2e.test_applications import TITLES, consumer
 from tests.e2e.test_identity_complete import NEW_PASSWORD, create_staff
 from tests.e2e.test_pages_livable import PHONE, fits_the_phone, logged_in
 from tests.e2e.test_process import submitted
+from tests.e2e.test_process_pages_offer import signature_code
 from tests.harness import System
 
 pytestmark = pytest.mark.browser
@@ -36,17 +35,6 @@ def status_is(page: Page, title: str) -> None:
 def no_axe_problems(page: Page) -> None:
     found = a11y.violations(page)
     assert found == [], a11y.summary(found)
-
-
-def code_from_mail(system: System, person: Person) -> str:
-    for _ in range(150):
-        texts = [m.text for m in system.mailbox.messages_to(person.email) if "Код для подписания" in m.text]
-        if texts:
-            found = re.search(r"Код для подписания договора по заявке \S+: (\d{6})", texts[-1])
-            assert found, texts[-1]
-            return found.group(1)
-        time.sleep(0.2)
-    raise AssertionError("no e-mail with the signature code")
 
 
 def test_a_company_and_staff_complete_a_connection_through_the_pages(
@@ -87,7 +75,7 @@ def test_a_company_and_staff_complete_a_connection_through_the_pages(
     mine.goto(page_of)
     mine.get_by_role("region", name="Подписание договора").get_by_role("button", name="Получить код").click()
     expect(mine.get_by_role("status").filter(has_text="Код отправлен")).to_be_visible()
-    mine.get_by_label("Код из письма").fill(code_from_mail(system, person))
+    mine.get_by_label("Код из письма").fill(signature_code(system, person))
     mine.get_by_role("button", name="Подписать").click()
     expect(mine.get_by_role("status").filter(has_text="Договор подписан")).to_be_visible()
     status_is(mine, "Выполнение мероприятий по ТП")

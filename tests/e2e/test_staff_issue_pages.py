@@ -7,11 +7,8 @@ repeated post of the same form makes and places nothing more."""
 
 from __future__ import annotations
 
-import io
-
 import httpx
 import pytest
-from docx import Document
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from tests.conftest import Person, new_person
@@ -20,6 +17,7 @@ from tests.e2e.helpers import log_in
 from tests.e2e.process_steps import advance
 from tests.e2e.test_applications import consumer
 from tests.e2e.test_identity_complete import NEW_PASSWORD, create_staff
+from tests.e2e.test_issue_forms import text_of as docx_text
 from tests.e2e.test_pages_livable import PHONE, fits_the_phone, logged_in
 from tests.e2e.test_process import submitted
 from tests.harness import System
@@ -36,9 +34,7 @@ def checked(page: Page) -> None:
 def text_of(http: httpx.Client, auth: dict[str, str], file_id: str) -> str:
     answer = http.get(f"/api/v1/files/{file_id}", headers=auth)
     assert answer.status_code == 200, answer.text
-    document = Document(io.BytesIO(answer.content))
-    cells = [c.text for t in document.tables for r in t.rows for c in r.cells]
-    return "\n".join([p.text for p in document.paragraphs] + cells)
+    return docx_text(answer.content)
 
 
 def documents(http: httpx.Client, auth: dict[str, str], app_id: str, kind: str) -> list[dict[str, str]]:
