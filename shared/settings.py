@@ -124,6 +124,9 @@ class Settings(BaseSettings):
     # Longest wait for a database connection or statement before a request answers 503.
     db_timeout: float = 5.0
     poll_interval: float = 0.02
+    # A poller that finds nothing waits twice as long each time, up to this (seconds); work
+    # in the same process wakes it at once (shared/backoff.py).
+    idle_poll_max: float = 1.0
     batch_size: int = 500
     max_body_bytes: int = 64 * 1024
     log_level: str = "INFO"
