@@ -161,10 +161,15 @@ def test_rates_without_vat_get_it_added() -> None:
 
 
 def test_an_unknown_distance_keeps_the_rule_with_a_note_and_leaves_the_line_out() -> None:
+    # the standardised cost without its line (36 000) is no cost to compare: 15 × 7 600
     result = estimate(TABLE, q("15", m=None))
-    # standardised without the line: (10 000 + 20 000) × 1,2 = 36 000 < 114 000
-    assert (result.rule, str(result.amount)) == ("standardised_lower", "36000.00")
-    assert any("Расстояние до сети не указано" in n for n in result.notes)
+    assert (result.rule, str(result.amount)) == ("reduced_rate", "114000.00")
+    assert any("не более 300 м" in n for n in result.notes)
+    # a larger application: the standardised rates without the line, said so:
+    # 20 000 + 40 000 = 60 000 × 1,2 = 72 000
+    larger = estimate(TABLE, q("100", code="legal_150kw", m=None))
+    assert (larger.rule, str(larger.amount)) == ("standardised", "72000.00")
+    assert any("Расстояние до сети не указано" in n for n in larger.notes)
 
 
 INSTALMENTS = [

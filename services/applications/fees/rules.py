@@ -10,6 +10,9 @@
 - instalments (≤150 kW, not at ≤0,4 kV within 200 m / 300 m): interest at the key rate +
   4 p.p. on the balance after the advance, repaid in equal monthly parts.
 
+Without a distance the standardised cost lacks its line, so it is not compared: the rate per
+kW applies where it may, with a note of its distance condition.
+
 Rounding: every amount is rounded to kopecks half up (ROUND_HALF_UP) once, where it is
 computed; a total is the sum of rounded lines; VAT inside an amount that includes it is
 amount × p / (100 + p), rounded."""
@@ -225,7 +228,7 @@ def estimate(schedule: Schedule, q: Query) -> Estimate:
         amount = rub(rate * q.power_kw)
         if not source.includes_vat:
             amount += rub(amount * vat / 100)
-        if std_amount < amount:
+        if std_amount < amount and q.distance_m is not None:
             result = Estimate(
                 std_amount,
                 std_vat,
