@@ -47,6 +47,22 @@ def test_a_guest_estimates_a_household_up_to_15_kw(system: System) -> None:
     assert httpx.post(system.base_url + ESTIMATE, json=plain).json()["amount_rub"] == "114000.00"
 
 
+def test_the_public_estimate_reads_no_session_and_sets_no_cookie(system: System) -> None:
+    """Public without a CSRF token because it changes nothing and answers the same to anyone:
+    a session cookie sent along (with no CSRF header) is neither needed nor refused."""
+    answer = httpx.post(
+        system.base_url + ESTIMATE,
+        json=body(),
+        cookies={"lk_session": "not-a-token"},
+        headers={"origin": "https://evil.example"},
+    )
+    assert answer.status_code == 200, answer.text
+    assert "set-cookie" not in answer.headers
+    assert "access-control-allow-origin" not in answer.headers  # no other site reads it
+    # The other writes under /fees still need a session (an admin's)
+    assert httpx.put(system.base_url + "/api/v1/fees/16/2026", json={}).status_code == 401
+
+
 def test_larger_applications_are_estimated_at_the_standardised_rates(system: System) -> None:
     answer = httpx.post(
         system.base_url + ESTIMATE,
