@@ -139,6 +139,9 @@ class Settings(BaseSettings):
     company_name: str = "АО «Региональная сетевая компания»"
     company_phone: str = "8 800 000-00-00"
     company_address: str = "123456, г. Москва, ул. Энергетиков, д. 1"
+    # The region whose fee schedule (services/applications/fees.json) the calculator and the
+    # staff's offer start from (``LK_REGION``: the subject's code, "16" is Tatarstan).
+    region: str = "16"
 
     # The payee of the invoices (the grid company's bank details, ``LK_PAYEE_*``), in the
     # payment QR code of ГОСТ Р 56042-2014 too. EXAMPLES ONLY: these defaults are no real

@@ -4,6 +4,7 @@ from services.applications.routes import (
     applications,
     assignment,
     catalog,
+    fees,
     invoice,
     payments,
     process,
@@ -14,6 +15,7 @@ from services.applications.routes import (
 
 ROUTERS = (
     catalog.router,
+    fees.router,
     applications.router,
     workflow.router,
     process.router,
