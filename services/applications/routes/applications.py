@@ -60,6 +60,7 @@ async def _file(
         contact_phone=body.contact.phone,
         contact_email=str(body.contact.email),
         comment=body.comment,
+        request=body.structured(),
     )
     # Every rule first: a refused submission takes no number (the series has no gaps from it).
     state.app.check_submission(actor, form)
