@@ -146,7 +146,9 @@ def object_rows(filed: Filed) -> list[list[str]]:
     if request.get("mobile"):
         rows.append(["Передвижной объект", "да"])
     if request.get("distance_m") is not None:
-        where = {"urban": "в городе", "rural": "в сельской местности"}.get(request.get("settlement") or "", "")
+        where = {"urban": "в городе", "rural": "в сельской местности"}.get(
+            request.get("settlement") or "", ""
+        )
         rows.append(["Расстояние до существующих сетей, м", f"{request['distance_m']} {where}".strip()])
     return rows
 
@@ -162,7 +164,9 @@ def build(filed: Filed) -> bytes:
         "технологического присоединения, утв. постановлением Правительства РФ от 27.12.2004 № 861)",
         align="center",
     )
-    docx.paragraph(document, f"№ {filed.number} от {docx.long_date(filed.filed_on)}. Вид заявки: {filed.type_title}.")
+    docx.paragraph(
+        document, f"№ {filed.number} от {docx.long_date(filed.filed_on)}. Вид заявки: {filed.type_title}."
+    )
     docx.paragraph(document, "1. Сведения о заявителе (п. 9 «а», «в» Правил)", bold=True)
     docx.grid(document, applicant_rows(filed), WIDTHS)
     docx.paragraph(
@@ -171,19 +175,25 @@ def build(filed: Filed) -> bytes:
         "к электрическим сетям сетевой организации.",
         align="justify",
     )
-    docx.paragraph(document, "2. Сведения об энергопринимающих устройствах (п. 9 «б», «г», «е» Правил)", bold=True)
+    docx.paragraph(
+        document, "2. Сведения об энергопринимающих устройствах (п. 9 «б», «г», «е» Правил)", bold=True
+    )
     docx.grid(document, object_rows(filed), WIDTHS)
     _stages(document, filed)
     docx.paragraph(document, "4. Договор энергоснабжения (п. 9 «м» Правил)", bold=True)
     supplier = filed.request.get("supplier") or "—"
     docx.grid(document, [["Гарантирующий поставщик (энергосбытовая организация)", supplier]], WIDTHS)
     docx.paragraph(document, "5. Порядок внесения платы за технологическое присоединение", bold=True)
-    payment = [["Вариант оплаты", PAYMENT_OPTIONS.get(filed.request.get("payment_option") or "lump_sum", "—")]]
+    payment = [
+        ["Вариант оплаты", PAYMENT_OPTIONS.get(filed.request.get("payment_option") or "lump_sum", "—")]
+    ]
     reduced = filed.request.get("reduced_rate_category")
     if reduced:
         payment.append(["Льготная категория заявителя", REDUCED_RATE_CATEGORIES[reduced]])
     if filed.activity_term:
-        payment.append(["Срок мероприятий по присоединению (по данным каталога)", term_text(filed.activity_term)])
+        payment.append(
+            ["Срок мероприятий по присоединению (по данным каталога)", term_text(filed.activity_term)]
+        )
     docx.grid(document, payment, WIDTHS)
     docx.paragraph(document, "6. Приложения (п. 10 Правил)", bold=True)
     for n, doc in enumerate(filed.documents, 1):

@@ -43,7 +43,9 @@ def filed_form(app: ApplicationsApp, claim: Application) -> Filed:
         power_kw=claim.power_kw,
         object_address=claim.object_address,
         request=request,
-        documents=[{"title": titles.get(d["slot"], d["slot"]), "name": d.get("name", "")} for d in claim.documents],
+        documents=[
+            {"title": titles.get(d["slot"], d["slot"]), "name": d.get("name", "")} for d in claim.documents
+        ],
         paper_signature=bool(kind.get("paper_signature")),
         activity_term=activity_term(kind, request, claim.power_kw),
         company_name=app.settings.company_name,

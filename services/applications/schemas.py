@@ -73,7 +73,7 @@ class TypeIn(TypeKeysIn):
 
     def data(self) -> dict[str, Any]:
         """The entry as the catalog stores it (a document's absent conditions left out)."""
-        out = self.model_dump()
+        out = self.model_dump(exclude=set(TypeKeysIn.model_fields))
         out["documents"] = [{k: v for k, v in d.items() if v is not None} for d in out["documents"]]
         return {**out, **self.keys()}
 
