@@ -156,7 +156,9 @@ class TypeKeysIn(_Strict):
     )
     payment_options: list[PaymentOption] = Field(default_factory=_lump_sum, min_length=1, max_length=2)
     reduced_rate: bool = False
-    paper_signature: bool = False
+    # Whether the generated form is still signed on paper and attached (slot application_form,
+    # required exactly then); left out, it is what the checklist says of that slot.
+    paper_signature: bool | None = None
     activity_terms: list[ActivityTermIn] = Field(default_factory=list, max_length=20)
 
     @model_validator(mode="after")
@@ -179,6 +181,9 @@ class TypeKeysIn(_Strict):
     def keys(self) -> dict[str, Any]:
         out = self.model_dump(include=set(TypeKeysIn.model_fields))
         out["activity_terms"] = [t.data() for t in self.activity_terms]
+        if self.paper_signature is None:
+            slots = getattr(self, "documents", [])
+            out["paper_signature"] = any(d.code == "application_form" and d.required for d in slots)
         for flag in ("min_power_inclusive", "max_power_exclusive"):
             if not out[flag]:
                 del out[flag]

@@ -141,7 +141,8 @@ ENTRY: dict[str, Any] = {
 
 def test_the_admins_entry_takes_the_new_keys_with_defaults() -> None:
     plain = TypeIn.model_validate(ENTRY).data()
-    assert plain["voltages_kv"] == [0.4, 6, 10, 20, 35, 110, 220] and plain["paper_signature"] is False
+    assert plain["voltages_kv"] == [0.4, 6, 10, 20, 35, 110, 220]
+    assert plain["paper_signature"] is True  # left out: its checklist wants the signed form
     assert "max_power_exclusive" not in plain and plain["documents"][0] == ENTRY["documents"][0]
     full = TypeIn.model_validate(
         {
@@ -158,7 +159,7 @@ def test_the_admins_entry_takes_the_new_keys_with_defaults() -> None:
         }
     ).data()
     assert full["min_power_kw"] == 15 and full["max_power_exclusive"] is True
-    assert full["documents"][0]["required_from_kv"] == 35
+    assert full["documents"][0]["required_from_kv"] == 35 and full["paper_signature"] is False
     assert full["activity_terms"] == [
         {
             "max_voltage_kv": 0.4,

@@ -35,7 +35,7 @@ BASE_670 = ["site_plan", "emergency_automatics", "title_document", "register_ext
             {},
             None,
         ),  # no paper form
-        ("over_670kw", 1000, [*BASE_670], {}, "Заявка, подписанная на бумаге"),  # paper_signature
+        ("over_670kw", 1000, [*BASE_670], {}, "Заполненная и подписанная заявка"),  # paper_signature
         ("legal_150_670kw", 300, BASE_670, {"voltage_kv": 20}, None),
         ("legal_150_670kw", 300, BASE_670, {"voltage_kv": 35}, "Однолинейная схема"),  # from 35 kV
         ("legal_150_670kw", 300, [*BASE_670, "single_line"], {"voltage_kv": 35}, None),
