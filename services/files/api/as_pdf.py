@@ -19,7 +19,8 @@ Format = Annotated[
     Query(description="pdf — документ в формате PDF (по умолчанию — как сохранён, DOCX)"),
 ]
 PDF_CONTENT: dict[str, dict[str, str]] = {PDF_TYPE: {}}
-PDF_ANSWER = {"content": PDF_CONTENT, "description": "Документ в формате PDF (format=pdf)"}
+# A stored file answers in its own type (no content listed, as before); format=pdf in PDF.
+PDF_ANSWER = {"description": "Файл в исходном формате; при format=pdf — документ в формате PDF"}
 
 
 def pdf_name(name: str) -> str:
