@@ -115,7 +115,8 @@ async def fill_page(request: Request, form_id: str, user: Visitor) -> Response:
 async def fill(request: Request, form_id: str, user: Visitor) -> Response:
     await _form_of(request, user, form_id)
     post = await Post.read(request, f"/forms/{form_id}/fill")  # a failure goes back there
-    values = {k: v for k, v in post.form.items() if k != "csrf"}
+    values = {k: v for k, v in post.form.items() if k not in ("csrf", "format")}
+    as_pdf = "?format=pdf" if post.form.get("format") == "pdf" else ""
     post.keep(values=values)
     # Empty fields are left out, so the API names them as missing.
     body: dict[str, Any] = {k: v for k, *_ in FILL_FIELDS if (v := values.get(k, "").strip())}
@@ -129,7 +130,8 @@ async def fill(request: Request, form_id: str, user: Visitor) -> Response:
             summary = fields.pop("")
         return {"error": summary, "fields": fields}
 
-    answer = await post.call("POST", f"/api/v1/forms/{form_id}/fill", ok=200, refused=refused, json=body)
+    path = f"/api/v1/forms/{form_id}/fill{as_pdf}"
+    answer = await post.call("POST", path, ok=200, refused=refused, json=body)
     disposition = answer.headers.get("content-disposition", "attachment")
     return Response(
         answer.content,
