@@ -50,3 +50,12 @@ def identity_required(need: str) -> Invalid:
 
 def storage_down() -> Unavailable:
     return Unavailable("storage_unavailable", "Хранилище файлов временно недоступно, попробуйте позже.")
+
+
+def no_pdf() -> Invalid:
+    message = "PDF формируется только из документов DOCX: скачайте файл в исходном формате."
+    return Invalid(
+        "pdf_not_available_for_format",
+        message,
+        errors=[{"field": "format", "code": "pdf_not_available_for_format", "message": message}],
+    )

@@ -13,7 +13,8 @@ SYSTEM = "system"  # owner of the forms the service generates itself
 KINDS = {
     "application": "Типовые формы заявок на ТП",
     "act": "Типовые формы документов по ТП",
-    "contract": "Типовые формы договоров об оказании услуг по ТП",
+    "contract": "Типовые формы договоров об осуществлении ТП",
+    "statement": "Заявления и уведомления заявителя",
 }
 
 Audit = dict[str, str]

@@ -429,7 +429,7 @@ def test_every_standard_form_downloads_as_a_real_document(system: System) -> Non
         assert listed.status_code == 200
         items = listed.json()["items"]
         assert {i["application_type_code"] for i in items if i["kind"] == "application"} >= TYPE_CODES
-        assert {i["kind"] for i in items} == {"application", "act", "contract"}
+        assert {i["kind"] for i in items} == {"application", "act", "contract", "statement"}
         for needle in (
             "об осуществлении технологического",
             "о выполнении технических условий",
@@ -574,7 +574,7 @@ def test_pages(system: System, people: People) -> None:
         for title in (
             "Типовые формы заявок на ТП",
             "Типовые формы документов по ТП",
-            "Типовые формы договоров об оказании услуг по ТП",
+            "Типовые формы договоров об осуществлении ТП",
         ):
             assert title in forms.text
         form_id = re.search(r'href="/api/v1/forms/([0-9a-f-]{36})/file"', forms.text).group(1)  # type: ignore[union-attr]

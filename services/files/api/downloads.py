@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import structlog
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 from fastapi.responses import StreamingResponse
 
 from services.files import errors, queries
+from services.files.api.as_pdf import PDF_ANSWER, Format, pdf_response
 from services.files.api.deps import State, readable
 from services.files.api.models import FileOut, file_out
 from services.files.domain import StoredFile
@@ -65,7 +66,23 @@ async def file_meta(file_id: IdPath, principal: CurrentPrincipal, files: State) 
     return file_out(stored, principal.account_id)
 
 
-@router.get("/files/{file_id}", response_class=StreamingResponse, responses=answers(401, 404, 503))
-async def download(file_id: IdPath, principal: CurrentPrincipal, files: State) -> StreamingResponse:
-    """The file itself, as an attachment under its original name."""
-    return await blob_response(files.blobs, await readable(files, file_id, principal))
+@router.get(
+    "/files/{file_id}",
+    response_class=StreamingResponse,
+    responses={200: PDF_ANSWER, **answers(401, 404, 422, 503)},
+)
+async def download(
+    file_id: IdPath, principal: CurrentPrincipal, files: State, format: Format = None
+) -> Response:
+    """The file itself, as an attachment under its original name. ``format=pdf``: a DOCX (a
+    company document issued from a standard form, a filled-in form) as PDF."""
+    stored = await readable(files, file_id, principal)
+    if format == "pdf" and stored.kind == "docx":
+        try:
+            docx = await files.blobs.read_bytes(stored.blob_key)
+        except (StorageUnavailable, KeyError):
+            raise errors.storage_down() from None
+        return await pdf_response(docx, stored.name, cache="private, no-cache")
+    if format == "pdf" and stored.kind != "pdf":
+        raise errors.no_pdf()
+    return await blob_response(files.blobs, stored)

@@ -7,6 +7,7 @@ from fastapi import APIRouter, Request, Response
 from pydantic import ValidationError
 
 from services.files import errors
+from services.files.api.as_pdf import PDF_CONTENT, Format, pdf_response
 from services.files.api.deps import State
 from services.files.api.fill_in import FillIn, refused
 from services.files.api.forms import form_row, stored_form
@@ -29,14 +30,20 @@ router = APIRouter(prefix="/api/v1")
             "required": True,
             "content": {"application/json": {"schema": FillIn.model_json_schema()}},
         },
-        "responses": {"200": {"content": {DOCX: {}}, "description": "Заполненная заявка (DOCX)"}},
+        "responses": {
+            "200": {
+                "content": {DOCX: {}, **PDF_CONTENT},
+                "description": "Заполненная заявка (DOCX или PDF)",
+            }
+        },
     },
     responses=answers(400, 404, 422, 503),
 )
-async def fill_form(form_id: IdPath, request: Request, files: State) -> Response:
+async def fill_form(form_id: IdPath, request: Request, files: State, format: Format = None) -> Response:
     """The application form filled in with the applicant's data (JSON: full_name, passport
     or ogrn, address, object_name, object_address, max_power_kw, voltage_kv,
-    reliability_category, phone, email), as DOCX ready to sign. No login; nothing stored."""
+    reliability_category, phone, email), as DOCX ready to sign (``format=pdf``: as PDF).
+    No login; nothing stored."""
     try:
         body = FillIn.model_validate_json(await request.body())
     except ValidationError as exc:
@@ -58,6 +65,8 @@ async def fill_form(form_id: IdPath, request: Request, files: State) -> Response
         raise errors.not_fillable() from None
     if not filled:
         raise errors.not_fillable()
+    if format == "pdf":
+        return await pdf_response(document, f"{row['title']} (заполнена).docx", cache="no-store")
     return Response(
         document,
         media_type=DOCX,

@@ -9,12 +9,14 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import StreamingResponse
 
 from services.files import errors, queries
+from services.files.api.as_pdf import PDF_ANSWER, Format, pdf_response
 from services.files.api.deps import Staff, State, audit_of, multipart_body, receive
 from services.files.api.downloads import blob_response
 from services.files.api.models import FormOut, FormsOut, form_out, forms_out
 from services.files.content import without_controls
 from services.files.domain import FormSeries, StoredFile
 from services.files.state import FilesState
+from services.files.storage import StorageUnavailable
 from services.files.values import Blob
 from shared.http import CodePath, IdPath, answers
 from shared.readstore import Row
@@ -65,11 +67,29 @@ async def form_meta(form_id: IdPath, files: State) -> FormOut:
     return form_out(await form_row(files, form_id))
 
 
-@router.get("/forms/{form_id}/file", response_class=StreamingResponse, responses=answers(404, 503))
-async def form_file(form_id: IdPath, files: State) -> StreamingResponse:
-    """Download one version of a standard form; no login needed. A version never changes."""
+@router.get(
+    "/forms/{form_id}/file",
+    response_class=StreamingResponse,
+    responses={200: PDF_ANSWER, **answers(404, 422, 503)},
+)
+async def form_file(form_id: IdPath, files: State, format: Format = None) -> Response:
+    """Download one version of a standard form; no login needed. A version never changes.
+    ``format=pdf``: a DOCX version as PDF (a PDF version as it is)."""
     stored = await stored_form(files, await form_row(files, form_id))
-    return await blob_response(files.blobs, stored, cache="public, max-age=86400, immutable")
+    cache = "public, max-age=86400, immutable"
+    if format == "pdf" and stored.kind == "docx":
+        return await pdf_response(await docx_of(files, stored), stored.name, cache=cache)
+    if format == "pdf" and stored.kind != "pdf":
+        raise errors.no_pdf()
+    return await blob_response(files.blobs, stored, cache=cache)
+
+
+async def docx_of(files: FilesState, stored: StoredFile) -> bytes:
+    """The bytes of a stored DOCX (to convert); 503 while the store is down."""
+    try:
+        return await files.blobs.read_bytes(stored.blob_key)
+    except (StorageUnavailable, KeyError):
+        raise errors.storage_down() from None
 
 
 @router.post(

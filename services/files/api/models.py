@@ -49,6 +49,8 @@ class FormOut(BaseModel):
     format: str
     version: int
     fillable: bool
+    # A filled-in sample («Образец заполнения») names the form it shows.
+    sample_of: str | None = None
 
 
 class FormsOut(BaseModel):
@@ -88,6 +90,7 @@ def form_out(row: Row) -> FormOut:
         format=row["format"],
         version=int(row["version"]),
         fillable=bool(spec and spec.fillable and row["format"] == "docx"),
+        sample_of=spec.sample_of if spec else None,
     )
 
 

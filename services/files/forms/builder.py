@@ -11,13 +11,17 @@ from __future__ import annotations
 from typing import Any
 
 from docx.enum.table import WD_TABLE_ALIGNMENT
+from docx.enum.text import WD_BREAK
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
-from docx.shared import Cm
+from docx.shared import Cm, RGBColor
 
+from services.files.forms.filling import fill_docx
 from services.files.forms.specs import (
+    BOOKMARK,
     COMPANY_BLANKS,
     RULES,
+    SAMPLE_MARK,
     Checklist,
     Fields,
     FormSpec,
@@ -26,8 +30,6 @@ from services.files.forms.specs import (
     Signatures,
 )
 from shared.docx import FORM, new_document, paragraph, to_bytes
-
-BOOKMARK = "lk_"
 
 
 class _Bookmarks:
@@ -59,9 +61,14 @@ def _with_company(text: str, company: str) -> str:
 
 
 def build_docx(spec: FormSpec, version: int = 1, company: str = "") -> bytes:
-    """The form as a DOCX document; ``company`` names the grid company where the form does."""
+    """The form as a DOCX document; ``company`` names the grid company where the form does. A
+    sample is the form filled with its sample values under the mark «ОБРАЗЕЦ ЗАПОЛНЕНИЯ»."""
     document = new_document(FORM)
     marks = _Bookmarks()
+    if spec.sample_of:
+        mark = paragraph(document, SAMPLE_MARK, bold=True, align="center", size=16)
+        for run in mark.runs:
+            run.font.color.rgb = RGBColor(0xC0, 0x00, 0x00)
     paragraph(
         document,
         f"Типовая форма. Составлена в соответствии с: {RULES}, {spec.basis}.",
@@ -72,6 +79,8 @@ def build_docx(spec: FormSpec, version: int = 1, company: str = "") -> bytes:
     paragraph(document, spec.subheading, bold=True, align="center")
     for block in spec.blocks:
         if isinstance(block, Para):
+            if block.page_break:
+                document.add_paragraph().add_run().add_break(WD_BREAK.PAGE)
             text = _with_company(block.text, company) if company else block.text
             paragraph(document, text, bold=block.bold, align=block.align)
         elif isinstance(block, Fields):
@@ -105,8 +114,11 @@ def build_docx(spec: FormSpec, version: int = 1, company: str = "") -> bytes:
             paragraph(document, "М. П. (при наличии)", align="left", size=9)
     props = document.core_properties
     props.title = spec.title
-    props.subject = spec.subheading
+    props.subject = spec.subheading[:255]  # the property's limit
     props.author = "Личный кабинет ТП"
     props.keywords = f"{spec.code}; версия {version}"
     props.comments = f"Форма {spec.code}, версия {version}. {RULES}."
+    if spec.sample_of:
+        props.keywords += f"; образец заполнения формы {spec.sample_of}"
+        return fill_docx(to_bytes(document), spec.sample)[0]
     return to_bytes(document)

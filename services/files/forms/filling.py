@@ -10,7 +10,7 @@ from docx import Document
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 
-from services.files.forms.builder import BOOKMARK
+from services.files.forms.specs import BOOKMARK
 from shared.docx import signed_date
 from shared.format import today as local_today
 

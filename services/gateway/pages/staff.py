@@ -24,7 +24,7 @@ from services.gateway.pages.post import STALE_FORM, Post, csrf_ok, declared_over
 from services.gateway.pages.render import back
 from services.gateway.pages.slots import ACCEPT, upload_file
 from services.gateway.pages.staff_fields import refused
-from services.gateway.pages.staff_forms import FORMS, fields_of
+from services.gateway.pages.staff_forms import choices, fields_of
 from services.gateway.state import gateway_of
 
 router = APIRouter(include_in_schema=False)
@@ -86,7 +86,7 @@ async def desk(request: Request, item: dict[str, Any], user: User) -> dict[str, 
         "signature_default": float(item["power_kw"]) > SIGNATURE_ABOVE_KW,
         "today": local_today(request),
         "accept": ACCEPT,
-        "issue_kinds": [(kind, title) for kind, title in KINDS if kind in FORMS],
+        "issue_kinds": choices(item, KINDS),
         "issue_fields": fields_of(item, KINDS),
         "estimate": await offer_estimate(request, item),  # the invoice starts from it
     }

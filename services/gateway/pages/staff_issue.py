@@ -16,7 +16,7 @@ from services.gateway.pages.post import Post
 from services.gateway.pages.render import back
 from services.gateway.pages.staff import CLOSING, KINDS, completed, here
 from services.gateway.pages.staff_fields import refused
-from services.gateway.pages.staff_forms import FORMS, LABELS, MAX_VALUE
+from services.gateway.pages.staff_forms import FORMS, LABELS, MAX_VALUE, kind_of
 
 router = APIRouter(include_in_schema=False)
 
@@ -38,12 +38,13 @@ async def issue_document(application_id: str, request: Request) -> Response:
     """The chosen form filled with the values typed (the application's data prefilled), kept as
     the staff member's file, then placed; a closing act asks first."""
     post = await Post.read(request, here(application_id) + "#issue-form")
-    kind = post.form.get("issue_kind", "")
+    choice = post.form.get("issue_kind", "")
     values = {name: post.form.get(f"issue_{name}", "").strip() for name in LABELS}
-    post.keep(values={"issue_kind": kind, **{f"issue_{n}": v for n, v in values.items()}})
-    if kind not in FORMS:
+    post.keep(values={"issue_kind": choice, **{f"issue_{n}": v for n, v in values.items()}})
+    if choice not in FORMS:
         post.fail(error="Проверьте заполнение полей.", fields={"issue_kind": "Выберите документ."})
-    code, names = FORMS[kind]
+    code, names = FORMS[choice]
+    kind = kind_of(choice)
     long = {f"issue_{n}": f"Не более {MAX_VALUE} символов." for n in names if len(values[n]) > MAX_VALUE}
     if long:
         post.fail(error="Проверьте заполнение полей.", fields=long)

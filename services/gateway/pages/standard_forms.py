@@ -19,8 +19,9 @@ router = APIRouter(include_in_schema=False)
 
 KIND_TITLES = {
     "application": "Типовые формы заявок на ТП",
+    "statement": "Заявления и уведомления заявителя",
     "act": "Типовые формы документов по ТП",
-    "contract": "Типовые формы договоров об оказании услуг по ТП",
+    "contract": "Типовые формы договоров об осуществлении ТП",
 }
 FORM_TYPES = "DOCX, PDF, ODT, XLSX"
 FORM_ACCEPT = ".docx,.pdf,.odt,.xlsx"
@@ -41,11 +42,15 @@ FILL_FIELDS = (
 
 
 async def _groups(request: Request) -> list[tuple[str, str, list[dict[str, Any]]]]:
-    """The forms by kind, each with its older versions."""
+    """The forms by kind, each with its older versions and its filled-in sample (a sample is
+    listed next to its form, not on its own)."""
     answer = await api(request, "GET", "/api/v1/forms")
     answer.raise_for_status()
-    items: list[dict[str, Any]] = answer.json()["items"]
+    listed: list[dict[str, Any]] = answer.json()["items"]
+    samples = {i["sample_of"]: i for i in listed if i.get("sample_of")}
+    items = [i for i in listed if not i.get("sample_of")]
     for item in items:
+        item["sample"] = samples.get(item["code"])
         item["older"] = []
         if item["version"] > 1:
             versions = await api(request, "GET", f"/api/v1/forms/{item['code']}/versions")
@@ -110,7 +115,8 @@ async def fill_page(request: Request, form_id: str, user: Visitor) -> Response:
 async def fill(request: Request, form_id: str, user: Visitor) -> Response:
     await _form_of(request, user, form_id)
     post = await Post.read(request, f"/forms/{form_id}/fill")  # a failure goes back there
-    values = {k: v for k, v in post.form.items() if k != "csrf"}
+    values = {k: v for k, v in post.form.items() if k not in ("csrf", "format")}
+    as_pdf = "?format=pdf" if post.form.get("format") == "pdf" else ""
     post.keep(values=values)
     # Empty fields are left out, so the API names them as missing.
     body: dict[str, Any] = {k: v for k, *_ in FILL_FIELDS if (v := values.get(k, "").strip())}
@@ -124,7 +130,8 @@ async def fill(request: Request, form_id: str, user: Visitor) -> Response:
             summary = fields.pop("")
         return {"error": summary, "fields": fields}
 
-    answer = await post.call("POST", f"/api/v1/forms/{form_id}/fill", ok=200, refused=refused, json=body)
+    path = f"/api/v1/forms/{form_id}/fill{as_pdf}"
+    answer = await post.call("POST", path, ok=200, refused=refused, json=body)
     disposition = answer.headers.get("content-disposition", "attachment")
     return Response(
         answer.content,
