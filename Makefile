@@ -10,10 +10,12 @@ $(BIN)/python:
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
-## setup: .venv with every pinned dependency (requirements.lock) and the `lk` command
+## setup: .venv with every pinned dependency (requirements.lock), the `lk` command, and
+## LibreOffice for the PDF of the generated documents (deploy/libreoffice.sh, Debian's package)
 setup: $(BIN)/python
 	$(BIN)/pip install --quiet --require-hashes -r requirements.lock
 	$(BIN)/pip install --quiet --no-deps -e .
+	bash deploy/libreoffice.sh
 	@echo "Готово. Запуск: make run"
 
 ## run: the whole system on the embedded default, cabinet at http://127.0.0.1:8000

@@ -236,6 +236,21 @@ class ApplicationSubmittedV1(PublicEvent):
     contact_phone: str = ""
     contact_email: str = ""
     comment: str = ""
+    # The structured application (issue 13; defaults in events published before). Who the
+    # applicant is by the registry numbers documents name them by, as ProfileUpdated.v1 does:
+    # no passport, postal address or phone of theirs, no reduced-rate category (decision 22).
+    object_name: str = ""
+    cadastral_number: str | None = None
+    connection_kind: str = "new"
+    previous_power_kw: float = 0
+    voltage_kv: float | None = None
+    reliability_category: int | None = None
+    payment_option: str = "lump_sum"
+    applicant_kind: str = ""
+    applicant_inn: str = ""
+    applicant_ogrn: str = ""  # ОГРН of a company, ОГРНИП of a sole trader
+    organisation_name: str = ""
+    by_representative: bool = False  # filed by a representative under a power of attorney
 
 
 class StatusChangedV1(PublicEvent):

@@ -18,7 +18,7 @@ from services.applications.actor import Actor
 from services.applications.calendar import WorkCalendar, local_day
 from services.applications.catalog import CatalogBook
 from services.applications.domain import Application
-from services.applications.rules import Document, Submission, TypeData, check_submission
+from services.applications.rules import Document, Submission, TypeData, checked_submission
 from services.applications.schedule import acceptance_due, profile_of
 from services.applications.steps import Offer
 from shared.application import ServiceApplication
@@ -105,16 +105,16 @@ class ApplicationsApp(ServiceApplication):
 
     def check_submission(self, actor: Actor, form: Submission) -> TypeData:
         """Every rule of a submission, before a number is taken; returns the type."""
-        return check_submission(actor, self.types.get(form.type_code), form)
+        return checked_submission(actor, self.types.get(form.type_code), form)[0]
 
     def submit(
         self, actor: Actor, number: str, form: Submission, request: Keyed | None = None
     ) -> tuple[Application, int]:
         """File an application; under an idempotency key (``request``) the record of it is
         saved in the same save, so a repeat finds it (shared/idempotency.py)."""
-        kind = self.check_submission(actor, form)
+        kind, checked = checked_submission(actor, self.types.get(form.type_code), form)
         due = iso(self.due_for(form.type_code, "submitted", today()))
-        claim = Application.file(actor, kind, number, form, due)
+        claim = Application.file(actor, kind, number, form, due, checked)
         records = (
             [IdempotencyRecord(record_id=request[0], fingerprint=request[1], result_id=str(claim.id))]
             if request

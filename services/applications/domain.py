@@ -1,8 +1,6 @@
-"""Applications' write model: the catalog's application types and the applications.
-
-The event classes are declared on the aggregates; their names are part of the stored events'
-topics (``services.applications.domain:Application.StatusChanged``), so they never change.
-An application's methods check the workflow before they record anything.
+"""Applications' write model: the catalog's application types and the applications. Event
+classes' names are part of the stored events' topics (``…domain:Application.StatusChanged``),
+so they never change. An application's methods check the workflow before they record anything.
 """
 
 from __future__ import annotations
@@ -43,10 +41,12 @@ class ApplicationType(Aggregate):
     def __init__(self, *, code: str, data: dict[str, Any]) -> None:
         self.code = code
         self.data = data
+        self.by_seed = True  # no admin has edited it: the seed may upgrade it (catalog.py)
 
     @event(Updated)
     def update(self, data: dict[str, Any], actor_id: str) -> None:
         self.data = data
+        self.by_seed = actor_id == "seed"
 
 
 class Catalog(Aggregate):
@@ -74,10 +74,8 @@ class Catalog(Aggregate):
 class Application(
     StatusMoves, ProcessSteps, SignatureSteps, DeadlineSteps, Assignment, TerminationSteps, Aggregate
 ):
-    """A grid-connection application (заявка на ТП), its status history and the recorded facts
-    of the process that drive the status. The commands check, then trigger these events: the
-    plain moves in moves.py, the process (offer, payments, signature, notice, connection, the
-    company's documents) in steps.py."""
+    """A grid-connection application (заявка на ТП), its status history and the facts of the
+    process that drive the status: the plain moves in moves.py, the process in steps.py."""
 
     class Submitted(Aggregate.Created):
         number: str
@@ -93,6 +91,7 @@ class Application(
         comment: str
         documents: list[Document]
         due: str | None
+        request: dict[str, Any] | None = None  # issue 13's structured fields (None before)
 
     class StatusChanged(Aggregate.Event):
         from_status: str
@@ -170,6 +169,7 @@ class Application(
         comment: str,
         documents: list[Document],
         due: str | None,
+        request: dict[str, Any] | None = None,
     ) -> None:
         self.number = number
         self.applicant_id = applicant_id
@@ -183,6 +183,7 @@ class Application(
         self.contact_email = contact_email
         self.comment = comment
         self.documents = list(documents)
+        self.request = request or {}
         self.status = "submitted"
         self.due = due
         self.offer: dict[str, Any] | None = None
@@ -195,9 +196,9 @@ class Application(
 
     @classmethod
     def file(
-        cls, actor: Actor, kind: TypeData, number: str, form: Submission, due: str | None
+        cls, actor: Actor, kind: TypeData, number: str, form: Submission, due: str | None, request: Any = None
     ) -> Application:
-        """The application ``actor`` files under a checked type (rules.check_submission)."""
+        """The application ``actor`` files under a checked type and request (rules.py)."""
         return cls(
             number=number,
             applicant_id=actor.account_id,
@@ -212,6 +213,7 @@ class Application(
             comment=form.comment,
             documents=form.documents,
             due=due,
+            request=request,
         )
 
     def _changed(self, actor: Actor, to_status: str, comment: str, due: str | None) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from services.applications.domain import Application, ApplicationType, Catalog
 from services.applications.signature import MAX_FAILURES
@@ -74,6 +74,7 @@ def make_mapper(history: History) -> EventMap:
             contact_phone=event.contact_phone,
             contact_email=event.contact_email,
             comment=event.comment,
+            **structured(event.request or {}),
         )
 
     @events.public(Application.StatusChanged, to=StatusChangedV1)
@@ -109,6 +110,24 @@ def make_mapper(history: History) -> EventMap:
     watch_events(events, lambda e: history.at_version(e.originator_id, e.originator_version))
     termination_events(events, lambda e: history.at_version(e.originator_id, e.originator_version))
     return events
+
+
+def structured(request: dict[str, Any]) -> dict[str, Any]:
+    """The public part of the structured application (shared/events.py says what stays out)."""
+    if not request:
+        return {}
+    applicant = request.get("applicant") or {}
+    kept = ("object_name", "cadastral_number", "connection_kind", "previous_power_kw", "voltage_kv")
+    return {
+        **{k: request[k] for k in kept},
+        "reliability_category": request["reliability_category"],
+        "payment_option": request["payment_option"],
+        "applicant_kind": applicant.get("kind", ""),
+        "applicant_inn": applicant.get("inn", ""),
+        "applicant_ogrn": applicant.get("ogrn") or applicant.get("ogrnip") or "",
+        "organisation_name": applicant.get("organisation_name", ""),
+        "by_representative": request.get("representative") is not None,
+    }
 
 
 def _process(events: EventMap, history: History) -> None:

@@ -15,6 +15,7 @@ from services.applications.invoice import Invoice
 from services.applications.rules import ARCHIVE_SLOT, ARCHIVE_TITLE, TypeData
 from services.applications.schedule import dated, deadlines_of, invoice_due, latest
 from services.applications.state import ApplicationsState
+from services.applications.type_keys import DEFAULTS
 from services.applications.workflow import CONSUMER, STAFF, next_steps
 from shared.auth import Principal
 from shared.errors import Forbidden, Invalid, NotFound
@@ -33,6 +34,8 @@ TYPE_KEYS = (
     "fees",
     "documents",
     "deadlines",
+    *DEFAULTS,  # issue 13: whom the type is for, bounds, voltages … (type_keys.py)
+    "paper_signature",
 )
 
 
@@ -207,7 +210,8 @@ async def type_out(state: ApplicationsState, data: TypeData) -> dict[str, Any]:
     forms = await state.store.fetch(
         "SELECT form_id FROM applications_forms WHERE type_code = $1", data["code"]
     )
-    return {**{k: data.get(k) for k in TYPE_KEYS}, "forms": [f["form_id"] for f in forms]}
+    flags = {k: bool(data.get(k)) for k in ("min_power_inclusive", "max_power_exclusive")}
+    return {**{k: data.get(k) for k in TYPE_KEYS}, **flags, "forms": [f["form_id"] for f in forms]}
 
 
 def no_invoice() -> NotFound:

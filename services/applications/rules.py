@@ -1,14 +1,17 @@
 """What a submission must satisfy against its type in the catalog: only a consumer files, the
-power within the type's bound, every document in a slot of the type's checklist and a file
-of the applicant's own, a ZIP where the archive goes, every required slot given or the
+power within the type's bounds and the structured fields the type allows (request_rules.py),
+every document in a slot of the type's checklist and a file of the applicant's own, a ZIP
+where the archive goes, every slot required for this request (a single-line diagram from
+35 kV, the power of attorney for a representative, the reduced rate's proof) given or the
 archive instead. Checked whole before a number is taken (decision 14)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from services.applications.actor import Actor
+from services.applications.request_rules import Request, checked_request
 from services.applications.workflow import CONSUMER
 from shared.errors import Forbidden, Invalid
 
@@ -35,6 +38,7 @@ class Submission:
     contact_phone: str = ""
     contact_email: str = ""
     comment: str = ""
+    request: Request = field(default_factory=dict)  # the structured fields as given (issue 13)
 
 
 def check_documents(kind: TypeData, documents: list[Document], owned: dict[str, str]) -> None:
@@ -54,19 +58,32 @@ def check_applicant(actor: Actor) -> None:
         raise Forbidden("forbidden", "Заявку на ТП подаёт потребитель.")
 
 
-def check_submission(actor: Actor, kind: TypeData | None, form: Submission) -> TypeData:
-    """Every rule of a submission; returns the type it is filed under."""
+def required_documents(kind: TypeData, request: Request) -> list[dict[str, Any]]:
+    """The checklist's items this request must give: ``required`` ones (from ``required_from_kv``
+    where set), and those ``required_when`` a reduced rate is claimed or a representative files."""
+    voltage = float(request.get("voltage_kv") or 0)
+    when = {
+        "reduced_rate": bool(request.get("reduced_rate_category")),
+        "representative": request.get("representative") is not None,
+    }
+    return [
+        d
+        for d in kind["documents"]
+        if when.get(d.get("required_when") or "", False)
+        or (d["required"] and voltage >= float(d.get("required_from_kv") or 0))
+    ]
+
+
+def checked_submission(actor: Actor, kind: TypeData | None, form: Submission) -> tuple[TypeData, Request]:
+    """Every rule of a submission; returns the type it is filed under and the request as
+    recorded (defaults filled)."""
     check_applicant(actor)
     if kind is None:
         raise Invalid("unknown_type", "Такого вида заявки нет в каталоге.")
-    if form.power_kw > float(kind["max_power_kw"]):
-        raise Invalid(
-            "power_exceeds_limit",
-            f"Для этого вида заявки максимальная мощность — {kind['max_power_kw']} кВт.",
-        )
+    request = checked_request(kind, form.power_kw, form.request)
     check_documents(kind, form.documents, form.owned)
     given = {d["slot"] for d in form.documents}
-    missing = [d["title"] for d in kind["documents"] if d["required"] and d["code"] not in given]
+    missing = [d["title"] for d in required_documents(kind, request) if d["code"] not in given]
     if missing and ARCHIVE_SLOT not in given:
         raise Invalid(
             "documents_missing",
@@ -74,4 +91,9 @@ def check_submission(actor: Actor, kind: TypeData | None, form: Submission) -> T
             + "; ".join(missing)
             + ". Можно приложить их одним ZIP-архивом.",
         )
-    return kind
+    return kind, request
+
+
+def check_submission(actor: Actor, kind: TypeData | None, form: Submission) -> TypeData:
+    """Every rule of a submission; returns the type it is filed under."""
+    return checked_submission(actor, kind, form)[0]

@@ -8,6 +8,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, model_validator
 
+from services.applications.request_schemas import StructuredIn, TypeKeysIn
+
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -23,7 +25,10 @@ class DocumentIn(_Strict):
     file_id: str = Field(min_length=1, max_length=64)
 
 
-class SubmitIn(_Strict):
+class SubmitIn(StructuredIn):
+    """The application: the type, power and address, contact, documents, and the structured
+    fields of issue 13 (request_schemas.StructuredIn)."""
+
     type_code: str = Field(min_length=1, max_length=64)
     power_kw: float = Field(gt=0, le=1_000_000)
     object_address: str = Field(min_length=5, max_length=500)
@@ -46,12 +51,16 @@ class DocumentTypeIn(_Strict):
     code: str = Field(min_length=1, max_length=64)
     title: str = Field(min_length=1, max_length=300)
     required: bool
+    required_from_kv: float | None = Field(default=None, gt=0, le=1150)  # e.g. single_line: 35
+    required_when: Literal["reduced_rate", "representative"] | None = None
 
 
 Deadline = dict[Literal["working_days", "months"], Annotated[int, Field(ge=1, le=3650)]]
 
 
-class TypeIn(_Strict):
+class TypeIn(TypeKeysIn):
+    """A catalog entry (the keys of issue 13 with their defaults: request_schemas.TypeKeysIn)."""
+
     title: str = Field(min_length=3, max_length=300)
     description: str = Field(max_length=5000)
     max_power_kw: float = Field(gt=0, le=1_000_000)
@@ -61,6 +70,12 @@ class TypeIn(_Strict):
     fees: list[dict[str, Any]] = Field(default_factory=list, max_length=100)
     documents: list[DocumentTypeIn] = Field(min_length=1, max_length=30)
     deadlines: dict[str, Deadline] = Field(default_factory=dict, max_length=20)
+
+    def data(self) -> dict[str, Any]:
+        """The entry as the catalog stores it (a document's absent conditions left out)."""
+        out = self.model_dump(exclude=set(TypeKeysIn.model_fields))
+        out["documents"] = [{k: v for k, v in d.items() if v is not None} for d in out["documents"]]
+        return {**out, **self.keys()}
 
 
 # The process (issue 12) ----------------------------------------------------------------------

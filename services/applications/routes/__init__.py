@@ -4,6 +4,7 @@ from services.applications.routes import (
     applications,
     assignment,
     catalog,
+    form,
     invoice,
     payments,
     process,
@@ -15,6 +16,7 @@ from services.applications.routes import (
 ROUTERS = (
     catalog.router,
     applications.router,
+    form.router,
     workflow.router,
     process.router,
     invoice.router,

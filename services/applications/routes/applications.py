@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query, Request, Response
 from services.applications.actor import Actor
 from services.applications.deps import CurrentActor, State, parse_id
 from services.applications.domain import Application
+from services.applications.filed import filed_request
 from services.applications.queries import Filters, detail, listing
 from services.applications.queue import ASSIGNEE, OVERDUE, WAITING, Duty, overdue_filter
 from services.applications.rules import Submission, check_applicant
@@ -60,6 +61,7 @@ async def _file(
         contact_phone=body.contact.phone,
         contact_email=str(body.contact.email),
         comment=body.comment,
+        request=body.structured(),
     )
     # Every rule first: a refused submission takes no number (the series has no gaps from it).
     state.app.check_submission(actor, form)
@@ -100,5 +102,8 @@ async def list_applications(
 async def get_application(
     application_id: IdPath, state: State, principal: CurrentPrincipal
 ) -> dict[str, Any]:
-    parse_id(application_id)
-    return await detail(state, application_id, principal)
+    """The application's page; ``request``: the structured fields as filed (None before issue
+    13), ``activity_term``: the catalog's rule of the activities' term that applies."""
+    found = parse_id(application_id)
+    body = await detail(state, application_id, principal)  # 404 to anyone it is not for
+    return {**body, **await blocking(filed_request, state.app, found)}

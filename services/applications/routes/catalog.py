@@ -33,5 +33,5 @@ async def get_type(code: CodePath, state: State) -> dict[str, Any]:
 @router.put("/{code}", responses=answers(401, 403, 409, 422))
 async def put_type(code: CodePath, body: TypeIn, state: State, principal: Admin) -> dict[str, Any]:
     """Create or edit a catalog entry (admins)."""
-    data = await blocking(state.app.put_type, code, body.model_dump(), principal.account_id)
+    data = await blocking(state.app.put_type, code, body.data(), principal.account_id)
     return await type_out(state, data)
