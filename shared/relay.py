@@ -20,6 +20,7 @@ import structlog
 from eventsourcing.application import Application
 from eventsourcing.persistence import Notification
 
+from shared.backoff import IdleBackoff
 from shared.events import Envelope, PublicEvent
 from shared.mapping import UnmappedEvent
 from shared.readstore import ReadStore
@@ -51,6 +52,7 @@ class Relay:
         store: ReadStore,
         batch_size: int = 500,
         poll_interval: float = 0.02,
+        idle_poll_max: float = 1.0,
         retry_max: float = 5.0,
     ) -> None:
         self.name = name
@@ -61,6 +63,7 @@ class Relay:
         self.store = store
         self.batch_size = batch_size
         self.poll_interval = poll_interval
+        self.idle = IdleBackoff(poll_interval, idle_poll_max)
         self.retry_max = retry_max
         self.position = 0
         # True while the transport refuses what the relay publishes: nothing the service
@@ -70,6 +73,7 @@ class Relay:
         self.unmapped = 0  # domain events the mapper knows nothing of (logged, never silent)
         self._wake = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._soon = False  # a wake_soon is scheduled
 
     @property
     def stalled(self) -> bool:
@@ -83,6 +87,18 @@ class Relay:
         """Called (from any thread) after a command saved events: publish now."""
         if self._loop is not None:
             self._loop.call_soon_threadsafe(self._wake.set)
+
+    def wake_soon(self) -> None:
+        """Called (from any thread) after a command saved events: publish within one poll
+        interval, with whatever else is saved meanwhile (one batch for a burst of commands)."""
+        loop = self._loop
+        if loop is not None and not self._soon:
+            self._soon = True
+            loop.call_soon_threadsafe(loop.call_later, self.poll_interval, self._wake_now)
+
+    def _wake_now(self) -> None:
+        self._soon = False
+        self._wake.set()
 
     def envelope(self, notification: Notification) -> Envelope | None:
         domain_event = self.app.mapper.to_domain_event(notification)
@@ -151,6 +167,10 @@ class Relay:
                 delay = min(delay * 2, self.retry_max)
                 continue
             self._publishing_since = None
+            if count:
+                self.idle.reset()
             if count < self.batch_size:
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), self.poll_interval)
+                    await asyncio.wait_for(
+                        self._wake.wait(), self.idle.wait() if not count else self.poll_interval
+                    )

@@ -175,6 +175,7 @@ async def running(service: Service[S], settings: Settings) -> AsyncIterator[tupl
                 store=store,
                 batch_size=settings.batch_size,
                 poll_interval=settings.poll_interval,
+                idle_poll_max=settings.idle_poll_max,
             )
             events.on_saved = runtime.relay.wake
             runtime.start("relay", runtime.relay.run)

@@ -124,6 +124,9 @@ class Settings(BaseSettings):
     # Longest wait for a database connection or statement before a request answers 503.
     db_timeout: float = 5.0
     poll_interval: float = 0.02
+    # A poller that finds nothing waits twice as long each time, up to this (seconds); work
+    # in the same process wakes it at once (shared/backoff.py).
+    idle_poll_max: float = 1.0
     batch_size: int = 500
     max_body_bytes: int = 64 * 1024
     log_level: str = "INFO"
@@ -136,6 +139,9 @@ class Settings(BaseSettings):
     company_name: str = "АО «Региональная сетевая компания»"
     company_phone: str = "8 800 000-00-00"
     company_address: str = "123456, г. Москва, ул. Энергетиков, д. 1"
+    # The region whose fee schedule (services/applications/fees.json) the calculator and the
+    # staff's offer start from (``LK_REGION``: the subject's code, "16" is Tatarstan).
+    region: str = "16"
 
     # The payee of the invoices (the grid company's bank details, ``LK_PAYEE_*``), in the
     # payment QR code of ГОСТ Р 56042-2014 too. EXAMPLES ONLY: these defaults are no real

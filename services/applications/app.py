@@ -18,6 +18,7 @@ from services.applications.actor import Actor
 from services.applications.calendar import WorkCalendar, local_day
 from services.applications.catalog import CatalogBook
 from services.applications.domain import Application
+from services.applications.fees.book import FeeBook
 from services.applications.rules import Document, Submission, TypeData, checked_submission
 from services.applications.schedule import acceptance_due, profile_of
 from services.applications.steps import Offer
@@ -61,6 +62,7 @@ class ApplicationsApp(ServiceApplication):
         super().__init__(settings, env)
         self.calendar = WorkCalendar()
         self.catalog = CatalogBook(self)
+        self.fees = FeeBook(self)  # the fee schedules per region and year (fees/book.py)
         self.clock: Clock = utc_now  # "now" of the deadlines; a test sets another clock
 
     def now(self) -> datetime:
@@ -77,6 +79,7 @@ class ApplicationsApp(ServiceApplication):
 
     def seed_catalog(self) -> None:
         self.catalog.seed()
+        self.fees.seed()
 
     def put_type(self, code: str, data: TypeData, actor_id: str) -> TypeData:
         return self.catalog.put(code, data, actor_id)

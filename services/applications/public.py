@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from services.applications.domain import Application, ApplicationType, Catalog
+from services.applications.fees.domain import FeeIndex, FeeSchedule
 from services.applications.signature import MAX_FAILURES
 from services.applications.steps import KINDS
 from services.applications.termination_public import termination_events
@@ -54,6 +55,10 @@ def make_mapper(history: History) -> EventMap:
         ApplicationType.Updated,
         Catalog.Created,
         Catalog.TypeAdded,
+        FeeSchedule.Defined,
+        FeeSchedule.Updated,
+        FeeIndex.Created,
+        FeeIndex.ScheduleAdded,
         IdempotencyRecord.Recorded,
     )
 

@@ -18,8 +18,9 @@ from shared.settings import Settings
 async def build(runtime: Runtime) -> ChatState:
     chat, auth, directory = events_of(runtime, ChatApp), runtime.auth, Directory(runtime.store)
     assert auth is not None  # the service checks tokens (Service.auth)
-    # The relay is not woken per command: it publishes every poll interval, in batches.
-    chat.on_saved = lambda: None
+    # The relay is not woken at once per message: within a poll interval, in batches.
+    relay = runtime.relay
+    chat.on_saved = relay.wake_soon if relay is not None else (lambda: None)
     refs = runtime.consume(references(directory.forget), on_applied=directory.progressed)
     hub = await Hub.open(runtime.store, chat)
     runtime.start("hub", lambda: hub.maintain(lambda session: session in auth.registry.sessions))

@@ -24,6 +24,7 @@ ROUTES: dict[str, str] = {
     "forms": "files",
     "payments": "applications",
     "deadline-watch": "applications",
+    "fees": "applications",
 }
 # /applications/{id}/<resource>… belongs to the chat service.
 CHAT_RESOURCES = frozenset({"messages", "chat", "presence"})
@@ -31,7 +32,8 @@ SERVICES = ("identity", "applications", "chat", "files")
 BACKENDS = (*SERVICES, "notifier")  # every service behind the gateway
 
 # Reachable without a session: registration, confirmation, login, password reset, the
-# catalog and the standard forms (reading them, and filling one in: nothing is stored).
+# catalog, the fee schedules and the standard forms (reading them, filling one in and the
+# fee estimate: nothing is stored).
 PUBLIC: frozenset[tuple[str, str]] = frozenset(
     {
         ("POST", "/api/v1/accounts"),
@@ -40,9 +42,12 @@ PUBLIC: frozenset[tuple[str, str]] = frozenset(
         ("POST", "/api/v1/sessions"),
         ("POST", "/api/v1/password-reset"),
         ("POST", "/api/v1/password-reset/confirm"),
+        # The fee calculator: a pure calculation on the posted figures; it stores nothing,
+        # reads no session and answers the same to anyone (docs/fees.md).
+        ("POST", "/api/v1/fees/estimate"),
     }
 )
-PUBLIC_READ = frozenset({"application-types", "forms"})
+PUBLIC_READ = frozenset({"application-types", "forms", "fees"})
 PUBLIC_POST = re.compile(r"^/api/v1/forms/[^/]+/fill$")
 
 # Bodies that may be large: uploads stream to the files service, which counts exactly.

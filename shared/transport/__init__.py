@@ -63,7 +63,9 @@ def build_transport(settings: Settings) -> Transport:
     if settings.embedded:
         from shared.transport.embedded import EmbeddedTransport
 
-        return EmbeddedTransport(settings.var_dir / "bus.sqlite", settings.poll_interval)
+        return EmbeddedTransport(
+            settings.var_dir / "bus.sqlite", settings.poll_interval, settings.idle_poll_max
+        )
     from shared.transport.kafka import KafkaTransport
 
     return KafkaTransport(settings.kafka_bootstrap, settings.kafka_partitions)

@@ -1,7 +1,8 @@
 """Embedded transport: a durable, ordered log per topic in one SQLite file.
 
-Several processes may share the file (WAL mode). Readers poll; publishers in the same
-process also wake them at once, so in ``lk run`` delivery does not wait for a poll.
+Several processes may share the file (WAL mode). Readers poll, less often while idle
+(shared/backoff.py); publishers in the same process also wake them at once, so in ``lk run``
+delivery does not wait for a poll.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import sqlite3
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 
+from shared.backoff import IdleBackoff
 from shared.transport import Message, Transport, TransportUnavailable
 
 _wakers: dict[str, set[asyncio.Event]] = {}
@@ -20,9 +22,10 @@ _wakers: dict[str, set[asyncio.Event]] = {}
 class EmbeddedTransport(Transport):
     """A single partition (0) per topic; offsets start at 0."""
 
-    def __init__(self, path: Path, poll_interval: float = 0.02) -> None:
+    def __init__(self, path: Path, poll_interval: float = 0.02, idle_poll_max: float = 1.0) -> None:
         self.path = path
         self.poll_interval = poll_interval
+        self.idle_poll_max = idle_poll_max
         self._conn: sqlite3.Connection | None = None
         self._lock = asyncio.Lock()
 
@@ -88,6 +91,7 @@ class EmbeddedTransport(Transport):
     ) -> AsyncIterator[list[Message]]:
         offsets = {topic: next_offsets.get((topic, 0), 0) for topic in topics}
         wake = asyncio.Event()
+        idle = IdleBackoff(self.poll_interval, self.idle_poll_max)
         _wakers.setdefault(str(self.path), set()).add(wake)
         try:
             while True:
@@ -99,11 +103,12 @@ class EmbeddedTransport(Transport):
                         offsets[topic] = got[-1].offset + 1
                         batch.extend(got)
                 if batch:
+                    idle.reset()
                     yield batch
                     continue
                 yield []
                 wake.clear()
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(wake.wait(), self.poll_interval)
+                    await asyncio.wait_for(wake.wait(), idle.wait())
         finally:
             _wakers[str(self.path)].discard(wake)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -138,3 +139,36 @@ async def test_new_relay_resumes_from_the_recorded_position(
 
     subjects = [e.subject for e in registrations(await read_all(transport, topic, 2))]
     assert sorted(subjects) == sorted([str(first.id), str(second.id)])  # the first not republished
+
+
+@pytest.mark.parametrize("wake", ["wake", "wake_soon"])
+async def test_an_idle_relay_publishes_when_woken_not_at_its_next_idle_poll(
+    identity: IdentityApp, transport: Transport, topic: str, positions: SQLiteReadStore, wake: str
+) -> None:
+    """Idle, the relay would next look in a minute (its backoff's ceiling); a commit's wake
+    (at once, or within the poll interval for the chat's batches) publishes it now. Without
+    the wake this test fails: the reader gives up after 20 s."""
+    relay_ = Relay(
+        name="identity",
+        app=identity,
+        mapper=make_mapper(identity),
+        transport=transport,
+        topic=topic,
+        store=positions,
+        poll_interval=0.01,
+        idle_poll_max=60.0,
+    )
+    relay_.idle.current = 60.0  # as after a long idle stretch
+    running = asyncio.create_task(relay_.run())
+    try:
+        while relay_._loop is None:  # noqa: ASYNC110 - the relay has no started event to wait on
+            await asyncio.sleep(0.01)
+        await asyncio.sleep(0.1)  # the relay's first (empty) poll is done: it waits a minute now
+        account = register(identity)
+        getattr(relay_, wake)()
+        messages = await asyncio.wait_for(read_all(transport, topic, 1), 20)
+        assert [e.subject for e in registrations(messages)] == [str(account.id)]
+    finally:
+        running.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await running

@@ -4,6 +4,7 @@ from services.applications.routes import (
     applications,
     assignment,
     catalog,
+    fees,
     form,
     invoice,
     payments,
@@ -15,6 +16,7 @@ from services.applications.routes import (
 
 ROUTERS = (
     catalog.router,
+    fees.router,
     applications.router,
     form.router,
     workflow.router,

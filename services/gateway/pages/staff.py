@@ -19,6 +19,7 @@ from fastapi.responses import Response
 from starlette.datastructures import FormData, UploadFile
 
 from services.gateway.pages.calls import SIGNED_IN, User, get_json, idempotency
+from services.gateway.pages.offer_estimate import offer_estimate
 from services.gateway.pages.post import STALE_FORM, Post, csrf_ok, declared_over
 from services.gateway.pages.render import back
 from services.gateway.pages.slots import ACCEPT, upload_file
@@ -87,6 +88,7 @@ async def desk(request: Request, item: dict[str, Any], user: User) -> dict[str, 
         "accept": ACCEPT,
         "issue_kinds": [(kind, title) for kind, title in KINDS if kind in FORMS],
         "issue_fields": fields_of(item, KINDS),
+        "estimate": await offer_estimate(request, item),  # the invoice starts from it
     }
 
 
