@@ -229,23 +229,23 @@ def test_a_refused_form_keeps_its_files_and_says_what_is_wrong(
     page.get_by_label("Адрес объекта").fill("г. Тверь, ул. Садовая, д. 7")
     page.get_by_label("Телефон").fill("+7 900 123-45-67")
     page.get_by_label("Комментарий").fill("Дом достроен, прошу ускорить")
-    _slot(page, "Заполненная и подписанная заявка").set_input_files(pdf("Заявка.pdf"))
+    _slot(page, "План расположения").set_input_files(pdf("План.pdf"))
     page.get_by_role("button", name="Отправить заявку на ТП").click()
 
     expect(page.get_by_role("alert")).to_contain_text("максимальная мощность — 15")
     expect(page.get_by_label("Максимальная мощность")).to_have_attribute("aria-invalid", "true")
     expect(page.get_by_label("Максимальная мощность")).to_have_value("16")
     expect(page.get_by_label("Комментарий")).to_have_value("Дом достроен, прошу ускорить")
-    expect(page.get_by_text("Уже загружен: Заявка.pdf")).to_be_visible()
+    expect(page.get_by_text("Уже загружен: План.pdf")).to_be_visible()
     assert "documents:" not in page.content() and "power_kw" not in page.inner_text("main")
 
     page.get_by_label("Максимальная мощность").fill("12")
-    page.get_by_role("button", name="Отправить заявку на ТП").click()  # still no plan, title, passport
+    page.get_by_role("button", name="Отправить заявку на ТП").click()  # still no title, passport
     expect(page.get_by_role("alert")).to_contain_text("Не приложены обязательные документы")
-    for title in ("План расположения", "Копия документа о праве собственности", "Копия паспорта"):
+    for title in ("Копия документа о праве собственности", "Копия паспорта"):
         expect(_slot(page, title)).to_have_attribute("aria-invalid", "true")
-    expect(_slot(page, "Заполненная и подписанная заявка")).not_to_have_attribute("aria-invalid", "true")
-    expect(page.get_by_text("Уже загружен: Заявка.pdf")).to_be_visible()
+    expect(_slot(page, "План расположения")).not_to_have_attribute("aria-invalid", "true")
+    expect(page.get_by_text("Уже загружен: План.pdf")).to_be_visible()
 
     _slot(page, "Архив документов (ZIP)").set_input_files(
         {"name": "Документы.zip", "mimeType": "application/zip", "buffer": zip_bytes()}
@@ -257,10 +257,10 @@ def test_a_refused_form_keeps_its_files_and_says_what_is_wrong(
         seen = http.get(f"/api/v1/applications/{item['id']}", headers=auth).json()
         files = http.get("/api/v1/files", headers=auth, params={"limit": 50}).json()["items"]
     assert sorted((d["slot"], d["name"]) for d in seen["documents"]) == [
-        ("application_form", "Заявка.pdf"),
         ("archive", "Документы.zip"),
+        ("site_plan", "План.pdf"),
     ]
-    assert sorted(f["name"] for f in files) == ["Документы.zip", "Заявка.pdf"]  # each uploaded once
+    assert sorted(f["name"] for f in files) == ["Документы.zip", "План.pdf"]  # each uploaded once
     assert seen["comment"] == "Дом достроен, прошу ускорить"
 
 

@@ -17,6 +17,7 @@ from services.gateway.pages.chat_view import chat_context
 from services.gateway.pages.post import Post
 from services.gateway.pages.process import process_context
 from services.gateway.pages.render import not_found, page
+from services.gateway.pages.request_view import request_context
 from services.gateway.pages.termination import termination_context
 from shared.statuses import FILTERS
 
@@ -144,6 +145,7 @@ async def application_view(
         desk=await staff.desk(request, body, user),  # the staff's actions (pages/staff.py)
         **process_context(body, user),
         **termination_context(body, user),
+        **request_context(body, user),  # the application as filed (pages/request_view.py)
         **context,
     )
 

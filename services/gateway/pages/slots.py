@@ -20,6 +20,7 @@ from starlette.datastructures import FormData, UploadFile
 
 from services.gateway.pages.calls import UNAVAILABLE, api, idempotency, refusal_of
 from services.gateway.pages.post import Refused
+from shared.format import number as figure
 
 ARCHIVE = {"code": "archive", "title": "Архив документов (ZIP) — вместо отдельных файлов", "required": False}
 ACCEPT = ".pdf,.jpg,.jpeg,.png,.tif,.tiff,.zip,.docx,.xlsx,.odt"
@@ -46,9 +47,52 @@ API_FIELDS = {
 }
 
 
-def slots_of(kind: dict[str, Any]) -> list[dict[str, Any]]:
-    """The checklist of the type, each slot with its own input, and the archive."""
-    return [*kind.get("documents", []), ARCHIVE]
+# When a slot that is not always required becomes so (the catalog's ``required_when``).
+WHEN_TEXT = {
+    "representative": "обязательно, если заявку подаёт представитель",
+    "reduced_rate": "обязательно, если заявлена льготная категория",
+}
+
+
+def when_text(slot: dict[str, Any]) -> str:
+    if slot.get("required_from_kv") is not None:
+        return f"обязательно при напряжении {figure(slot['required_from_kv'])} кВ и выше"
+    return WHEN_TEXT.get(str(slot.get("required_when") or ""), "")
+
+
+def filed(kind: dict[str, Any], slot: dict[str, Any]) -> bool:
+    """Whether the submission asks for ``slot``: only what cannot be typed — the generated
+    application form only where it must still be signed on paper, the reduced-rate document
+    only where the type allows one, the single-line diagram only where 35 kV may be chosen."""
+    if slot["code"] == "application_form":
+        return bool(kind.get("paper_signature", True))
+    if slot.get("required_when") == "reduced_rate":
+        return bool(kind.get("reduced_rate"))
+    from_kv, voltages = slot.get("required_from_kv"), kind.get("voltages_kv")
+    return from_kv is None or not voltages or max(float(v) for v in voltages) >= float(from_kv)
+
+
+def slots_of(kind: dict[str, Any], *, filing: bool = False) -> list[dict[str, Any]]:
+    """The checklist of the type, each slot with its own input (and when it is required),
+    and the archive; ``filing``: the slots of the submission (:func:`filed`)."""
+    shown = [s for s in kind.get("documents", []) if not filing or filed(kind, s)]
+    return [*(_worded(s) for s in shown), ARCHIVE]
+
+
+def _worded(slot: dict[str, Any]) -> dict[str, Any]:
+    """A slot for the templates: «обязательно» only when always required, else its condition."""
+    always = bool(slot.get("required")) and slot.get("required_from_kv") is None
+    return {**slot, "required": always, "when_text": when_text(slot)}
+
+
+def needed(slot: dict[str, Any], conditions: dict[str, Any]) -> bool:
+    """Whether ``slot`` must be attached under ``conditions`` (:func:`apply_form.conditions`)."""
+    from_kv, voltage = slot.get("required_from_kv"), conditions.get("voltage_kv")
+    if from_kv is not None:  # e.g. the single-line diagram: only at 35 kV and above
+        return voltage is not None and float(voltage) >= float(from_kv)
+    if slot.get("required"):
+        return True
+    return bool(slot.get("required_when") and conditions.get(str(slot["required_when"])))
 
 
 def input_of(slot: str) -> str:
@@ -138,12 +182,14 @@ def kept_by_slot(documents: list[dict[str, str]]) -> dict[str, list[dict[str, st
     return by_slot
 
 
-def missing_slots(kind: dict[str, Any], documents: list[dict[str, str]]) -> dict[str, str]:
+def missing_slots(
+    kind: dict[str, Any], documents: list[dict[str, str]], conditions: dict[str, Any] | None = None
+) -> dict[str, str]:
     given = {d["slot"] for d in documents}
     return {
         input_of(slot["code"]): SLOT_MISSING
         for slot in kind.get("documents", [])
-        if slot["required"] and slot["code"] not in given
+        if needed(slot, conditions or {}) and slot["code"] not in given
     }
 
 
@@ -158,7 +204,10 @@ def refused(kind: dict[str, Any], documents: list[dict[str, str]]) -> Refused:
 
 
 def refusal(
-    answer: httpx.Response, kind: dict[str, Any], documents: list[dict[str, str]]
+    answer: httpx.Response,
+    kind: dict[str, Any],
+    documents: list[dict[str, str]],
+    conditions: dict[str, Any] | None = None,
 ) -> tuple[str, dict[str, str]]:
     """(summary, messages at the form's fields and slots) for a refused submission."""
     summary, api_fields, code = refusal_of(answer)
@@ -169,12 +218,12 @@ def refusal(
             if mine:
                 fields[mine] = FIELD_TEXT[mine]
         if "documents" in fields and not documents:  # nothing attached: every required slot
-            fields.update(missing_slots(kind, documents))
+            fields.update(missing_slots(kind, documents, conditions))
         summary = CHECK_FIELDS
     elif code == "power_exceeds_limit":
         fields["power_kw"] = summary
     elif code == "documents_missing":
-        fields.update(missing_slots(kind, documents))
+        fields.update(missing_slots(kind, documents, conditions))
     elif code == "archive_expected":
         fields[input_of("archive")] = summary
     elif code in ("file_not_found", "unknown_slot"):
