@@ -91,3 +91,20 @@ class Unavailable(DomainError):
     """A dependency is down; try again shortly."""
 
     status = 503
+
+
+class FieldErrors:
+    """Refusals of several fields gathered, then raised at once as one :class:`Invalid` with
+    the list (``field``, ``code``, ``message``); one refusal keeps its own message."""
+
+    def __init__(self) -> None:
+        self.found: list[dict[str, str]] = []
+
+    def add(self, field: str, code: str, message: str) -> None:
+        self.found.append({"field": field, "code": code, "message": message})
+
+    def raise_any(self) -> None:
+        if self.found:
+            first = self.found[0]
+            message = first["message"] if len(self.found) == 1 else "Проверьте заполнение полей."
+            raise Invalid(first["code"], message, errors=self.found)

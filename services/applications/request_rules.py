@@ -21,7 +21,7 @@ from services.applications.type_keys import (
     number,
     only,
 )
-from shared.errors import Invalid
+from shared.errors import FieldErrors
 from shared.requisites import (
     inn_valid,
     kpp_valid,
@@ -40,21 +40,7 @@ BY_KIND = {
 COMMON = ("kind", "postal_address", "phone")
 
 
-class Errors:
-    def __init__(self) -> None:
-        self.found: list[dict[str, str]] = []
-
-    def add(self, field: str, code: str, message: str) -> None:
-        self.found.append({"field": field, "code": code, "message": message})
-
-    def raise_any(self) -> None:
-        if self.found:
-            first = self.found[0]
-            message = first["message"] if len(self.found) == 1 else "Проверьте заполнение полей."
-            raise Invalid(first["code"], message, errors=self.found)
-
-
-def check_power(kind: dict[str, Any], power: float, errors: Errors) -> None:
+def check_power(kind: dict[str, Any], power: float, errors: FieldErrors) -> None:
     """Both bounds: ``min_power_kw`` exclusive («свыше») unless ``min_power_inclusive``,
     ``max_power_kw`` inclusive unless ``max_power_exclusive`` («менее»)."""
     low, top = kind.get("min_power_kw"), float(kind["max_power_kw"])
@@ -77,7 +63,7 @@ def _listed(values: list[Any], unit: str = "") -> str:
 
 def checked_request(kind: dict[str, Any], power: float, raw: Request, today: date | None = None) -> Request:
     """The request as recorded, every default filled; or every field at fault refused."""
-    errors = Errors()
+    errors = FieldErrors()
     check_power(kind, power, errors)
     voltages = [float(v) for v in kind["voltages_kv"]]
     voltage = raw.get("voltage_kv")
@@ -162,7 +148,9 @@ def checked_request(kind: dict[str, Any], power: float, raw: Request, today: dat
     }
 
 
-def _applicant(raw: dict[str, Any] | None, kind: dict[str, Any], errors: Errors) -> dict[str, Any] | None:
+def _applicant(
+    raw: dict[str, Any] | None, kind: dict[str, Any], errors: FieldErrors
+) -> dict[str, Any] | None:
     if raw is None:
         return None
     who = raw.get("kind", "")
@@ -197,7 +185,7 @@ def _applicant(raw: dict[str, Any] | None, kind: dict[str, Any], errors: Errors)
     return out
 
 
-def _requisites(who: str, out: dict[str, Any], errors: Errors) -> None:
+def _requisites(who: str, out: dict[str, Any], errors: FieldErrors) -> None:
     need = ("organisation_name",) if who == COMPANY else ("last_name", "first_name")
     for name in need:
         if not out.get(name):
@@ -229,7 +217,7 @@ def _requisites(who: str, out: dict[str, Any], errors: Errors) -> None:
         out["phone"] = phone or out["phone"]
 
 
-def _passport(raw: dict[str, Any], errors: Errors) -> dict[str, str]:
+def _passport(raw: dict[str, Any], errors: FieldErrors) -> dict[str, str]:
     parts = {p: str(raw.get(p) or "").strip() for p in ("series", "number", "issued_by", "issued_on")}
     parts["series"] = parts["series"].replace(" ", "")
     if not passport_series_valid(parts["series"]):
@@ -248,7 +236,7 @@ def _passport(raw: dict[str, Any], errors: Errors) -> dict[str, str]:
     return parts
 
 
-def _representative(raw: dict[str, Any] | None, today: date, errors: Errors) -> dict[str, Any] | None:
+def _representative(raw: dict[str, Any] | None, today: date, errors: FieldErrors) -> dict[str, Any] | None:
     if raw is None:
         return None
     issued = date.fromisoformat(raw["power_of_attorney_issued_on"])

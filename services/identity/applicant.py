@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
 from services.identity.values import clean_name
-from shared.errors import Invalid
+from shared.errors import FieldErrors, Invalid
 
 if TYPE_CHECKING:
     from services.identity.domain import Account
@@ -70,21 +70,7 @@ def _text(value: Any, title: str, limit: int = TEXT_MAX) -> str:
     return clean_name(str(value or ""), title, limit)
 
 
-class _Errors:
-    def __init__(self) -> None:
-        self.found: list[dict[str, str]] = []
-
-    def add(self, field: str, code: str, message: str) -> None:
-        self.found.append({"field": field, "code": code, "message": message})
-
-    def raise_any(self) -> None:
-        if self.found:
-            first = self.found[0]
-            message = first["message"] if len(self.found) == 1 else "Проверьте заполнение полей."
-            raise Invalid(first["code"], message, errors=self.found)
-
-
-def _inn(value: str, kind: str, errors: _Errors) -> str:
+def _inn(value: str, kind: str, errors: FieldErrors) -> str:
     length = 10 if kind == COMPANY else 12
     if not inn_valid(value, length):
         whose = "организации" if kind == COMPANY else "физического лица и ИП"
@@ -92,7 +78,7 @@ def _inn(value: str, kind: str, errors: _Errors) -> str:
     return value
 
 
-def _passport(raw: Any, errors: _Errors) -> dict[str, str] | None:
+def _passport(raw: Any, errors: FieldErrors) -> dict[str, str] | None:
     parts = {p: str((raw or {}).get(p) or "").strip() for p in PASSPORT_PARTS}
     if not any(parts.values()):
         return None
@@ -123,7 +109,7 @@ def checked(given: Details, stored: Details | None = None) -> Details:
     """The details after an update: ``given`` over ``stored`` (the fields given replace the
     stored ones; stored fields of a kind no longer chosen go). Every field given is checked;
     a non-empty field of another kind is refused (``field_not_for_kind``)."""
-    errors = _Errors()
+    errors = FieldErrors()
     kind = str(given.get("applicant_kind", (stored or {}).get("applicant_kind", "")) or "")
     if kind and kind not in KINDS:
         errors.add(
