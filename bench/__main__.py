@@ -17,6 +17,7 @@ from typing import Any
 from bench import (
     applications_bench,
     chat_bench,
+    documents_bench,
     files_bench,
     gateway,
     identity_bench,
@@ -40,6 +41,10 @@ BENCHMARKS: dict[str, tuple[str, Callable[[Infra], dict[str, Any]]]] = {
     ),
     "chat": ("1 000 open WebSockets, 100 messages/s: delivery latency and memory per socket", chat_bench.run),
     "applications": ("submissions/s with two documents, status change → e-mail", applications_bench.run),
+    "documents": (
+        "fee estimates/s, the application form and a contract as DOCX/s, PDF by LibreOffice",
+        documents_bench.run,
+    ),
     "process": (
         "the process: offers/s, payments/s, the whole process per application, statement import lines/s",
         process_bench.run,
