@@ -5,11 +5,15 @@ them can also be downloaded as PDF (decision record 24).
 
 One conversion at a time per process (LibreOffice's profile directory cannot be shared by two
 running instances), with the process's own profile; the last few results are kept by the
-DOCX's SHA-256, so the same form asked for again is not converted again.
+DOCX's SHA-256, so the same form asked for again is not converted again. Requests wait for
+their turn on the event loop, not in worker threads, and past :data:`MAX_WAITING` waiting a
+request is refused at once (429): a guest asking for PDFs of filled-in forms in a loop
+cannot take the threads that the service's other commands run in.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import os
 import shutil
@@ -21,14 +25,17 @@ from pathlib import Path
 
 import anyio
 
-from shared.errors import Unavailable
+from shared.errors import TooMany, Unavailable
 
 PDF_TYPE = "application/pdf"
 TIMEOUT = 90.0  # a cold start of LibreOffice with a new profile takes a few seconds
 CACHED = 32
+MAX_WAITING = 4  # conversions waiting or running in the process; more are refused (429)
 
 _lock = threading.Lock()
 _cache: OrderedDict[str, bytes] = OrderedDict()
+_turns: dict[asyncio.AbstractEventLoop, asyncio.Lock] = {}
+_waiting = 0
 
 
 class PdfUnavailable(Unavailable):
@@ -98,7 +105,28 @@ def to_pdf(docx: bytes) -> bytes:
         return pdf
 
 
+class PdfBusy(TooMany):
+    """More PDF conversions waiting than the process takes (429)."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "pdf_busy",
+            "Сейчас готовится много PDF-документов: повторите через несколько секунд или скачайте DOCX.",
+            retry_after=5,
+        )
+
+
 async def render_pdf(docx: bytes) -> bytes:
-    """:func:`to_pdf` in a worker thread (not bounded by the store's command timeout: a
-    conversion may take longer than a command)."""
-    return await anyio.to_thread.run_sync(to_pdf, docx)
+    """:func:`to_pdf` in a worker thread, one at a time per event loop (not bounded by the
+    store's command timeout: a conversion may take longer than a command); refused with
+    :class:`PdfBusy` when :data:`MAX_WAITING` are already waiting or running."""
+    global _waiting
+    if _waiting >= MAX_WAITING:
+        raise PdfBusy()
+    _waiting += 1
+    try:
+        turn = _turns.setdefault(asyncio.get_running_loop(), asyncio.Lock())
+        async with turn:
+            return await anyio.to_thread.run_sync(to_pdf, docx)
+    finally:
+        _waiting -= 1
