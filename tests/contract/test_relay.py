@@ -39,7 +39,13 @@ async def positions(tmp_path: Path) -> AsyncIterator[SQLiteReadStore]:
     await store.close()
 
 
-def relay(identity: IdentityApp, transport: Transport, topic: str, store: SQLiteReadStore) -> Relay:
+def relay(
+    identity: IdentityApp,
+    transport: Transport,
+    topic: str,
+    store: SQLiteReadStore,
+    idle_poll_max: float = 1.0,
+) -> Relay:
     return Relay(
         name="identity",
         app=identity,
@@ -48,6 +54,7 @@ def relay(identity: IdentityApp, transport: Transport, topic: str, store: SQLite
         topic=topic,
         store=store,
         poll_interval=0.01,
+        idle_poll_max=idle_poll_max,
     )
 
 
@@ -148,16 +155,7 @@ async def test_an_idle_relay_publishes_when_woken_not_at_its_next_idle_poll(
     """Idle, the relay would next look in a minute (its backoff's ceiling); a commit's wake
     (at once, or within the poll interval for the chat's batches) publishes it now. Without
     the wake this test fails: the reader gives up after 20 s."""
-    relay_ = Relay(
-        name="identity",
-        app=identity,
-        mapper=make_mapper(identity),
-        transport=transport,
-        topic=topic,
-        store=positions,
-        poll_interval=0.01,
-        idle_poll_max=60.0,
-    )
+    relay_ = relay(identity, transport, topic, positions, idle_poll_max=60.0)
     relay_.idle.current = 60.0  # as after a long idle stretch
     running = asyncio.create_task(relay_.run())
     try:

@@ -123,21 +123,6 @@ class Instalments(Sourced):
     advance_percent: Percent = Decimal(0)
 
 
-class Schedule(_Strict):
-    """The fees of one region for one year."""
-
-    region: str = Field(pattern=r"^[a-z0-9_-]{1,32}$")
-    year: int = Field(ge=2000, le=2100)
-    title: str = Field(min_length=2, max_length=200)
-    note: Text = ""
-    vat: Vat
-    reduced: Reduced
-    social: SocialRate
-    microgeneration: Microgeneration
-    standardised: Standardised
-    instalments: Instalments
-
-
 class ScheduleIn(_Strict):
     """What an admin puts at /api/v1/fees/{region}/{year} (the path names both)."""
 
@@ -149,3 +134,10 @@ class ScheduleIn(_Strict):
     microgeneration: Microgeneration
     standardised: Standardised
     instalments: Instalments
+
+
+class Schedule(ScheduleIn):
+    """The fees of one region for one year."""
+
+    region: str = Field(pattern=r"^[a-z0-9_-]{1,32}$")
+    year: int = Field(ge=2000, le=2100)
