@@ -53,7 +53,7 @@ class CommitBell:
         self._next_try = now + RETRY_AFTER
         try:
             conn = await asyncpg.connect(self.dsn, timeout=CONNECT_TIMEOUT)
-        except (OSError, TimeoutError, asyncpg.PostgresError) as exc:
+        except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
             log.warning("listen.unavailable", channel=self.channel, error=f"{type(exc).__name__}: {exc}")
             return False
         try:
