@@ -103,6 +103,22 @@ class _Server(QuietServer):
         yield
 
 
+def service_config(service: str, settings: Settings) -> uvicorn.Config:
+    """How every service is served, alone (``lk serve``) or together (``lk run``): its lifespan
+    must start (a failure stops the process), no access log, five seconds to finish requests."""
+    return uvicorn.Config(
+        build_app(service, settings),
+        host=settings.bind_host,
+        port=settings.port_of(service),
+        log_level="warning",
+        access_log=False,
+        lifespan="on",
+        timeout_graceful_shutdown=5,
+        ws_per_message_deflate=False,
+        **UVICORN_EDGE,
+    )
+
+
 async def announce_when_ready(settings: Settings, banner: str, timeout: float = 300.0) -> None:
     """Print ``banner`` once the gateway and every service behind it are ready."""
     deadline = time.monotonic() + timeout
@@ -119,22 +135,7 @@ async def announce_when_ready(settings: Settings, banner: str, timeout: float = 
 
 
 async def _serve_all(settings: Settings, services: tuple[str, ...], banner: str = "") -> None:
-    servers = [
-        _Server(
-            uvicorn.Config(
-                build_app(name, settings),
-                host=settings.bind_host,
-                port=settings.port_of(name),
-                log_level="warning",
-                access_log=False,
-                lifespan="on",
-                timeout_graceful_shutdown=5,
-                ws_per_message_deflate=False,
-                **UVICORN_EDGE,
-            )
-        )
-        for name in services
-    ]
+    servers = [_Server(service_config(name, settings)) for name in services]
     loop = asyncio.get_running_loop()
 
     def stop() -> None:
@@ -186,18 +187,7 @@ def serve(
         raise typer.Exit(2)
     settings = Settings()
     configure_logging(settings.log_level, settings.log_json, service)
-    server = QuietServer(
-        uvicorn.Config(
-            build_app(service, settings),
-            host=settings.bind_host,
-            port=settings.port_of(service),
-            log_level="warning",
-            access_log=False,
-            timeout_graceful_shutdown=5,
-            ws_per_message_deflate=False,
-            **UVICORN_EDGE,
-        )
-    )
+    server = QuietServer(service_config(service, settings))
     server.run()
     if not server.started:
         raise typer.Exit(3)  # as uvicorn.run: the app did not start (its lifespan failed)

@@ -18,13 +18,12 @@ import psycopg
 import pytest
 
 from services.identity.app import IdentityApp
-from services.identity.public import make_mapper
 from shared.readstore import PostgresReadStore
 from shared.relay import Relay
 from shared.settings import Settings
 from shared.transport import Transport
 from tests.contract.conftest import POSTGRES
-from tests.contract.test_relay import read_all, register, registrations
+from tests.contract.test_relay import read_all, register, registrations, relay
 
 ROOT = Path(__file__).resolve().parents[2]
 SECRET = "x" * 32
@@ -78,31 +77,20 @@ def listening_relay(
 ) -> Relay:
     """A relay that, idle, would look again only after ``fallback`` seconds (no in-process
     wake: ``identity.on_saved`` is not wired to it)."""
-    found = Relay(
-        name="identity",
-        app=identity,
-        mapper=make_mapper(identity),
-        transport=transport,
-        topic=topic,
-        store=store,
-        poll_interval=0.01,
-        idle_poll_max=fallback,
-        fallback_poll=fallback,
-        listen_dsn=dsn,
-    )
+    found = relay(identity, transport, topic, store, fallback, fallback_poll=fallback, listen_dsn=dsn)
     found.idle.current = fallback  # as after a long idle stretch
     return found
 
 
 @contextlib.asynccontextmanager
-async def running(relay: Relay) -> AsyncIterator[None]:
-    task = asyncio.create_task(relay.run())
+async def running(relay_: Relay) -> AsyncIterator[None]:
+    task = asyncio.create_task(relay_.run())
     try:
         for _ in range(1000):  # the relay has no started event: wait for its first look
-            if relay.bell is not None and relay.bell.listening:
+            if relay_.bell is not None and relay_.bell.listening:
                 break
             await asyncio.sleep(0.01)
-        assert relay.bell is not None and relay.bell.listening
+        assert relay_.bell is not None and relay_.bell.listening
         await asyncio.sleep(0.2)  # its first (empty) look is done: it sleeps for the fallback now
         yield
     finally:
@@ -116,8 +104,8 @@ async def test_a_commit_of_another_process_wakes_the_relay(
 ) -> None:
     """Idle, the relay would next look in ten minutes; another process's commit rings it (the
     recorder's NOTIFY) and it publishes now. Without LISTEN the reader gives up after 30 s."""
-    relay = listening_relay(identity, transport, topic, positions, dsn, fallback=600.0)
-    async with running(relay):
+    relay_ = listening_relay(identity, transport, topic, positions, dsn, fallback=600.0)
+    async with running(relay_):
         login = f"user_{uuid.uuid4().hex[:10]}"
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
         done = await asyncio.to_thread(
@@ -140,10 +128,10 @@ async def test_a_lost_notification_is_made_good_by_the_fallback_poll(
 ) -> None:
     """The relay listens on a channel nobody notifies (as if the server's notification were
     lost): its fallback poll, one second here, still publishes the commit."""
-    relay = listening_relay(identity, transport, topic, positions, dsn, fallback=1.0)
-    assert relay.bell is not None
-    relay.bell.channel = "lk_nobody_notifies_this"
-    async with running(relay):
+    relay_ = listening_relay(identity, transport, topic, positions, dsn, fallback=1.0)
+    assert relay_.bell is not None
+    relay_.bell.channel = "lk_nobody_notifies_this"
+    async with running(relay_):
         account = register(identity)
         messages = await asyncio.wait_for(read_all(transport, topic, 1), 30)
     assert [e.subject for e in registrations(messages)] == [str(account.id)]
