@@ -6,8 +6,10 @@ seeks to them on start (see :mod:`shared.consumer`).
 
 An idle consumer sleeps in the broker's long poll: a fetch with nothing to return is held by
 the broker up to ``FETCH_WAIT_MS`` and answered as soon as a record arrives (``fetch_min_bytes``
-is 1), and ``getmany`` waits as long for the fetched records; neither costs latency, only the
-number of idle round trips (decision record 29).
+is 1), and ``getmany`` waits as long for the fetched records. The wait is bounded, not
+long: aiokafka sends one fetch at a time to a broker, and a partition whose records were still
+waiting for the consumer when that fetch left is not in it, so a record arriving on it meanwhile
+waits for the fetch in flight to end (decision record 29).
 """
 
 from __future__ import annotations
@@ -23,8 +25,8 @@ from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 
 from shared.transport import Message, Transport, TransportUnavailable
 
-FETCH_WAIT_MS = 5000  # the broker holds an empty fetch this long; a record ends it at once
-IDLE_BATCH_MS = 10000  # longest wait of a consumer for its next batch (an empty one then)
+FETCH_WAIT_MS = 1000  # the broker holds an empty fetch this long; a record ends it at once
+IDLE_BATCH_MS = 1000  # longest wait of a consumer for its next batch (an empty one then)
 
 
 class KafkaTransport(Transport):
