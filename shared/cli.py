@@ -40,8 +40,15 @@ def _found(where: str) -> Any:
 # Commands that belong to a service live in it; the kernel names them, never imports them.
 SERVICE_GROUPS = {"admin": "services.identity.cli:admin_cli"}
 SERVICE_OPS = {"audit": "services.identity.cli:audit", "calendar": "services.applications.cli:calendar"}
+# The real stack's nginx: its configuration from the gateway's routing table, and one system's own.
+SERVICE_COMMANDS = {
+    "edge-config": "services.gateway.edge_config:edge_config",
+    "edge": "services.gateway.edge_config:serve_edge",
+}
 for _name, _where in SERVICE_GROUPS.items():
     cli.add_typer(_found(_where), name=_name)
+for _name, _where in SERVICE_COMMANDS.items():
+    cli.command(_name)(_found(_where))
 for _name, _where in SERVICE_OPS.items():
     ops_cli.command(_name)(_found(_where))
 
@@ -51,6 +58,7 @@ UVICORN_EDGE: dict[str, Any] = {"proxy_headers": False, "server_header": False}
 
 SERVICES = tuple(SERVICE_PORTS)  # gateway first in the table; started last below
 START_ORDER = ("identity", "applications", "chat", "files", "notifier", "gateway")
+EDGE = "edge"  # the real stack's nginx, in front of them all (services/gateway/edge_config.py)
 
 
 def build_app(service: str, settings: Settings) -> FastAPI:
@@ -119,13 +127,16 @@ def service_config(service: str, settings: Settings) -> uvicorn.Config:
     )
 
 
-async def announce_when_ready(settings: Settings, banner: str, timeout: float = 300.0) -> None:
-    """Print ``banner`` once the gateway and every service behind it are ready."""
+async def announce_when_ready(
+    settings: Settings, banner: str, timeout: float = 300.0, entry: str = ""
+) -> None:
+    """Print ``banner`` once the gateway and every service behind it are ready (asked through
+    ``entry``, the public address, when given)."""
     deadline = time.monotonic() + timeout
     async with httpx.AsyncClient(timeout=5.0) as http:
         while time.monotonic() < deadline:
             try:
-                if (await http.get(settings.url_of("gateway") + "/health")).status_code == 200:
+                if (await http.get((entry or settings.url_of("gateway")) + "/health")).status_code == 200:
                     typer.echo(banner)
                     return
             except httpx.TransportError:
@@ -200,13 +211,21 @@ def run_stack() -> None:
     procs: dict[str, subprocess.Popen[bytes]] = {}
 
     def spawn(name: str) -> None:
-        procs[name] = subprocess.Popen([sys.executable, "-m", "shared.cli", "serve", name], env=env)
+        # nginx (`lk edge`) in a session of its own: its workers stop with their master
+        command = ["edge"] if name == EDGE else ["serve", name]
+        procs[name] = subprocess.Popen(
+            [sys.executable, "-m", "shared.cli", *command], env=env, start_new_session=name == EDGE
+        )
 
-    for name in START_ORDER:
+    for name in (*START_ORDER, EDGE):
         spawn(name)
     settings = Settings(mode="stack")
     banner = f"Личный кабинет ТП (реальный стек) готов: {settings.public_url}\nОстановить: Ctrl-C"
-    threading.Thread(target=asyncio.run, args=(announce_when_ready(settings, banner),), daemon=True).start()
+    threading.Thread(
+        target=asyncio.run,
+        args=(announce_when_ready(settings, banner, entry=settings.public_url),),
+        daemon=True,
+    ).start()
     stopping = False
 
     def stop(*_: object) -> None:
@@ -223,11 +242,13 @@ def run_stack() -> None:
                 time.sleep(1)
                 spawn(name)
     for proc in procs.values():
-        proc.terminate()
-    for proc in procs.values():
+        proc.terminate()  # nginx: a fast shutdown, its workers with it
+    for name, proc in procs.items():
         try:
             proc.wait(10)
         except subprocess.TimeoutExpired:
+            if name == EDGE:
+                os.killpg(proc.pid, signal.SIGKILL)
             proc.kill()
 
 

@@ -27,6 +27,7 @@ SERVICE_PORTS = {
     "files": 8104,
     "notifier": 8105,
 }
+STACK_GATEWAY_PORT = 8100  # the gateway behind nginx on the real stack
 
 
 class Settings(BaseSettings):
@@ -48,6 +49,12 @@ class Settings(BaseSettings):
     chat_port: int = SERVICE_PORTS["chat"]
     files_port: int = SERVICE_PORTS["files"]
     notifier_port: int = SERVICE_PORTS["notifier"]
+    # The real stack's public entry: nginx (deploy/nginx.sh) on edge_host:edge_port, in front
+    # of the services and the gateway (which then listens on STACK_GATEWAY_PORT unless
+    # LK_GATEWAY_PORT says otherwise). Each system runs its own nginx under var/edge.
+    edge_host: str = "127.0.0.1"
+    edge_port: int = 8000
+    nginx_bin: str = "nginx"
     # Address a person uses to reach the cabinet; e-mailed links start with it.
     public_url: str = ""
     secret_key: str = ""
@@ -167,8 +174,12 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _fill_defaults(self) -> Settings:
+        stack_edge = self.mode == "stack"
+        if stack_edge and "gateway_port" not in self.model_fields_set and self.gateway_port == self.edge_port:
+            self.gateway_port = STACK_GATEWAY_PORT  # nginx takes the public port
         if not self.public_url:
-            self.public_url = f"http://{self.host}:{self.gateway_port}"
+            port = self.edge_port if stack_edge else self.gateway_port
+            self.public_url = f"http://{self.host}:{port}"
         if not self.bind_host:
             self.bind_host = self.host
         if not self.smtp_port:
@@ -179,6 +190,11 @@ class Settings(BaseSettings):
     @property
     def embedded(self) -> bool:
         return self.mode == "embedded"
+
+    @property
+    def edge_dir(self) -> Path:
+        """Where this system's nginx keeps its configuration, logs and pid file."""
+        return self.var_dir / "edge"
 
     @property
     def mail_dir(self) -> Path:
