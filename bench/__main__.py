@@ -37,7 +37,7 @@ BENCHMARKS: dict[str, tuple[str, Callable[[Infra], dict[str, Any]]]] = {
     "gateway": ("GET /api/v1/me through the gateway vs a bare uvicorn endpoint (wrk)", gateway.run),
     "identity": ("login latency at 20 logins/s, token check cost", lambda infra: identity_bench.run(infra)),
     "files": (
-        "200 MB upload/download through the gateway vs the minio SDK; files service memory",
+        "200 MB upload/download through the public entry (stack: nginx) vs the minio SDK; files service memory",
         files_bench.run,
     ),
     "chat": ("1 000 open WebSockets, 100 messages/s: delivery latency and memory per socket", chat_bench.run),

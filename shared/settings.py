@@ -49,10 +49,9 @@ class Settings(BaseSettings):
     chat_port: int = SERVICE_PORTS["chat"]
     files_port: int = SERVICE_PORTS["files"]
     notifier_port: int = SERVICE_PORTS["notifier"]
-    # The real stack's public entry: nginx (deploy/nginx.sh) on edge_host:edge_port, in front
+    # The real stack's public entry: nginx (deploy/nginx.sh) on bind_host:edge_port, in front
     # of the services and the gateway (which then listens on STACK_GATEWAY_PORT unless
     # LK_GATEWAY_PORT says otherwise). Each system runs its own nginx under var/edge.
-    edge_host: str = "127.0.0.1"
     edge_port: int = 8000
     nginx_bin: str = "nginx"
     # Address a person uses to reach the cabinet; e-mailed links start with it.

@@ -256,7 +256,7 @@ class EdgeConfig:
     def server(self) -> None:
         w = self.w
         w.open("server")
-        w(f"listen {self.settings.edge_host}:{self.settings.edge_port} reuseport backlog=4096;")
+        w(f"listen {self.settings.bind_host}:{self.settings.edge_port} reuseport backlog=4096;")
         w("server_name _;")
         w(f"client_max_body_size {self.settings.max_body_bytes};")
         w("error_page 400 /_lk/$lk_400;")  # what nginx refuses itself (a NUL in the path, a bad header)
