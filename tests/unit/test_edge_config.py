@@ -7,6 +7,7 @@ answers must be the services' words."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
@@ -16,9 +17,11 @@ import subprocess
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -92,20 +95,23 @@ def start_stub(name: str) -> tuple[ThreadingHTTPServer, int]:
     return server, int(server.server_address[1])
 
 
-@pytest.fixture(scope="module")
-def edge(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Edge]:
+@contextmanager
+def running_edge(var_dir: Path, **overrides: Any) -> Iterator[Edge]:
+    """A real nginx with the generated configuration, in front of fresh stubs (chat: down)."""
     stubs = {name: start_stub(name) for name in UPSTREAMS if name != "chat"}
     ports = {f"{name}_port": port for name, (_, port) in stubs.items()}
     ports["chat_port"] = free_port()  # nobody listens: the chat is "down"
     port = free_port()
-    settings = Settings(
-        mode="stack",
-        var_dir=tmp_path_factory.mktemp("edge-var"),
-        secret_key=SECRET,
-        edge_port=port,
-        s3_endpoint=f"127.0.0.1:{stubs['files'][1]}",
-        **ports,  # type: ignore[arg-type]
-    )
+    values: dict[str, Any] = {
+        "mode": "stack",
+        "var_dir": var_dir,
+        "secret_key": SECRET,
+        "edge_port": port,
+        "s3_endpoint": f"127.0.0.1:{stubs['files'][1]}",
+        **ports,
+        **overrides,
+    }
+    settings = Settings(**values)
     path = write_config(settings)
     proc = subprocess.Popen(
         nginx_command(settings, path.parent, "-g", "daemon off;"),
@@ -132,6 +138,12 @@ def edge(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Edge]:
             os.killpg(proc.pid, signal.SIGKILL)
         for server, _ in stubs.values():
             server.shutdown()
+
+
+@pytest.fixture(scope="module")
+def edge(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Edge]:
+    with running_edge(tmp_path_factory.mktemp("edge-var")) as running:
+        yield running
 
 
 def raw(edge: Edge, request: bytes) -> tuple[int, dict[str, str], bytes]:
@@ -376,3 +388,59 @@ def test_nginx_and_the_python_edge_never_disagree_on_a_path(edge: Edge, tail: st
         seen = json.loads(body)
         assert seen["service"] == "identity"
         assert seen["path"].encode() == target  # passed on exactly as it came
+
+
+def test_behind_a_trusted_proxy_nginx_believes_it_as_the_python_edge_does(tmp_path: Path) -> None:
+    """LK_TRUSTED_PROXIES: the right-most address of X-Forwarded-For that is not a trusted
+    proxy (realip, recursive), and the proxy's X-Forwarded-Proto; the client's own are not."""
+    with running_edge(tmp_path, trusted_proxies=["127.0.0.1", "10.0.0.0/8"]) as trusted:
+        _, _, body = get(
+            trusted,
+            "/api/v1/me",
+            headers={"X-Forwarded-For": "6.6.6.6, 203.0.113.9, 10.1.2.3", "X-Forwarded-Proto": "https"},
+        )
+        seen = json.loads(body)["headers"]
+        assert seen["x-forwarded-for"] == "203.0.113.9" and seen["x-forwarded-proto"] == "https"
+        assert seen[EDGE_HEADER] == edge_key(SECRET)
+
+
+def test_the_python_edge_keeps_the_record_of_nginx_and_only_of_nginx() -> None:
+    """The gateway behind nginx: a request with the proof keeps nginx's record of the client;
+    without it (a client at the gateway's port), what the client claimed is replaced."""
+    from starlette.types import Message, Receive, Scope, Send
+
+    from services.gateway.edge import Edge as PythonEdge
+
+    seen: list[dict[bytes, bytes]] = []
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        seen.append(dict(scope["headers"]))
+
+    settings = Settings(secret_key=SECRET)
+    python_edge = PythonEdge(app, settings)
+
+    async def nothing() -> Message:
+        return {"type": "http.request"}
+
+    async def ignore(message: Message) -> None:
+        pass
+
+    record = [
+        (b"x-lk-edge", edge_key(SECRET).encode()),
+        (b"x-forwarded-for", b"198.51.100.7"),
+        (b"x-forwarded-proto", b"https"),
+    ]
+    forged = [(b"x-lk-edge", b"guess"), (b"x-forwarded-for", b"6.6.6.6"), (b"x-forwarded-proto", b"https")]
+    for headers in (record, forged):
+        scope = {
+            "type": "http",
+            "path": "/",
+            "raw_path": b"/",
+            "headers": headers,
+            "client": ("127.0.0.1", 5),
+            "scheme": "http",
+        }
+        asyncio.run(python_edge(scope, nothing, ignore))
+    assert seen[0][b"x-forwarded-for"] == b"198.51.100.7" and seen[0][b"x-forwarded-proto"] == b"https"
+    assert seen[1][b"x-forwarded-for"] == b"127.0.0.1" and seen[1][b"x-forwarded-proto"] == b"http"
+    assert seen[1][b"x-lk-edge"] == edge_key(SECRET).encode()
