@@ -146,6 +146,7 @@ class EdgeConfig:
         self.prefix = prefix.resolve()
         self.edge = edge_key(settings.secret())
         self.accel = accel_key(settings.secret())
+        self.trusted = [t.strip() for t in settings.trusted_proxies if t.strip()]
         self.w = _Writer()
 
     # the whole file ---------------------------------------------------------------------
@@ -213,10 +214,9 @@ class EdgeConfig:
         w("              '$status $body_bytes_sent $request_length ${request_time}s '")
         w("              'upstream=$upstream_addr ${upstream_response_time}s';")
         w(f"access_log {self.prefix / 'access.log'} lk;")
-        trusted = [t.strip() for t in self.settings.trusted_proxies if t.strip()]
-        for entry in trusted:
+        for entry in self.trusted:
             w(f"set_real_ip_from {entry};")
-        if trusted:
+        if self.trusted:
             w("real_ip_header X-Forwarded-For;")
             w("real_ip_recursive on;")
 
@@ -242,9 +242,8 @@ class EdgeConfig:
         # The scheme: ours, unless a trusted proxy in front says (X-Forwarded-Proto) it was TLS.
         w.open("geo $realip_remote_addr $lk_from_trusted")
         w("default 0;")
-        for entry in self.settings.trusted_proxies:
-            if entry.strip():
-                w(f"{entry.strip()} 1;")
+        for entry in self.trusted:
+            w(f"{entry} 1;")
         w.close()
         w.open("map $lk_from_trusted$http_x_forwarded_proto $lk_scheme")
         w("default $scheme;")
