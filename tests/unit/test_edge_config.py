@@ -444,3 +444,19 @@ def test_the_python_edge_keeps_the_record_of_nginx_and_only_of_nginx() -> None:
     assert seen[0][b"x-forwarded-for"] == b"198.51.100.7" and seen[0][b"x-forwarded-proto"] == b"https"
     assert seen[1][b"x-forwarded-for"] == b"127.0.0.1" and seen[1][b"x-forwarded-proto"] == b"http"
     assert seen[1][b"x-lk-edge"] == edge_key(SECRET).encode()
+
+
+def test_docker_compose_runs_the_same_edge() -> None:
+    """docker-compose.yml (not run on this machine): an nginx service from the same image
+    (`lk edge`) publishes the public port, and every upstream of the configuration has an
+    address there, the gateway's included."""
+    import yaml
+
+    compose = yaml.safe_load((Path(__file__).resolve().parents[2] / "docker-compose.yml").read_text())
+    edge = compose["services"]["edge"]
+    assert edge["entrypoint"] == ["lk", "edge"] and edge["ports"] == ["127.0.0.1:8000:8000"]
+    urls = json.loads(edge["environment"]["LK_SERVICE_URLS"])
+    assert set(urls) == set(UPSTREAMS)
+    settings = Settings(mode="stack", service_urls=urls)
+    assert all("ports" not in compose["services"][name] for name in UPSTREAMS)
+    assert settings.port_of("gateway") == int(urls["gateway"].rsplit(":", 1)[1])
