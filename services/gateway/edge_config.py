@@ -328,7 +328,7 @@ class EdgeConfig:
     ) -> None:
         w = self.w
         w(f"proxy_pass http://{upstream_of(service)};")
-        self.forwarded(service)
+        self.forwarded(service, accel=accel)
         w("proxy_set_header Connection '';")
         timeout = _seconds(slow or TIMEOUT)
         w(f"proxy_connect_timeout {_seconds(CONNECT_TIMEOUT)};")
@@ -340,15 +340,13 @@ class EdgeConfig:
             w("proxy_request_buffering off;")
         elif limit is not None:  # a buffered body stays in memory: no temp files, ever
             w(f"client_body_buffer_size {limit};")
-        if accel:
-            w(f"proxy_set_header {ACCEL_HEADER} {self.accel};")
-        else:
+        if not accel:
             w("proxy_ignore_headers X-Accel-Redirect;")
         kind = "api" if api else "page"
         w(f"error_page 413 = /_lk/too_large/{kind};")
         w(f"error_page 502 503 504 = /_lk/unavailable/{kind};")
 
-    def forwarded(self, service: str) -> None:
+    def forwarded(self, service: str, accel: bool = False) -> None:
         """What a service believes about the caller: nginx's record, with the proof."""
         w = self.w
         w("proxy_http_version 1.1;")
@@ -359,7 +357,7 @@ class EdgeConfig:
         w("proxy_set_header X-Forwarded-Proto $lk_scheme;")
         w("proxy_set_header Forwarded '';")
         w("proxy_set_header X-Real-IP '';")
-        w(f"proxy_set_header {ACCEL_HEADER} '';")
+        w(f"proxy_set_header {ACCEL_HEADER} {self.accel if accel else _quoted('')};")
 
     def socket_location(self) -> None:
         """The chat's socket: to the gateway (it checks the Origin and opens the chat link)."""
