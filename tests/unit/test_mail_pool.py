@@ -5,29 +5,22 @@ message between the server's acceptance and the "sent" mark."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from services.notifier.mailer import Mail, Mailer, Pending, SmtpMailer
-from services.notifier.outbox import CHAT_DIGEST, OUTBOX_DDL, MailOutbox, Sender, enqueue
+from services.notifier.outbox import CHAT_DIGEST, MailOutbox, Sender, enqueue
 from shared.events import ApplicationSubmittedV1, StatusChangedV1
 from shared.readstore import SQLiteReadStore
 from shared.smtp_sink import MaildirSink, read_maildir, session_count
 from tests.harness import free_port
+from tests.unit import test_notifier_outbox
 from tests.unit.test_notifier_outbox import registered
 
 FROM = "Личный кабинет ТП <noreply@lk-tp.local>"
-
-
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[SQLiteReadStore]:
-    store = SQLiteReadStore(tmp_path / "notifier.sqlite")
-    await store.open()
-    await store.migrate(OUTBOX_DDL)
-    yield store
-    await store.close()
+store = test_notifier_outbox.store  # the outbox's read store, as a fixture here too
 
 
 @pytest.fixture
