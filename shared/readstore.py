@@ -198,6 +198,14 @@ class PostgresReadStore(ReadStore):
         async with self._pool.acquire(timeout=self.timeout) as conn, conn.transaction():
             yield _PgTx(conn)
 
+    async def fetch(self, sql: str, *args: Any) -> list[Row]:
+        """A ``SELECT`` outside a transaction is one statement (atomic on its own): no
+        ``BEGIN``/``COMMIT`` round trips around it."""
+        if self._pool is None or sql.lstrip()[:6].upper() != "SELECT":
+            return await super().fetch(sql, *args)
+        async with self._pool.acquire(timeout=self.timeout) as conn:
+            return [dict(r) for r in await conn.fetch(sql, *args)]
+
     async def migrate(self, ddl: Sequence[str]) -> None:
         # Concurrent processes may create the same tables at once; serialise them.
         async with self.transaction() as tx:
