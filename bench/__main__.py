@@ -21,6 +21,7 @@ from bench import (
     files_bench,
     gateway,
     identity_bench,
+    idle,
     latency,
     process_bench,
     rebuild,
@@ -45,6 +46,7 @@ BENCHMARKS: dict[str, tuple[str, Callable[[Infra], dict[str, Any]]]] = {
         "fee estimates/s, the application form and a contract as DOCX/s, PDF by LibreOffice",
         documents_bench.run,
     ),
+    "idle": ("an idle system: CPU per process, PostgreSQL statements/s (nobody using it)", idle.run),
     "process": (
         "the process: offers/s, payments/s, the whole process per application, statement import lines/s",
         process_bench.run,

@@ -128,6 +128,10 @@ class Settings(BaseSettings):
     # A poller that finds nothing waits twice as long each time, up to this (seconds); work
     # in the same process wakes it at once (shared/backoff.py).
     idle_poll_max: float = 1.0
+    # A poller that every write it must see wakes (in the process, or PostgreSQL's NOTIFY on
+    # commit for the relay on the stack) still looks this often (seconds), for safety: what a
+    # lost notification would hold back (decision record 29).
+    fallback_poll: float = 10.0
     batch_size: int = 500
     max_body_bytes: int = 64 * 1024
     log_level: str = "INFO"

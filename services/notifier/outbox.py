@@ -173,6 +173,8 @@ def _when(moment: datetime) -> str:
     return fmt.when(moment)
 
 
+RETRY_FLOOR = 0.5  # the shortest sleep of the sender after a pass that sent nothing
+
 CHAT_DIGEST = "lk.chat.UnreadMessages"  # the kind of chat_schedule's digests
 BULK_KINDS = (ApplicationSubmittedV1.TYPE, CHAT_DIGEST)
 """What can wait behind the rest: receipts of submissions and chat digests. Everything else
@@ -264,10 +266,22 @@ class Sender:
         log.info("mail.sent", event_id=row["event_id"], to=row["recipient"])
         return True
 
-    async def run(self, idle: float = 0.5) -> None:
+    async def next_due_in(self, idle: float) -> float:
+        """Seconds until the earliest pending row is due (a retry), at most ``idle``, at least
+        ``RETRY_FLOOR`` (a server that just refused is not asked again at once)."""
+        due = await self.store.fetchval(
+            "SELECT MIN(next_attempt_at) FROM notifier_outbox WHERE status = 'pending'"
+        )
+        wait = idle if due is None else float(due) - time.time()
+        return max(RETRY_FLOOR, min(idle, wait))
+
+    async def run(self, idle: float = 10.0) -> None:
+        """Send what is due, then sleep until the next retry is due or a new row is enqueued
+        (``wake``); ``idle`` bounds the sleep (the slow fallback poll, decision record 29)."""
         while True:
             self._wake.clear()
             sent = await self.send_due()
             if sent == 0:
+                wait = await self.next_due_in(idle)
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), idle)
+                    await asyncio.wait_for(self._wake.wait(), wait)
