@@ -80,6 +80,7 @@ class Settings(BaseSettings):
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 0
     smtp_timeout: float = 10.0
+    smtp_connections: int = 3  # the notifier's pool of SMTP connections, each reused message after message
     mail_from: str = "Личный кабинет ТП <noreply@lk-tp.local>"
     mail_retry_initial: float = 1.0
     mail_retry_max: float = 60.0

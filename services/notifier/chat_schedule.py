@@ -18,7 +18,7 @@ from collections.abc import Callable
 import structlog
 
 from services.notifier.chat_mail import ChatMailConfig
-from services.notifier.outbox import enqueue, render
+from services.notifier.outbox import CHAT_DIGEST, enqueue, render
 from shared import format as fmt
 from shared.readstore import ReadStore, Row, Tx
 from shared.references import Lookup
@@ -26,7 +26,7 @@ from shared.references import Lookup
 log = structlog.get_logger(__name__)
 
 _MAIL_NS = uuid.UUID("3c7d9a51-0e62-4f0b-a8f4-5b2e61d9c7a3")
-KIND = "lk.chat.UnreadMessages"
+KIND = CHAT_DIGEST
 SHOWN = 10  # newest unread messages quoted in one e-mail
 RETRY = 30.0  # the address has not arrived yet: due again this much later
 TICK = 0.2  # the shortest sleep between passes

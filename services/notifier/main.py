@@ -25,7 +25,7 @@ async def build(runtime: Runtime) -> NotifierState:
     s, store, config = runtime.settings, runtime.store, ChatMailConfig.from_settings(runtime.settings)
     refs = references()
     await store.migrate([*OUTBOX_DDL, *CHAT_MAIL_DDL, *refs.ddl])  # the loops' tables, before they run
-    mailer = SmtpMailer(s.smtp_host, s.smtp_port, s.mail_from, s.smtp_timeout)
+    mailer = SmtpMailer(s.smtp_host, s.smtp_port, s.mail_from, s.smtp_timeout, s.smtp_connections)
     sender = Sender(store, mailer, s.mail_retry_initial, s.mail_retry_max)
     runtime.consume(ProcessMailOutbox(s.public_url, s.staff_mail), on_applied=sender.wake)
     runtime.consume(DeadlineMail(s.public_url, s.staff_mail), on_applied=sender.wake)
