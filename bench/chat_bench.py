@@ -26,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import os
 import resource
 import tempfile
 import time
@@ -50,6 +51,7 @@ WARM_SOCKETS = 50
 DEFLATE_SOCKETS = 500
 TARGET_P99_MS = {"embedded": 100.0, "stack": 250.0}
 TARGET_KB = 50.0
+BENCH_CLIENT = "bench client"
 TITLES = {
     "embedded": "embedded default (lk run, one process)",
     "stack": "real stack over Kafka (one process per service)",
@@ -69,6 +71,35 @@ def _rss(pid: int) -> int:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) * 1024
     return 0
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (``/proc/<pid>/stat``)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class _CpuSplit:
+    """Cores used over a phase by each process of the system and by this client (which shares
+    the two cores with them): who is busy when the tail grows."""
+
+    def __init__(self, procs: dict[str, int]) -> None:
+        self.procs = {**procs, BENCH_CLIENT: os.getpid()}
+        self.since = self._now()
+
+    def _now(self) -> tuple[float, dict[str, float]]:
+        return time.perf_counter(), {name: _cpu_seconds(pid) for name, pid in self.procs.items()}
+
+    def report(self, section: Section, phase: str, how: str) -> None:
+        (t0, before), (t1, after) = self.since, self._now()
+        cores = {name: (after[name] - before[name]) / (t1 - t0) for name in self.procs}
+        system = sum(v for name, v in cores.items() if name != BENCH_CLIENT)
+        section.add(f"{phase}_cpu_system", Figure(f"[{how}] CPU of the system under test", system, "cores"))
+        section.add(
+            f"{phase}_cpu_client",
+            Figure(f"[{how}] CPU of this benchmark's client", cores[BENCH_CLIENT], "cores"),
+        )
+        section.note(f"{how}: " + ", ".join(f"{name} {v:.2f}" for name, v in cores.items()) + " cores")
 
 
 def _zip() -> bytes:
@@ -127,6 +158,7 @@ async def _open_many(urls: list[str], concurrency: int = 50, deflate: bool = Fal
 async def _drive(
     system: System, apps: list[str], tokens: tuple[str, str], pids: dict[str, int], section: Section
 ) -> None:
+    every = {name: proc.pid for name, proc in system.procs.items()}
     base = system.base_url.replace("http://", "ws://")
 
     def url(i: int) -> str:
@@ -211,6 +243,7 @@ async def _drive(
                 failures += not ok
 
             total = int(RATE * DURATION)
+            cpu = _CpuSplit(every)
             progress = Progress(f"{phase}: posting at {RATE:.0f}/s", total)
             tasks = []
             start = time.perf_counter()
@@ -228,6 +261,7 @@ async def _drive(
                 await asyncio.sleep(0.1)
             got = latencies[phase]
             how = "a socket frame" if phase == "socket" else "POST …/messages"
+            cpu.report(section, phase, how)
             section.add(f"{phase}_rate", Figure(f"[{how}] posted (offered {RATE:.0f}/s)", rate, "msg/s"))
             section.add(
                 f"{phase}_deliveries",
