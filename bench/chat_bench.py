@@ -102,6 +102,15 @@ class _CpuSplit:
         section.note(f"{how}: " + ", ".join(f"{name} {v:.2f}" for name, v in cores.items()) + " cores")
 
 
+def _transactions(system: System) -> tuple[int, int]:
+    """(transactions written, the most messages one held) from the chat service's /health."""
+    try:
+        body = httpx.get(system.settings.url_of("chat") + "/health", timeout=5).json()
+    except (httpx.HTTPError, ValueError):
+        return 0, 0
+    return int(body.get("transactions", 0)), int(body.get("largest_transaction", 0))
+
+
 def _zip() -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
@@ -244,6 +253,7 @@ async def _drive(
 
             total = int(RATE * DURATION)
             cpu = _CpuSplit(every)
+            commits_before = await asyncio.to_thread(_transactions, system)
             progress = Progress(f"{phase}: posting at {RATE:.0f}/s", total)
             tasks = []
             start = time.perf_counter()
@@ -262,6 +272,10 @@ async def _drive(
             got = latencies[phase]
             how = "a socket frame" if phase == "socket" else "POST …/messages"
             cpu.report(section, phase, how)
+            commits, largest = await asyncio.to_thread(_transactions, system)
+            if commits:
+                per = (total - failures) / max(commits - commits_before[0], 1)
+                section.note(f"{how}: {per:.1f} messages per chat transaction (at most {largest} in one)")
             section.add(f"{phase}_rate", Figure(f"[{how}] posted (offered {RATE:.0f}/s)", rate, "msg/s"))
             section.add(
                 f"{phase}_deliveries",

@@ -103,7 +103,7 @@ class GroupCommit:
         self._guard = threading.Lock()
         self._queue: list[_Waiting] = []
         self._busy = False
-        self.groups = 0  # transactions written
+        self.groups = 0  # transactions written (/health shows it)
         self.largest = 0  # the most aggregates one of them held
 
     def save(self, aggregate: Thread) -> None:

@@ -29,7 +29,8 @@ async def build(runtime: Runtime) -> ChatState:
 
 
 async def health(s: ChatState) -> dict[str, object]:
-    return {"sockets": s.hub.sockets}
+    commits = s.chat.group_commit
+    return {"sockets": s.hub.sockets, "transactions": commits.groups, "largest_transaction": commits.largest}
 
 
 SERVICE = Service(
