@@ -7,28 +7,16 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
-import pytest
 from eventsourcing.persistence import IntegrityError
 
-from services.chat.app import Author, ChatApp
-from services.chat.limiter import RateLimiter
+from services.chat.app import ChatApp
 from shared.errors import Conflict
-from shared.settings import Settings
+from tests.unit.test_chat_app import ANNA, STAFF, chat
 
-ANNA = Author("anna-id", "consumer", "Анна")
-STAFF = Author("staff-id", "staff", "Мария Иванова")
+__all__ = ["chat"]  # the fixture, shared with test_chat_app
 WAITERS = 5
-
-
-@pytest.fixture
-def chat(tmp_path: Path) -> ChatApp:
-    settings = Settings(mode="embedded", var_dir=tmp_path, secret_key="s" * 32)
-    app = ChatApp(settings, {"PERSISTENCE_MODULE": "eventsourcing.popo"})
-    app.limiter = RateLimiter(10_000, 10.0)
-    return app
 
 
 def _until(done: Callable[[], bool]) -> None:
@@ -39,13 +27,13 @@ def _until(done: Callable[[], bool]) -> None:
         time.sleep(0.005)
 
 
-def _held_store(chat: ChatApp, fail: Callable[[tuple[Any, ...]], bool] = lambda _: False) -> tuple[
-    threading.Event, list[list[uuid.UUID]]
-]:
+def _held_store(
+    app: ChatApp, fail: Callable[[tuple[Any, ...]], bool] = lambda _: False
+) -> tuple[threading.Event, list[list[uuid.UUID]]]:
     """Make the first save wait for ``release``; record which threads each save held; a save
     for which ``fail`` is true raises IntegrityError (as a concurrent write would)."""
     release, calls = threading.Event(), []
-    real = chat.group_commit._save
+    real = app.group_commit._save
 
     def save(*aggregates: Any) -> object:
         calls.append([a.id for a in aggregates])
@@ -57,27 +45,29 @@ def _held_store(chat: ChatApp, fail: Callable[[tuple[Any, ...]], bool] = lambda 
             raise IntegrityError("version taken")
         return real(*aggregates)
 
-    chat.group_commit._save = save
+    app.group_commit._save = save
     return release, calls
 
 
-def _post_in_threads(chat: ChatApp, threads: list[uuid.UUID], release: threading.Event) -> dict[uuid.UUID, Any]:
+def _post_in_threads(
+    app: ChatApp, threads: list[uuid.UUID], release: threading.Event
+) -> dict[uuid.UUID, Any]:
     """Post once on each thread, each from a worker thread of its own, the first one holding
     the store until the others queue behind it; what each got back."""
     answers: dict[uuid.UUID, object] = {}
 
     def post(thread: uuid.UUID) -> None:
         try:
-            answers[thread] = chat.post(thread, ANNA.account_id, STAFF, f"в {thread}", [])
-        except Exception as exc:  # noqa: BLE001 - the answer under test
+            answers[thread] = app.post(thread, ANNA.account_id, STAFF, f"в {thread}", [])
+        except Exception as exc:
             answers[thread] = exc
 
     workers = [threading.Thread(target=post, args=(t,)) for t in threads]
     workers[0].start()
-    _until(lambda: chat.group_commit._busy)  # the first one is in the (held) store
+    _until(lambda: app.group_commit._busy)  # the first one is in the (held) store
     for worker in workers[1:]:
         worker.start()
-    _until(lambda: len(chat.group_commit._queue) == len(threads) - 1)
+    _until(lambda: len(app.group_commit._queue) == len(threads) - 1)
     release.set()
     for worker in workers:
         worker.join(10)
