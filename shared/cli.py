@@ -53,10 +53,19 @@ SERVICES = tuple(SERVICE_PORTS)  # gateway first in the table; started last belo
 START_ORDER = ("identity", "applications", "chat", "files", "notifier", "gateway")
 
 
-def build_app(service: str, settings: Settings) -> FastAPI:
+def build_app(service: str, settings: Settings, **extra: Any) -> FastAPI:
     module = import_module(f"services.{service}.main")
-    app: FastAPI = module.create_app(settings)
+    app: FastAPI = module.create_app(settings, **extra)
     return app
+
+
+def build_in_process(settings: Settings, services: tuple[str, ...]) -> dict[str, FastAPI]:
+    """Every service's app for one process. The gateway gets the others' apps: it dispatches
+    ``/api/v1`` to them directly (services/gateway/dispatch.py), no socket between them."""
+    apps = {name: build_app(name, settings) for name in services if name != "gateway"}
+    if "gateway" in services:
+        apps["gateway"] = build_app("gateway", settings, in_process=dict(apps))
+    return {name: apps[name] for name in services}
 
 
 class _Server(uvicorn.Server):
@@ -83,10 +92,11 @@ async def announce_when_ready(settings: Settings, banner: str, timeout: float = 
 
 
 async def _serve_all(settings: Settings, services: tuple[str, ...], banner: str = "") -> None:
+    # Each app is also served on its own port (the pages' calls, direct probes, the tests).
     servers = [
         _Server(
             uvicorn.Config(
-                build_app(name, settings),
+                app,
                 host=settings.bind_host,
                 port=settings.port_of(name),
                 log_level="warning",
@@ -97,7 +107,7 @@ async def _serve_all(settings: Settings, services: tuple[str, ...], banner: str 
                 **UVICORN_EDGE,
             )
         )
-        for name in services
+        for name, app in build_in_process(settings, services).items()
     ]
     loop = asyncio.get_running_loop()
 
