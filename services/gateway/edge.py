@@ -29,6 +29,7 @@ from shared.settings import Settings
 
 # Unreserved and sub-delimiter characters of RFC 3986 plus ":" and "@": a path of these
 # needs no decoding and means the same to every parser downstream.
+_OWNED = frozenset(name.encode() for name in EDGE_OWNED)  # ASGI header names: lower-case bytes
 _SAFE_PATH = re.compile(r"^/(?:[A-Za-z0-9\-._~!$&'()*+,;=:@]+/?)*$")
 
 
@@ -72,6 +73,8 @@ class _Trusted:
         self.networks = [ipaddress.ip_network(e.strip(), strict=False) for e in entries if e.strip()]
 
     def __contains__(self, address: str) -> bool:
+        if not self.networks:
+            return False  # none configured (the default): no address to parse
         try:
             ip = ipaddress.ip_address(address)
         except ValueError:
@@ -122,9 +125,9 @@ class Edge:
             await response(scope, receive, send)
             return
         address, scheme = client_of(scope, self.trusted)
-        headers = [(k, v) for k, v in scope.get("headers", ()) if k.decode("latin-1") not in EDGE_OWNED]
+        headers = [(k, v) for k, v in scope.get("headers", ()) if k not in _OWNED]
         headers += [
             (k.encode(), v.encode("latin-1", "replace"))
             for k, v in edge_headers(self.settings.secret(), address, scheme).items()
         ]
-        await self.app({**scope, "path": path, "raw_path": path.encode(), "headers": headers}, receive, send)
+        await self.app({**scope, "path": path, "raw_path": raw, "headers": headers}, receive, send)
