@@ -42,7 +42,8 @@ infra-lint:
 	bash deploy/tools.sh shellcheck
 	shellcheck -x deploy/*.sh
 
-## run-stack: every service as its own process on the real servers
+## run-stack: every service as its own process on the real servers, behind the system's own
+## nginx on :8000 (its configuration generated from the routing table: lk edge-config)
 run-stack: infra-up
 	eval "$$(bash deploy/infra.sh env)" && $(BIN)/lk run-stack
 

@@ -21,6 +21,7 @@ from bench import (
     files_bench,
     gateway,
     identity_bench,
+    idle,
     latency,
     process_bench,
     rebuild,
@@ -36,7 +37,7 @@ BENCHMARKS: dict[str, tuple[str, Callable[[Infra], dict[str, Any]]]] = {
     "gateway": ("GET /api/v1/me through the gateway vs a bare uvicorn endpoint (wrk)", gateway.run),
     "identity": ("login latency at 20 logins/s, token check cost", lambda infra: identity_bench.run(infra)),
     "files": (
-        "200 MB upload/download through the gateway vs the minio SDK; files service memory",
+        "200 MB upload/download through the public entry (stack: nginx) vs the minio SDK; files service memory",
         files_bench.run,
     ),
     "chat": ("1 000 open WebSockets, 100 messages/s: delivery latency and memory per socket", chat_bench.run),
@@ -45,6 +46,7 @@ BENCHMARKS: dict[str, tuple[str, Callable[[Infra], dict[str, Any]]]] = {
         "fee estimates/s, the application form and a contract as DOCX/s, PDF by LibreOffice",
         documents_bench.run,
     ),
+    "idle": ("an idle system: CPU per process, PostgreSQL statements/s (nobody using it)", idle.run),
     "process": (
         "the process: offers/s, payments/s, the whole process per application, statement import lines/s",
         process_bench.run,

@@ -118,6 +118,8 @@ def fmt(value: float) -> str:
         return f"{value:.0f}"
     if value >= 10:
         return f"{value:.1f}"
+    if 0 < value < 0.1:
+        return f"{value:.3f}"  # idle CPU in cores: 0.004 and 0.012 are not both "0.01"
     return f"{value:.2f}"
 
 

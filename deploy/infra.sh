@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Local "real stack" for tests and the real-stack run mode, all on 127.0.0.1:
 #   Kafka 9092 (controller 9093), PostgreSQL 5432, S3 (versitygw) 7070,
-#   Mailpit SMTP 1025 / API 8025.
+#   Mailpit SMTP 1025 / API 8025; and Debian's nginx installed (deploy/nginx.sh), which
+#   every running system starts for itself as its public entry (no shared nginx server).
 #
 #   deploy/infra.sh up       install what is missing, start (or reuse) all, wait until they answer
 #   deploy/infra.sh down     stop all (ours only, found by pid file or command line)
@@ -53,6 +54,7 @@ cmd_up() {
     fi
     say "$c ready ($(($(date +%s) - t1))s)"
   done
+  bash "$LK_DEPLOY_DIR/nginx.sh" install || die "nginx could not be installed (see above)"
   say "all servers up in $(($(date +%s) - t0))s; connection settings:"
   print_env | sed 's/^/  /'
 }
@@ -73,6 +75,7 @@ cmd_status() {
   for c in "${COMPONENTS[@]}"; do
     bash "$LK_DEPLOY_DIR/$c.sh" status || rc=1
   done
+  bash "$LK_DEPLOY_DIR/nginx.sh" status || rc=1
   return $rc
 }
 

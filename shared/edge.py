@@ -22,14 +22,32 @@ from starlette.requests import HTTPConnection
 EDGE_HEADER = "x-lk-edge"
 FORWARDED_FOR = "x-forwarded-for"
 FORWARDED_PROTO = "x-forwarded-proto"
+# Sent by the real stack's nginx only (its own proof): the files service may then answer a
+# download with an internal redirect that nginx follows to the S3 server.
+ACCEL_HEADER = "x-lk-accel"
+ACCEL_S3 = "/_lk/s3/"  # nginx's internal location that proxies to the S3 server (the rest: a presigned URL)
 # Headers a client must never get through to a service: the edge drops them and sets its own.
-EDGE_OWNED = frozenset({EDGE_HEADER, FORWARDED_FOR, FORWARDED_PROTO, "forwarded", "x-real-ip"})
+EDGE_OWNED = frozenset({EDGE_HEADER, FORWARDED_FOR, FORWARDED_PROTO, "forwarded", "x-real-ip", ACCEL_HEADER})
 
 
 @lru_cache(maxsize=8)
 def edge_key(secret: str) -> str:
     """The edge's proof, derived from the platform secret (stable across processes)."""
     return hmac.new(secret.encode(), b"lk-edge-v1", hashlib.sha256).hexdigest()
+
+
+@lru_cache(maxsize=8)
+def accel_key(secret: str) -> str:
+    """nginx's proof that it follows ``X-Accel-Redirect`` (a key of its own: the Python edge
+    proves with :func:`edge_key` and never sends this one)."""
+    return hmac.new(secret.encode(), b"lk-accel-v1", hashlib.sha256).hexdigest()
+
+
+def through_accel(conn: HTTPConnection) -> bool:
+    """Did the real stack's nginx send this request (so it follows an internal redirect)?"""
+    claimed = conn.headers.get(ACCEL_HEADER, "")
+    secret: str = conn.app.state.settings.secret()
+    return bool(claimed) and hmac.compare_digest(claimed.encode(), accel_key(secret).encode())
 
 
 def edge_headers(secret: str, address: str, scheme: str) -> dict[str, str]:

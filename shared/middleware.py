@@ -107,12 +107,17 @@ _REFUSED_TEXT = {
 }
 
 
+def refused_page(status: int) -> str:
+    """The page of a refused form (400, 413), for a person at a browser."""
+    title, text = _REFUSED_TEXT[status]
+    return _REFUSED_PAGE.format(title=title, text=text)
+
+
 async def _refuse(send: Send, status: int, page: bool = False) -> None:
     """Answer ``status`` without reading the body, and close the connection."""
     body: Response = JSONResponse(error_body(*STATUS_TEXT[status]), status, headers=dict(NO_STORE))
     if page:
-        title, text = _REFUSED_TEXT[status]
-        body = HTMLResponse(_REFUSED_PAGE.format(title=title, text=text), status, headers=dict(NO_STORE))
+        body = HTMLResponse(refused_page(status), status, headers=dict(NO_STORE))
     headers = [*body.raw_headers, (b"connection", b"close")]
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body.body})

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import sqlite3
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -71,12 +72,12 @@ class ReadStore(ABC):
             return await tx.fetch(sql, *args)
 
     async def fetchrow(self, sql: str, *args: Any) -> Row | None:
-        async with self.transaction() as tx:
-            return await tx.fetchrow(sql, *args)
+        rows = await self.fetch(sql, *args)
+        return rows[0] if rows else None
 
     async def fetchval(self, sql: str, *args: Any) -> Any:
-        async with self.transaction() as tx:
-            return await tx.fetchval(sql, *args)
+        row = await self.fetchrow(sql, *args)
+        return next(iter(row.values())) if row else None
 
     async def execute(self, sql: str, *args: Any) -> None:
         async with self.transaction() as tx:
@@ -99,17 +100,27 @@ class _SQLiteTx(Tx):
             await self._conn.executemany(_PLACEHOLDER.sub(r"?\1", sql), rows)
 
     async def fetch(self, sql: str, *args: Any) -> list[Row]:
-        async with self._conn.execute(_PLACEHOLDER.sub(r"?\1", sql), args) as cur:
-            names = [d[0] for d in cur.description or ()]
-            return [dict(zip(names, row, strict=True)) for row in await cur.fetchall()]
+        return await _fetch_rows(self._conn, sql, args)
+
+
+async def _fetch_rows(conn: aiosqlite.Connection, sql: str, args: Sequence[Any]) -> list[Row]:
+    """One trip to the connection's thread (execute and fetch together), rows as dicts
+    (the connection's ``row_factory`` is ``sqlite3.Row``)."""
+    rows = await conn.execute_fetchall(_PLACEHOLDER.sub(r"?\1", sql), args)
+    return [dict(zip(row.keys(), row, strict=True)) for row in rows]
 
 
 class SQLiteReadStore(ReadStore):
-    """One SQLite file (WAL); transactions in this process are serialised by a lock."""
+    """One SQLite file (WAL); transactions in this process are serialised by a lock. A query
+    outside a transaction (``fetch``, ``fetchrow``, ``fetchval`` of a ``SELECT``) goes to a
+    second, reading connection instead: WAL lets it read the last committed state while a
+    transaction writes, so the API's reads neither wait for the consumers' batches nor take
+    the writers' lock."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self._conn: aiosqlite.Connection | None = None
+        self._reader: aiosqlite.Connection | None = None
         self._lock = asyncio.Lock()
 
     async def open(self) -> None:
@@ -117,8 +128,19 @@ class SQLiteReadStore(ReadStore):
         self._conn = await aiosqlite.connect(self.path, isolation_level=None, timeout=30)
         await self._conn.execute("PRAGMA journal_mode=WAL")
         await self._conn.execute("PRAGMA synchronous=NORMAL")
+        self._conn.row_factory = sqlite3.Row
+        self._reader = await aiosqlite.connect(self.path, isolation_level=None, timeout=30)
+        self._reader.row_factory = sqlite3.Row
+
+    async def fetch(self, sql: str, *args: Any) -> list[Row]:
+        if self._reader is None or sql.lstrip()[:6].upper() != "SELECT":
+            return await super().fetch(sql, *args)
+        return await _fetch_rows(self._reader, sql, args)
 
     async def close(self) -> None:
+        if self._reader is not None:
+            await self._reader.close()
+            self._reader = None
         if self._conn is not None:
             await self._conn.close()
             self._conn = None
@@ -175,6 +197,14 @@ class PostgresReadStore(ReadStore):
         assert self._pool is not None, "store is not open"
         async with self._pool.acquire(timeout=self.timeout) as conn, conn.transaction():
             yield _PgTx(conn)
+
+    async def fetch(self, sql: str, *args: Any) -> list[Row]:
+        """A ``SELECT`` outside a transaction is one statement (atomic on its own): no
+        ``BEGIN``/``COMMIT`` round trips around it."""
+        if self._pool is None or sql.lstrip()[:6].upper() != "SELECT":
+            return await super().fetch(sql, *args)
+        async with self._pool.acquire(timeout=self.timeout) as conn:
+            return [dict(r) for r in await conn.fetch(sql, *args)]
 
     async def migrate(self, ddl: Sequence[str]) -> None:
         # Concurrent processes may create the same tables at once; serialise them.

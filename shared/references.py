@@ -10,7 +10,8 @@ aggregate's first event, never by polling — for the row of something created a
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import asyncio
+from collections.abc import Callable, Iterable, Sequence
 from typing import Literal
 
 from shared.consumer import ConsumerRunner, Projection
@@ -118,6 +119,29 @@ class Lookup:
             await self.runner.wait_for_subject(SOURCE[kind], key, 1, self.timeout)
             found = await self._fetch(kind, key)
         return found
+
+    async def rows(self, kind: Kind, keys: Iterable[str]) -> dict[str, Row]:
+        """The rows of ``keys`` by key, in one query; those absent are waited for as in
+        :meth:`row` (all at once) and asked again together. A key with no row is left out."""
+        wanted = sorted(set(keys))
+        found = await self._fetch_many(kind, wanted)
+        missing = [k for k in wanted if k not in found]
+        if missing:
+            await asyncio.gather(
+                *(self.runner.wait_for_subject(SOURCE[kind], k, 1, self.timeout) for k in missing)
+            )
+            found.update(await self._fetch_many(kind, missing))
+        return found
+
+    async def _fetch_many(self, kind: Kind, keys: Sequence[str]) -> dict[str, Row]:
+        if not keys:
+            return {}
+        marks = ", ".join(f"${i}" for i in range(1, len(keys) + 1))
+        rows = await self.store.fetch(
+            f"SELECT * FROM {table(self.service, kind)} WHERE {KEY[kind]} IN ({marks})",  # noqa: S608 - names are ours
+            *keys,
+        )
+        return {r[KEY[kind]]: r for r in rows}
 
     async def _fetch(self, kind: Kind, key: str) -> Row | None:
         return await self.store.fetchrow(

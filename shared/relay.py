@@ -6,6 +6,12 @@ envelope, publishes the batch, waits for every acknowledgement and only then rec
 the new position. A crash repeats at most one batch; consumers dedupe by
 (subject, sequence). Notification ids may have gaps (rolled-back inserts): the relay
 asks for "everything after N", so gaps are simply skipped.
+
+It does not poll while idle: a commit in its own process wakes it (``wake``), and on
+PostgreSQL so does every commit of any process (the recorder's ``NOTIFY`` in the insert's
+transaction, heard on a ``LISTEN`` connection: shared/listen.py). It still looks now and then
+(``fallback_poll``), in case a notification was lost; without a listener (SQLite, or while
+the listening connection is down) an idle poll backs off only to ``idle_poll_max``.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from eventsourcing.persistence import Notification
 
 from shared.backoff import IdleBackoff
 from shared.events import Envelope, PublicEvent
+from shared.listen import CommitBell
 from shared.mapping import UnmappedEvent
 from shared.readstore import ReadStore
 from shared.transport import Transport, TransportUnavailable
@@ -53,6 +60,8 @@ class Relay:
         batch_size: int = 500,
         poll_interval: float = 0.02,
         idle_poll_max: float = 1.0,
+        fallback_poll: float = 10.0,
+        listen_dsn: str | None = None,
         retry_max: float = 5.0,
     ) -> None:
         self.name = name
@@ -64,6 +73,10 @@ class Relay:
         self.batch_size = batch_size
         self.poll_interval = poll_interval
         self.idle = IdleBackoff(poll_interval, idle_poll_max)
+        self.fallback_poll = max(idle_poll_max, fallback_poll)
+        # Every commit to a PostgreSQL event store rings (whichever process made it).
+        channel = getattr(app.recorder, "channel_name", None)
+        self.bell = CommitBell(listen_dsn, channel, self.wake) if listen_dsn and channel else None
         self.retry_max = retry_max
         self.position = 0
         # True while the transport refuses what the relay publishes: nothing the service
@@ -151,8 +164,17 @@ class Relay:
             or 0
         )
         log.info("relay.started", relay=self.name, topic=self.topic, position=self.position)
+        try:
+            await self._publish_forever()
+        finally:
+            if self.bell is not None:
+                await self.bell.close()
+
+    async def _publish_forever(self) -> None:
         delay = 0.5
         while True:
+            # Listening before the look: what is committed from now on rings.
+            listening = self.bell is not None and await self.bell.ensure()
             self._wake.clear()
             self._publishing_since = time.monotonic()
             try:
@@ -170,7 +192,8 @@ class Relay:
             if count:
                 self.idle.reset()
             if count < self.batch_size:
+                wait = (
+                    self.poll_interval if count else self.idle.wait(self.fallback_poll if listening else None)
+                )
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(
-                        self._wake.wait(), self.idle.wait() if not count else self.poll_interval
-                    )
+                    await asyncio.wait_for(self._wake.wait(), wait)

@@ -176,6 +176,8 @@ async def running(service: Service[S], settings: Settings) -> AsyncIterator[tupl
                 batch_size=settings.batch_size,
                 poll_interval=settings.poll_interval,
                 idle_poll_max=settings.idle_poll_max,
+                fallback_poll=settings.fallback_poll,
+                listen_dsn=None if settings.embedded else settings.postgres_dsn,
             )
             events.on_saved = runtime.relay.wake
             runtime.start("relay", runtime.relay.run)

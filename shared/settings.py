@@ -27,6 +27,7 @@ SERVICE_PORTS = {
     "files": 8104,
     "notifier": 8105,
 }
+STACK_GATEWAY_PORT = 8100  # the gateway behind nginx on the real stack
 
 
 class Settings(BaseSettings):
@@ -48,6 +49,11 @@ class Settings(BaseSettings):
     chat_port: int = SERVICE_PORTS["chat"]
     files_port: int = SERVICE_PORTS["files"]
     notifier_port: int = SERVICE_PORTS["notifier"]
+    # The real stack's public entry: nginx (deploy/nginx.sh) on bind_host:edge_port, in front
+    # of the services and the gateway (which then listens on STACK_GATEWAY_PORT unless
+    # LK_GATEWAY_PORT says otherwise). Each system runs its own nginx under var/edge.
+    edge_port: int = 8000
+    nginx_bin: str = "nginx"
     # Address a person uses to reach the cabinet; e-mailed links start with it.
     public_url: str = ""
     secret_key: str = ""
@@ -74,6 +80,7 @@ class Settings(BaseSettings):
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 0
     smtp_timeout: float = 10.0
+    smtp_connections: int = 3  # the notifier's pool of SMTP connections, each reused message after message
     mail_from: str = "Личный кабинет ТП <noreply@lk-tp.local>"
     mail_retry_initial: float = 1.0
     mail_retry_max: float = 60.0
@@ -127,6 +134,10 @@ class Settings(BaseSettings):
     # A poller that finds nothing waits twice as long each time, up to this (seconds); work
     # in the same process wakes it at once (shared/backoff.py).
     idle_poll_max: float = 1.0
+    # A poller that every write it must see wakes (in the process, or PostgreSQL's NOTIFY on
+    # commit for the relay on the stack) still looks this often (seconds), for safety: what a
+    # lost notification would hold back (decision record 29).
+    fallback_poll: float = 10.0
     batch_size: int = 500
     max_body_bytes: int = 64 * 1024
     log_level: str = "INFO"
@@ -163,8 +174,12 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _fill_defaults(self) -> Settings:
+        stack_edge = self.mode == "stack"
+        if stack_edge and "gateway_port" not in self.model_fields_set and self.gateway_port == self.edge_port:
+            self.gateway_port = STACK_GATEWAY_PORT  # nginx takes the public port
         if not self.public_url:
-            self.public_url = f"http://{self.host}:{self.gateway_port}"
+            port = self.edge_port if stack_edge else self.gateway_port
+            self.public_url = f"http://{self.host}:{port}"
         if not self.bind_host:
             self.bind_host = self.host
         if not self.smtp_port:
@@ -175,6 +190,11 @@ class Settings(BaseSettings):
     @property
     def embedded(self) -> bool:
         return self.mode == "embedded"
+
+    @property
+    def edge_dir(self) -> Path:
+        """Where this system's nginx keeps its configuration, logs and pid file."""
+        return self.var_dir / "edge"
 
     @property
     def mail_dir(self) -> Path:

@@ -14,8 +14,10 @@ from pathlib import Path
 from typing import Any
 
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP
 
 DROPPED = "dropped.jsonl"  # beside new/ and cur/: one line per duplicate the sink dropped
+SESSIONS = "sessions.log"  # one line per SMTP session a client opened (a pooled sender opens few)
 
 
 class _MaildirHandler:
@@ -42,13 +44,35 @@ class _MaildirHandler:
             self.seen.add(message_id)
         return "250 Message accepted for delivery"
 
+    def session_opened(self) -> None:
+        with (self.folder / SESSIONS).open("a", encoding="utf-8") as out:
+            out.write(f"{time.time()}\n")
+
+
+class _CountingSMTP(SMTP):
+    """aiosmtpd's server, telling the handler of every client session (its greeting: a client
+    says EHLO once per connection; the controller's own check at start says nothing)."""
+
+    async def smtp_EHLO(self, hostname: str) -> None:  # noqa: N802 - aiosmtpd's command name
+        await super().smtp_EHLO(hostname)
+        self.event_handler.session_opened()
+
+    async def smtp_HELO(self, hostname: str) -> None:  # noqa: N802 - aiosmtpd's command name
+        await super().smtp_HELO(hostname)
+        self.event_handler.session_opened()
+
+
+class _Controller(Controller):
+    def factory(self) -> SMTP:
+        return _CountingSMTP(self.handler, **self.SMTP_kwargs)
+
 
 class MaildirSink:
     """A started/stopped SMTP server that keeps every message under ``folder``."""
 
     def __init__(self, folder: Path, host: str, port: int) -> None:
         self.folder = folder
-        self.controller = Controller(_MaildirHandler(folder), hostname=host, port=port)
+        self.controller = _Controller(_MaildirHandler(folder), hostname=host, port=port)
 
     def start(self) -> None:
         self.controller.start()
@@ -77,7 +101,13 @@ def dropped_count(folder: Path) -> int:
     return len(dropped.read_text(encoding="utf-8").splitlines()) if dropped.exists() else 0
 
 
+def session_count(folder: Path) -> int:
+    """How many SMTP connections the embedded sink accepted."""
+    sessions = folder / SESSIONS
+    return len(sessions.read_text(encoding="utf-8").splitlines()) if sessions.exists() else 0
+
+
 def mail_stats(folder: Path) -> dict[str, int]:
-    """What the embedded sink kept and what it dropped as duplicates."""
+    """What the embedded sink kept, what it dropped as duplicates, how many sessions it had."""
     kept = sum(len(list((folder / sub).iterdir())) for sub in ("new", "cur") if (folder / sub).is_dir())
-    return {"kept": kept, "dropped_duplicates": dropped_count(folder)}
+    return {"kept": kept, "dropped_duplicates": dropped_count(folder), "sessions": session_count(folder)}

@@ -3,7 +3,8 @@
 The same test body runs against both: ``System.mode`` is "embedded" (one ``lk run``
 process, SQLite, embedded transport, Maildir sink) or "stack" (one ``lk serve``
 process per service on real PostgreSQL, Kafka and Mailpit, isolated by a fresh
-database and a topic prefix per system).
+database and a topic prefix per system, behind the system's own nginx — ``lk edge``,
+component "edge" — which is the public entry, as with ``lk run-stack``).
 """
 
 from __future__ import annotations
@@ -27,7 +28,8 @@ from shared.settings import Settings
 from shared.smtp_sink import read_maildir
 
 ROOT = Path(__file__).resolve().parents[1]
-STACK_ORDER = ("identity", "applications", "chat", "files", "notifier", "gateway")
+STACK_ORDER = ("identity", "applications", "chat", "files", "notifier", "gateway", "edge")
+EDGE = "edge"  # nginx: a master and its workers, in a process group of their own
 
 
 def free_port() -> int:
@@ -136,7 +138,8 @@ class System:
         }
         for service in STACK_ORDER:
             env[f"LK_{service.upper()}_PORT"] = str(free_port())
-        env["LK_PUBLIC_URL"] = f"http://127.0.0.1:{env['LK_GATEWAY_PORT']}"
+        entry = "LK_GATEWAY_PORT" if mode == "embedded" else "LK_EDGE_PORT"
+        env["LK_PUBLIC_URL"] = f"http://127.0.0.1:{env[entry]}"
         system = cls(mode=mode, root=root, env=env)
         if mode == "embedded":
             env["LK_SMTP_PORT"] = str(free_port())
@@ -180,10 +183,15 @@ class System:
 
     def start(self, component: str | None = None) -> None:
         for name in [component] if component else self.components():
-            args = ["run"] if name == "all" else ["serve", name]
+            args = ["run"] if name == "all" else ["edge"] if name == EDGE else ["serve", name]
             log = open(self.root / f"{name}.log", "ab")  # noqa: SIM115 - kept open for the child
             self.procs[name] = subprocess.Popen(
-                [sys.executable, "-m", "shared.cli", *args], env=self.env, cwd=ROOT, stdout=log, stderr=log
+                [sys.executable, "-m", "shared.cli", *args],
+                env=self.env,
+                cwd=ROOT,
+                stdout=log,
+                stderr=log,
+                start_new_session=name == EDGE,
             )
         self.wait_healthy()
 
@@ -203,17 +211,23 @@ class System:
 
     def kill(self, component: str) -> None:
         """SIGKILL: no shutdown hooks run, as in a crash."""
-        proc = self.procs.pop(self.host_of(component))
-        proc.send_signal(signal.SIGKILL)
+        name = self.host_of(component)
+        proc = self.procs.pop(name)
+        if name == EDGE:  # the master and its workers, as if the machine lost them
+            os.killpg(proc.pid, signal.SIGKILL)
+        else:
+            proc.send_signal(signal.SIGKILL)
         proc.wait(10)
 
     def stop(self) -> None:
         for proc in self.procs.values():
-            proc.terminate()
-        for proc in self.procs.values():
+            proc.terminate()  # nginx: a fast shutdown, its workers with it
+        for name, proc in self.procs.items():
             try:
                 proc.wait(15)
             except subprocess.TimeoutExpired:
+                if name == EDGE:
+                    os.killpg(proc.pid, signal.SIGKILL)
                 proc.kill()
         self.procs.clear()
 

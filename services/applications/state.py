@@ -39,8 +39,8 @@ class ApplicationsState:
     async def owned_files(self, owner_id: str, file_ids: Iterable[str]) -> dict[str, Row]:
         """The rows of the files among ``file_ids`` that ``owner_id`` uploaded and has not
         deleted (fresh uploads are waited for)."""
-        rows = await asyncio.gather(*(self.refs.row("files", f) for f in set(file_ids)))
-        return {r["file_id"]: r for r in rows if r and r["owner_id"] == owner_id and not r["deleted"]}
+        rows = await self.refs.rows("files", file_ids)  # one query for all of them
+        return {k: r for k, r in rows.items() if r["owner_id"] == owner_id and not r["deleted"]}
 
     async def documents(
         self, owner_id: str, given: list[dict[str, str]]

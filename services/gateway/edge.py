@@ -17,13 +17,14 @@ differently:
 
 from __future__ import annotations
 
+import hmac
 import ipaddress
 import re
 
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from shared.edge import EDGE_OWNED, edge_headers
+from shared.edge import EDGE_HEADER, EDGE_OWNED, edge_headers, edge_key
 from shared.http import error_body
 from shared.settings import Settings
 
@@ -102,6 +103,13 @@ def client_of(scope: Scope, trusted: _Trusted) -> tuple[str, str]:
     return address, proto if proto in ("http", "https") else scheme
 
 
+def proven(headers: list[tuple[bytes, bytes]], secret: str) -> bool:
+    """The request carries the edge's proof: the real stack's nginx in front of the gateway
+    has already replaced what the client claimed with its own record (services.gateway.edge_config)."""
+    claimed = [v for k, v in headers if k == EDGE_HEADER.encode()]
+    return len(claimed) == 1 and hmac.compare_digest(claimed[0], edge_key(secret).encode())
+
+
 class Edge:
     """ASGI middleware in front of everything the gateway serves."""
 
@@ -124,10 +132,12 @@ class Edge:
             response.headers["connection"] = "close"  # the body, if any, is not read
             await response(scope, receive, send)
             return
-        address, scheme = client_of(scope, self.trusted)
-        headers = [(k, v) for k, v in scope.get("headers", ()) if k not in _OWNED]
-        headers += [
-            (k.encode(), v.encode("latin-1", "replace"))
-            for k, v in edge_headers(self.settings.secret(), address, scheme).items()
-        ]
+        headers = list(scope.get("headers", ()))
+        if not proven(headers, self.settings.secret()):  # else nginx in front has decided
+            address, scheme = client_of(scope, self.trusted)
+            headers = [(k, v) for k, v in headers if k not in _OWNED]
+            headers += [
+                (k.encode(), v.encode("latin-1", "replace"))
+                for k, v in edge_headers(self.settings.secret(), address, scheme).items()
+            ]
         await self.app({**scope, "path": path, "raw_path": raw, "headers": headers}, receive, send)

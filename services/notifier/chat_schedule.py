@@ -10,6 +10,7 @@ come from the shared reference rows; one of a moment ago is waited for exactly.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 import uuid
 from collections.abc import Callable
@@ -17,7 +18,7 @@ from collections.abc import Callable
 import structlog
 
 from services.notifier.chat_mail import ChatMailConfig
-from services.notifier.outbox import enqueue, render
+from services.notifier.outbox import CHAT_DIGEST, enqueue, render
 from shared import format as fmt
 from shared.readstore import ReadStore, Row, Tx
 from shared.references import Lookup
@@ -25,9 +26,11 @@ from shared.references import Lookup
 log = structlog.get_logger(__name__)
 
 _MAIL_NS = uuid.UUID("3c7d9a51-0e62-4f0b-a8f4-5b2e61d9c7a3")
-KIND = "lk.chat.UnreadMessages"
+KIND = CHAT_DIGEST
 SHOWN = 10  # newest unread messages quoted in one e-mail
 RETRY = 30.0  # the address has not arrived yet: due again this much later
+TICK = 0.2  # the shortest sleep between passes
+RETRY_FAILED = 1.0  # a pass failed (the store is down): the next one this much later
 
 
 def mail_id(thread_id: str, side: str, last_seq: int) -> str:
@@ -45,6 +48,7 @@ class ChatMailScheduler:
         refs: Lookup,
         on_enqueued: Callable[[], None] = lambda: None,
         clock: Callable[[], float] = time.time,
+        idle: float = 10.0,
     ) -> None:
         self.store = store
         self.config = config
@@ -52,6 +56,18 @@ class ChatMailScheduler:
         self.refs = refs  # notifier.refs: accounts and applications
         self.on_enqueued = on_enqueued
         self.clock = clock
+        self.idle = idle  # the longest sleep: the slow fallback poll (decision record 29)
+        self._wake = asyncio.Event()
+
+    def wake(self) -> None:
+        """A message or a read receipt was applied: its thread's due time may have changed."""
+        self._wake.set()
+
+    async def next_due_in(self) -> float:
+        """Seconds until the earliest waiting thread is due, within [TICK, idle]."""
+        due = await self.store.fetchval("SELECT MIN(due_at) FROM notifier_chat_waiting")
+        wait = self.idle if due is None else float(due) - self.clock()
+        return max(TICK, min(self.idle, wait))
 
     async def run_due(self) -> int:
         """One pass; returns how many e-mails were enqueued."""
@@ -170,15 +186,20 @@ class ChatMailScheduler:
             interval=config.interval,
             staff_mail=bool(config.staff_mail),
         )
-        tick = max(0.2, min(1.0, config.delay / 4))
         while True:
+            self._wake.clear()
+            wait = self.idle
             try:
                 await self.run_due()
+                wait = await self.next_due_in()
             except asyncio.CancelledError:
                 raise
             except Exception:
                 log.exception("chat_mail.failed")
-            await asyncio.sleep(tick)
+                wait = RETRY_FAILED
+            # Asleep until the next thread is due, or a message or receipt changes that.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), wait)
 
 
 def _quoted(row: Row) -> dict[str, object]:

@@ -3,6 +3,8 @@ mail, and the sender that delivers them. It serves no one: no API, no tokens to 
 
 from __future__ import annotations
 
+import functools
+
 from fastapi import FastAPI
 
 from services.notifier.chat_mail import CHAT_MAIL_DDL, ChatMailConfig, ChatMailProjection, references
@@ -23,16 +25,16 @@ async def build(runtime: Runtime) -> NotifierState:
     s, store, config = runtime.settings, runtime.store, ChatMailConfig.from_settings(runtime.settings)
     refs = references()
     await store.migrate([*OUTBOX_DDL, *CHAT_MAIL_DDL, *refs.ddl])  # the loops' tables, before they run
-    mailer = SmtpMailer(s.smtp_host, s.smtp_port, s.mail_from, s.smtp_timeout)
+    mailer = SmtpMailer(s.smtp_host, s.smtp_port, s.mail_from, s.smtp_timeout, s.smtp_connections)
     sender = Sender(store, mailer, s.mail_retry_initial, s.mail_retry_max)
     runtime.consume(ProcessMailOutbox(s.public_url, s.staff_mail), on_applied=sender.wake)
-    runtime.consume(ChatMailProjection(config))
     runtime.consume(DeadlineMail(s.public_url, s.staff_mail), on_applied=sender.wake)
     runtime.consume(TerminationMail(s.public_url, s.staff_mail), on_applied=sender.wake)
     runtime.consume(SignatureMail(s.secret(), s.public_url), on_applied=sender.wake)
     lookup = Lookup(store, runtime.consume(refs), "notifier")
-    scheduler = ChatMailScheduler(store, config, s.public_url, lookup, sender.wake)
-    runtime.start("sender", sender.run)
+    scheduler = ChatMailScheduler(store, config, s.public_url, lookup, sender.wake, idle=s.fallback_poll)
+    runtime.consume(ChatMailProjection(config), on_applied=scheduler.wake)
+    runtime.start("sender", functools.partial(sender.run, s.fallback_poll))
     runtime.start("chat_mail_scheduler", scheduler.run)
     return NotifierState(store, sender, scheduler)
 

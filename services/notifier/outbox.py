@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections import deque
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -32,7 +33,7 @@ from shared.events import (
     PasswordResetRequestedV1,
     StatusChangedV1,
 )
-from shared.readstore import ReadStore, Tx
+from shared.readstore import ReadStore, Row, Tx
 from shared.settings import get_settings
 
 log = structlog.get_logger(__name__)
@@ -172,8 +173,23 @@ def _when(moment: datetime) -> str:
     return fmt.when(moment)
 
 
+RETRY_FLOOR = 0.5  # the shortest sleep of the sender after a pass that sent nothing
+
+CHAT_DIGEST = "lk.chat.UnreadMessages"  # the kind of chat_schedule's digests
+BULK_KINDS = (ApplicationSubmittedV1.TYPE, CHAT_DIGEST)
+"""What can wait behind the rest: receipts of submissions and chat digests. Everything else
+(status changes, confirmations, password resets, the process's letters) goes first."""
+
+
 class Sender:
-    """Delivers due outbox rows; exponential backoff per row while SMTP fails."""
+    """Delivers due outbox rows, the urgent before the bulk, over the mailer's connections;
+    exponential backoff per row while SMTP fails.
+
+    At most ONE message is ever between the server's acceptance and its "sent" mark, however
+    many connections send: each connection names sender and recipient on its own, but the
+    content (DATA, where the server accepts) and the mark that follows are taken one message
+    at a time. A crash therefore repeats at most one message (record 4), as with a single
+    connection."""
 
     def __init__(
         self, store: ReadStore, mailer: Mailer, retry_initial: float = 1.0, retry_max: float = 60.0
@@ -183,55 +199,89 @@ class Sender:
         self.retry_initial = retry_initial
         self.retry_max = retry_max
         self._wake = asyncio.Event()
+        self._accepting = asyncio.Lock()  # DATA … "sent" mark: one message at a time
 
     def wake(self) -> None:
         self._wake.set()
 
-    async def send_due(self, limit: int = 50) -> int:
-        """Send what is due now; returns how many were sent."""
-        rows = await self.store.fetch(
+    async def due(self, limit: int) -> list[Row]:
+        """The rows to send now, urgent ones first, each group oldest first."""
+        return await self.store.fetch(
             "SELECT event_id, recipient, subject, body_text, body_html, message_id, attempts"
             " FROM notifier_outbox WHERE status = 'pending' AND next_attempt_at <= $1"
-            " ORDER BY created_at LIMIT $2",
+            " ORDER BY CASE WHEN kind IN ($3, $4) THEN 1 ELSE 0 END, created_at LIMIT $2",
             time.time(),
             limit,
+            *BULK_KINDS,
         )
-        sent = 0
-        for row in rows:
-            mail = Mail(
-                row["recipient"], row["subject"], row["body_text"], row["body_html"], row["message_id"]
-            )
-            try:
-                await self.mailer.send(mail)
-            except MailerUnavailable as exc:
-                attempts = int(row["attempts"]) + 1
-                delay = min(self.retry_initial * 2 ** (attempts - 1), self.retry_max)
-                log.warning(
-                    "mail.retry", event_id=row["event_id"], attempts=attempts, retry_in=delay, error=str(exc)
-                )
-                await self.store.execute(
-                    "UPDATE notifier_outbox SET attempts = $2, next_attempt_at = $3, last_error = $4"
-                    " WHERE event_id = $1",
-                    row["event_id"],
-                    attempts,
-                    time.time() + delay,
-                    str(exc)[:500],
-                )
-                break  # the server is down: the rest would fail too
-            await self.store.execute(
-                "UPDATE notifier_outbox SET status = 'sent', sent_at = $2, attempts = attempts + 1"
-                " WHERE event_id = $1",
-                row["event_id"],
-                datetime.now(UTC).isoformat(),
-            )
-            sent += 1
-            log.info("mail.sent", event_id=row["event_id"], to=row["recipient"])
+
+    async def send_due(self, limit: int | None = None) -> int:
+        """Send what is due now (at most ``limit``: by default a few per connection, so an
+        urgent e-mail that arrives meanwhile waits for little); returns how many were sent.
+        The first goes alone: while the server is down, one row is tried, not a batch."""
+        rows = deque(await self.due(limit or 4 * self.mailer.connections))
+        if not rows or not await self._deliver(rows.popleft()):
+            return 0
+        sent = 1
+        down = False
+
+        async def connection() -> None:
+            nonlocal sent, down
+            while rows and not down:
+                if await self._deliver(rows.popleft()):
+                    sent += 1
+                else:
+                    down = True  # the server is down: the rest would fail too
+
+        await asyncio.gather(*(connection() for _ in range(min(self.mailer.connections, len(rows)))))
         return sent
 
-    async def run(self, idle: float = 0.5) -> None:
+    async def _deliver(self, row: Row) -> bool:
+        mail = Mail(row["recipient"], row["subject"], row["body_text"], row["body_html"], row["message_id"])
+        try:
+            pending = await self.mailer.begin(mail)
+            async with self._accepting:
+                await pending.finish()
+                await self.store.execute(
+                    "UPDATE notifier_outbox SET status = 'sent', sent_at = $2, attempts = attempts + 1"
+                    " WHERE event_id = $1",
+                    row["event_id"],
+                    datetime.now(UTC).isoformat(),
+                )
+        except MailerUnavailable as exc:
+            attempts = int(row["attempts"]) + 1
+            delay = min(self.retry_initial * 2 ** (attempts - 1), self.retry_max)
+            log.warning(
+                "mail.retry", event_id=row["event_id"], attempts=attempts, retry_in=delay, error=str(exc)
+            )
+            await self.store.execute(
+                "UPDATE notifier_outbox SET attempts = $2, next_attempt_at = $3, last_error = $4"
+                " WHERE event_id = $1",
+                row["event_id"],
+                attempts,
+                time.time() + delay,
+                str(exc)[:500],
+            )
+            return False
+        log.info("mail.sent", event_id=row["event_id"], to=row["recipient"])
+        return True
+
+    async def next_due_in(self, idle: float) -> float:
+        """Seconds until the earliest pending row is due (a retry), at most ``idle``, at least
+        ``RETRY_FLOOR`` (a server that just refused is not asked again at once)."""
+        due = await self.store.fetchval(
+            "SELECT MIN(next_attempt_at) FROM notifier_outbox WHERE status = 'pending'"
+        )
+        wait = idle if due is None else float(due) - time.time()
+        return max(RETRY_FLOOR, min(idle, wait))
+
+    async def run(self, idle: float = 10.0) -> None:
+        """Send what is due, then sleep until the next retry is due or a new row is enqueued
+        (``wake``); ``idle`` bounds the sleep (the slow fallback poll, decision record 29)."""
         while True:
             self._wake.clear()
             sent = await self.send_due()
             if sent == 0:
+                wait = await self.next_due_in(idle)
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), idle)
+                    await asyncio.wait_for(self._wake.wait(), wait)

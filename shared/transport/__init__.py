@@ -55,7 +55,8 @@ class Transport(ABC):
     ) -> AsyncIterator[list[Message]]:
         """Yield batches from every partition of ``topics``, starting at ``next_offsets``
         (``(topic, partition) -> offset``; missing means from the beginning).
-        Yields an empty batch when idle, so callers can check for shutdown."""
+        Yields an empty batch now and then while idle (the embedded log after an empty look,
+        Kafka after waiting a second); a caller that stops cancels the iteration."""
 
 
 def build_transport(settings: Settings) -> Transport:

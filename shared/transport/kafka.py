@@ -3,6 +3,13 @@
 Consumers do not use consumer groups or Kafka's committed offsets: each consumer keeps
 its offsets in its own database, in the same transaction as the rows it writes, and
 seeks to them on start (see :mod:`shared.consumer`).
+
+An idle consumer sleeps in the broker's long poll: a fetch with nothing to return is held by
+the broker up to ``FETCH_WAIT_MS`` and answered as soon as a record arrives (``fetch_min_bytes``
+is 1), and ``getmany`` waits as long for the fetched records. The wait is bounded, not
+long: aiokafka sends one fetch at a time to a broker, and a partition whose records were still
+waiting for the consumer when that fetch left is not in it, so a record arriving on it meanwhile
+waits for the fetch in flight to end (decision record 29).
 """
 
 from __future__ import annotations
@@ -17,6 +24,9 @@ from aiokafka.client import AIOKafkaClient
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 
 from shared.transport import Message, Transport, TransportUnavailable
+
+FETCH_WAIT_MS = 1000  # the broker holds an empty fetch this long; a record ends it at once
+IDLE_BATCH_MS = 1000  # longest wait of a consumer for its next batch (an empty one then)
 
 
 class KafkaTransport(Transport):
@@ -110,7 +120,7 @@ class KafkaTransport(Transport):
             group_id=None,
             enable_auto_commit=False,
             auto_offset_reset="earliest",
-            fetch_max_wait_ms=50,
+            fetch_max_wait_ms=FETCH_WAIT_MS,
             max_partition_fetch_bytes=4 * 1024 * 1024,
         )
         await consumer.start()
@@ -130,7 +140,7 @@ class KafkaTransport(Transport):
                 else:
                     consumer.seek(tp, offset)
             while True:
-                got = await consumer.getmany(timeout_ms=200, max_records=2000)
+                got = await consumer.getmany(timeout_ms=IDLE_BATCH_MS, max_records=2000)
                 batch = [
                     Message(tp.topic, tp.partition, rec.offset, (rec.key or b"").decode(), rec.value)
                     for tp, records in got.items()

@@ -7,6 +7,7 @@ import contextlib
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -14,7 +15,7 @@ from services.identity.app import IdentityApp
 from services.identity.domain import Account
 from services.identity.public import make_mapper
 from shared.events import AccountRegisteredV1, EmailConfirmedV1, Envelope
-from shared.readstore import SQLiteReadStore
+from shared.readstore import ReadStore, SQLiteReadStore
 from shared.relay import RELAY_DDL, Relay
 from shared.settings import Settings
 from shared.transport import Message, Transport
@@ -43,8 +44,9 @@ def relay(
     identity: IdentityApp,
     transport: Transport,
     topic: str,
-    store: SQLiteReadStore,
+    store: ReadStore,
     idle_poll_max: float = 1.0,
+    **more: Any,
 ) -> Relay:
     return Relay(
         name="identity",
@@ -55,6 +57,7 @@ def relay(
         store=store,
         poll_interval=0.01,
         idle_poll_max=idle_poll_max,
+        **more,
     )
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import time
 
+import httpx
 import pytest
 
 from tests.conftest import new_person
@@ -39,3 +40,20 @@ def test_kill_mid_stream_then_restart(fresh_system: System, victim: str) -> None
     # One kill can repeat at most the one message that was between the server's "250" and
     # the notifier's "sent" mark; the receiver dropped it by its Message-ID — counted here.
     assert system.mailbox.dropped() - dropped_before <= 1
+
+
+@pytest.mark.crash
+def test_the_edge_is_killed_whole_and_restarts(fresh_system: System) -> None:
+    """The real stack's nginx (component "edge"): a kill takes its workers too (nothing keeps
+    answering on the public port), and a restart serves again with the same configuration."""
+    system = fresh_system
+    if system.mode == "embedded":
+        pytest.skip("the embedded mode has no nginx: its one process is killed by the other tests")
+    with system.client() as http:
+        assert http.get("/api/v1/application-types").status_code == 200
+    system.kill("edge")
+    with pytest.raises(httpx.TransportError), system.client() as http:
+        http.get("/api/v1/application-types")
+    system.start("edge")
+    with system.client() as http:
+        assert http.get("/api/v1/application-types").status_code == 200

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import http.client
+import re
 import socket
 import time
 import uuid
@@ -264,3 +265,25 @@ def test_an_oversized_page_form_is_refused_with_a_page(system: System, person: P
     assert answer.status == 413
     assert answer.getheader("content-type", "").startswith("text/html")
     assert "Слишком большой запрос" in body
+
+
+def test_every_private_route_refuses_a_caller_without_a_session(system: System) -> None:
+    """Behind the real stack's nginx no gateway checks the token first: each service does
+    (shared/auth.py). Every operation of the published contract that the routing table does
+    not call public answers 401 to a caller with no token and no cookie, on both modes."""
+    from services.gateway.routes import is_public
+
+    with system.client() as http:
+        contract = http.get("/api/v1/openapi.json").json()
+        refused = []
+        for template, operations in contract["paths"].items():
+            path = re.sub(r"\{[^/]+?\}", str(uuid.uuid4()), template)
+            for method in operations:
+                if method.upper() not in ("GET", "POST", "PUT", "PATCH", "DELETE"):
+                    continue
+                if is_public(method.upper(), path):
+                    continue
+                answer = http.request(method.upper(), path, json={})
+                if answer.status_code != 401:
+                    refused.append((method, template, answer.status_code))
+    assert not refused, refused

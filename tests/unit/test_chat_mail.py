@@ -289,3 +289,37 @@ async def test_an_address_that_does_not_come_is_tried_again_later(
     assert await scheduler.run_due() == 1
     [mail] = await outbox(store)
     assert mail["recipient"] == "anna@example.ru"
+
+
+async def test_the_scheduler_sleeps_until_the_next_thread_is_due_or_it_is_woken(
+    store: SQLiteReadStore, refs: ConsumerRunner
+) -> None:
+    """Nothing waiting: the longest sleep; a message waiting: until its delay is over; a new
+    message (``wake``, from the projection's runner) is looked at at once, though the
+    scheduler would otherwise sleep ten minutes."""
+    clock, thread = Clock(), Thread()
+    scheduler = ChatMailScheduler(store, CONFIG, URL, lookup(refs), clock=clock, idle=3600)
+    assert await scheduler.next_due_in() == 3600
+    await feed(refs, CONFIG, *thread.setup(), thread.posted("staff", "Пришлите план", T0))
+    clock.now = T0 + 100
+    assert await scheduler.next_due_in() == 500
+    scheduler.idle = 10
+    assert await scheduler.next_due_in() == 10
+
+    scheduler.idle = 600
+    clock.now = T0  # not due yet when the loop starts
+    running = asyncio.create_task(scheduler.run())
+    try:
+        await asyncio.sleep(0.2)  # its first pass found nothing due: asleep for 600 s
+        await feed(refs, CONFIG, thread.posted("staff", "И справку", T0))
+        clock.now = T0 + 600
+        scheduler.wake()
+        for _ in range(500):  # up to 10 s
+            if await outbox(store):
+                break
+            await asyncio.sleep(0.02)
+        assert len(await outbox(store)) == 1
+    finally:
+        running.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await running

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from services.notifier.mailer import FakeMailer
-from services.notifier.outbox import OUTBOX_DDL, MailOutbox, Sender
+from services.notifier.outbox import OUTBOX_DDL, RETRY_FLOOR, MailOutbox, Sender
 from shared.events import (
     AccountRegisteredV1,
     DocumentRef,
@@ -203,3 +203,33 @@ async def test_documents_sent_on_request_are_mailed_to_the_staff_desk(store: SQL
     assert f"{PUBLIC_URL}/applications/{event.subject}" in row["body_text"]
     assert row["body_text"].count("План <участка>.pdf") == 2
     assert "План &lt;участка&gt;.pdf" in row["body_html"]
+
+
+async def test_the_idle_sender_sleeps_until_a_retry_is_due_or_it_is_woken(store: SQLiteReadStore) -> None:
+    """Nothing pending: the longest sleep; a row to retry later: until it is due; a new row
+    (``wake``) is sent at once, though the sender would otherwise sleep ten minutes."""
+    mailer = FakeMailer(failing=True)
+    sender = Sender(store, mailer, retry_initial=30, retry_max=60)
+    assert await sender.next_due_in(600) == 600
+    await handle(store, registered())
+    assert await sender.next_due_in(600) == RETRY_FLOOR  # due now
+    assert await sender.send_due() == 0  # refused: retried in 30 s
+    assert 25 < await sender.next_due_in(600) <= 30
+    assert await sender.next_due_in(10) == 10
+
+    mailer.failing = False
+    await store.execute("DELETE FROM notifier_outbox")
+    running = asyncio.create_task(sender.run(idle=600))
+    try:
+        await asyncio.sleep(0.2)  # its first pass found nothing: asleep for ten minutes
+        await handle(store, registered())
+        sender.wake()
+        for _ in range(500):  # up to 10 s
+            if mailer.sent:
+                break
+            await asyncio.sleep(0.02)
+        assert len(mailer.sent) == 1
+    finally:
+        running.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await running

@@ -35,7 +35,7 @@ async def submit(
     (``Idempotent-Replayed: true``); the same key for another request is refused (422)."""
     check_applicant(actor)
     keyed = idempotency.keyed(request, "application", actor.account_id, body.model_dump(mode="json"))
-    earlier = await blocking(state.app.submitted_before, keyed)
+    earlier = await blocking(state.app.submitted_before, keyed) if keyed else None  # no key: no hop
     if earlier is not None:
         response.headers[idempotency.REPLAYED] = "true"
         claim = earlier

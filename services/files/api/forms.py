@@ -72,7 +72,7 @@ async def form_meta(form_id: IdPath, files: State) -> FormOut:
     response_class=StreamingResponse,
     responses={200: PDF_ANSWER, **answers(404, 422, 503)},
 )
-async def form_file(form_id: IdPath, files: State, format: Format = None) -> Response:
+async def form_file(form_id: IdPath, request: Request, files: State, format: Format = None) -> Response:
     """Download one version of a standard form; no login needed. A version never changes.
     ``format=pdf``: a DOCX version as PDF (a PDF version as it is)."""
     stored = await stored_form(files, await form_row(files, form_id))
@@ -81,7 +81,7 @@ async def form_file(form_id: IdPath, files: State, format: Format = None) -> Res
         return await pdf_response(await docx_of(files, stored), stored.name, cache=cache)
     if format == "pdf" and stored.kind != "pdf":
         raise errors.no_pdf()
-    return await blob_response(files.blobs, stored, cache=cache)
+    return await blob_response(files.blobs, stored, cache=cache, request=request)
 
 
 async def docx_of(files: FilesState, stored: StoredFile) -> bytes:

@@ -128,6 +128,10 @@ class BlobStore(ABC):
     async def delete(self, key: str) -> None:
         """Remove the blob (nothing happens for one that is gone already)."""
 
+    async def direct_url(self, key: str) -> str | None:
+        """A URL that reads the blob without this process (a presigned S3 GET), or None."""
+        return None
+
     async def read_bytes(self, key: str) -> bytes:
         """A small blob (a form template) in memory."""
         return b"".join([chunk async for chunk in self.read(key)])

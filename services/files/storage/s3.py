@@ -22,6 +22,7 @@ from services.files.storage.s3_writer import S3Writer
 from shared.settings import Settings
 
 log = structlog.get_logger(__name__)
+PRESIGNED_FOR = timedelta(minutes=5)  # nginx starts reading at once; a download may then take long
 
 
 class S3BlobStore(BlobStore):
@@ -100,6 +101,11 @@ class S3BlobStore(BlobStore):
                 yield chunk
 
         return chunks()
+
+    async def direct_url(self, key: str) -> str | None:
+        """A presigned GET of the object, valid for a few minutes (the first call may ask the
+        server for the bucket's region, so it runs off the event loop)."""
+        return await self.run(self.client.presigned_get_object, self.bucket, key, PRESIGNED_FOR)
 
     async def delete(self, key: str) -> None:
         await self.run(self.client.remove_object, self.bucket, key)

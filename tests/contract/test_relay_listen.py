@@ -1,0 +1,137 @@
+"""The relay on a PostgreSQL event store is woken by the server on commit (LISTEN/NOTIFY),
+whichever process committed, and its slow fallback poll still publishes what a lost
+notification would have held back. Real PostgreSQL, over both transports."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+import pytest
+
+from services.identity.app import IdentityApp
+from shared.readstore import PostgresReadStore
+from shared.relay import Relay
+from shared.settings import Settings
+from shared.transport import Transport
+from tests.contract.conftest import POSTGRES
+from tests.contract.test_relay import read_all, register, registrations, relay
+
+ROOT = Path(__file__).resolve().parents[2]
+SECRET = "x" * 32
+# Registers one account in the database of argv[1] from a process of its own; prints its id.
+OTHER_PROCESS = """
+import sys
+from services.identity.app import IdentityApp
+from shared.settings import Settings
+app = IdentityApp(Settings(mode="stack", secret_key=sys.argv[2], postgres_dsn=sys.argv[1]))
+account = app.register(login=sys.argv[3], email=sys.argv[3] + "@example.ru",
+                       password="Корова-на-луне-2026!", account_type="consumer")
+print(account.id)
+app.close()
+"""
+
+
+@pytest.fixture
+def dsn() -> Iterator[str]:
+    name = f"lk_listen_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(POSTGRES, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield urlunsplit(urlsplit(POSTGRES)._replace(path=f"/{name}"))
+    finally:
+        with psycopg.connect(POSTGRES, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def identity(dsn: str) -> Iterator[IdentityApp]:
+    app = IdentityApp(Settings(mode="stack", secret_key=SECRET, postgres_dsn=dsn))
+    yield app
+    app.close()
+
+
+@pytest.fixture
+async def positions(dsn: str) -> AsyncIterator[PostgresReadStore]:
+    store = PostgresReadStore(dsn)
+    await store.open()
+    yield store
+    await store.close()
+
+
+def listening_relay(
+    identity: IdentityApp,
+    transport: Transport,
+    topic: str,
+    store: PostgresReadStore,
+    dsn: str,
+    fallback: float,
+) -> Relay:
+    """A relay that, idle, would look again only after ``fallback`` seconds (no in-process
+    wake: ``identity.on_saved`` is not wired to it)."""
+    found = relay(identity, transport, topic, store, fallback, fallback_poll=fallback, listen_dsn=dsn)
+    found.idle.current = fallback  # as after a long idle stretch
+    return found
+
+
+@contextlib.asynccontextmanager
+async def running(relay_: Relay) -> AsyncIterator[None]:
+    task = asyncio.create_task(relay_.run())
+    try:
+        for _ in range(1000):  # the relay has no started event: wait for its first look
+            if relay_.bell is not None and relay_.bell.listening:
+                break
+            await asyncio.sleep(0.01)
+        assert relay_.bell is not None and relay_.bell.listening
+        await asyncio.sleep(0.2)  # its first (empty) look is done: it sleeps for the fallback now
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+async def test_a_commit_of_another_process_wakes_the_relay(
+    identity: IdentityApp, transport: Transport, topic: str, positions: PostgresReadStore, dsn: str
+) -> None:
+    """Idle, the relay would next look in ten minutes; another process's commit rings it (the
+    recorder's NOTIFY) and it publishes now. Without LISTEN the reader gives up after 30 s."""
+    relay_ = listening_relay(identity, transport, topic, positions, dsn, fallback=600.0)
+    async with running(relay_):
+        login = f"user_{uuid.uuid4().hex[:10]}"
+        env = {**os.environ, "PYTHONPATH": str(ROOT)}
+        done = await asyncio.to_thread(
+            subprocess.run,
+            [sys.executable, "-c", OTHER_PROCESS, dsn, SECRET, login],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=True,
+        )
+        account_id = done.stdout.strip().splitlines()[-1]
+        messages = await asyncio.wait_for(read_all(transport, topic, 1), 30)
+    assert [e.subject for e in registrations(messages)] == [account_id]
+
+
+async def test_a_lost_notification_is_made_good_by_the_fallback_poll(
+    identity: IdentityApp, transport: Transport, topic: str, positions: PostgresReadStore, dsn: str
+) -> None:
+    """The relay listens on a channel nobody notifies (as if the server's notification were
+    lost): its fallback poll, one second here, still publishes the commit."""
+    relay_ = listening_relay(identity, transport, topic, positions, dsn, fallback=1.0)
+    assert relay_.bell is not None
+    relay_.bell.channel = "lk_nobody_notifies_this"
+    async with running(relay_):
+        account = register(identity)
+        messages = await asyncio.wait_for(read_all(transport, topic, 1), 30)
+    assert [e.subject for e in registrations(messages)] == [str(account.id)]
