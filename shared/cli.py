@@ -61,10 +61,19 @@ START_ORDER = ("identity", "applications", "chat", "files", "notifier", "gateway
 EDGE = "edge"  # the real stack's nginx, in front of them all (services/gateway/edge_config.py)
 
 
-def build_app(service: str, settings: Settings) -> FastAPI:
+def build_app(service: str, settings: Settings, **extra: Any) -> FastAPI:
     module = import_module(f"services.{service}.main")
-    app: FastAPI = module.create_app(settings)
+    app: FastAPI = module.create_app(settings, **extra)
     return app
+
+
+def build_in_process(settings: Settings, services: tuple[str, ...]) -> dict[str, FastAPI]:
+    """Every service's app for one process. The gateway gets the others' apps: it dispatches
+    ``/api/v1`` to them directly (services/gateway/dispatch.py), no socket between them."""
+    apps = {name: build_app(name, settings) for name in services if name != "gateway"}
+    if "gateway" in services:
+        apps["gateway"] = build_app("gateway", settings, in_process=dict(apps))
+    return {name: apps[name] for name in services}
 
 
 class QuietServer(uvicorn.Server):
@@ -111,11 +120,12 @@ class _Server(QuietServer):
         yield
 
 
-def service_config(service: str, settings: Settings) -> uvicorn.Config:
-    """How every service is served, alone (``lk serve``) or together (``lk run``): its lifespan
-    must start (a failure stops the process), no access log, five seconds to finish requests."""
+def service_config(service: str, settings: Settings, app: FastAPI | None = None) -> uvicorn.Config:
+    """How every service is served, alone (``lk serve``) or together (``lk run``, ``app`` built
+    by :func:`build_in_process`): its lifespan must start (a failure stops the process), no
+    access log, five seconds to finish requests."""
     return uvicorn.Config(
-        build_app(service, settings),
+        app or build_app(service, settings),
         host=settings.bind_host,
         port=settings.port_of(service),
         log_level="warning",
@@ -146,7 +156,9 @@ async def announce_when_ready(
 
 
 async def _serve_all(settings: Settings, services: tuple[str, ...], banner: str = "") -> None:
-    servers = [_Server(service_config(name, settings)) for name in services]
+    # Each app is also served on its own port (the pages' calls, direct probes, the tests).
+    apps = build_in_process(settings, services)
+    servers = [_Server(service_config(name, settings, app)) for name, app in apps.items()]
     loop = asyncio.get_running_loop()
 
     def stop() -> None:

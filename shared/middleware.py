@@ -48,8 +48,11 @@ class BodyLimit:
         if declared and int(declared) > limit:
             await _refuse(send, 413, page)
             return
-        seen = 0
         finished = not (chunked or (declared and int(declared) > 0))
+        if finished:
+            await self.app(scope, receive, send)  # no body: nothing to count, nothing left unread
+            return
+        seen = 0
         started = False
 
         async def limited_receive() -> Message:

@@ -26,7 +26,7 @@ from shared.http import Dependency, add_health
 from shared.middleware import RouteLimit
 from shared.readstore import ReadStore, build_readstore
 from shared.relay import Mapper, Relay
-from shared.runtime import Workers, construct, dependencies, service_app
+from shared.runtime import Workers, add_routes, construct, dependencies, service_app
 from shared.settings import Settings
 from shared.topology import topics
 from shared.transport import Transport, build_transport
@@ -138,7 +138,7 @@ def create_service_app(service: Service[S], settings: Settings) -> FastAPI:
         pages=service.pages,
     )
     for router in service.routers:
-        app.include_router(router)
+        add_routes(app, router)
 
     async def details() -> dict[str, object]:
         runtime: Runtime = app.state.runtime
@@ -205,15 +205,21 @@ async def running(service: Service[S], settings: Settings) -> AsyncIterator[tupl
             events.close()
 
 
-def state_of(kind: type[S]) -> Callable[[HTTPConnection], S]:
-    """A FastAPI dependency giving the service's typed state (HTTP and WebSocket alike):
-    ``Annotated[IdentityState, Depends(state_of(IdentityState))]``."""
+def state_in(conn: HTTPConnection, kind: type[S]) -> S:
+    """The service's typed state, from a request or a WebSocket of its app."""
+    found = conn.app.state.service
+    if not isinstance(found, kind):
+        raise TypeError(f"this app's state is {type(found).__name__}, not {kind.__name__}")
+    return found
 
-    def get(conn: HTTPConnection) -> S:
-        found = conn.app.state.service
-        if not isinstance(found, kind):
-            raise TypeError(f"this app's state is {type(found).__name__}, not {kind.__name__}")
-        return found
+
+def state_of(kind: type[S]) -> Callable[[HTTPConnection], Awaitable[S]]:
+    """A FastAPI dependency giving the service's typed state (HTTP and WebSocket alike):
+    ``Annotated[IdentityState, Depends(state_of(IdentityState))]``. A coroutine, so FastAPI
+    calls it on the loop (a plain function costs a worker-thread hop per request)."""
+
+    async def get(conn: HTTPConnection) -> S:
+        return state_in(conn, kind)
 
     return get
 

@@ -44,6 +44,7 @@ class CatalogBook:
         self.app = app
         self.types: dict[str, TypeData] = {}
         self.seeded: dict[str, TypeData] = {}
+        self.revision = 0  # counts changes of ``types``, after each (catalog_view.py holds a page)
 
     def seed(self) -> None:
         """Define the new seed types, upgrade the unedited ones; load the catalog into memory."""
@@ -64,6 +65,7 @@ class CatalogBook:
                     self.app.commit(kind)
         for code in catalog.codes:
             self.types[code] = with_keys(self._kind(code).data, self.seeded.get(code))
+        self.revision += 1
 
     def put(self, code: str, data: TypeData, actor_id: str) -> TypeData:
         """Create or replace a catalog entry (admins)."""
@@ -82,6 +84,7 @@ class CatalogBook:
             catalog.add(code=code)
             self.app.commit(catalog, ApplicationType(code=code, data=data))
         self.types[code] = with_keys(data, self.seeded.get(code))
+        self.revision += 1
         return self.types[code]
 
     def _kind(self, code: str) -> ApplicationType:

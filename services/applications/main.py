@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from services.applications.app import ApplicationsApp
+from services.applications.catalog_view import CatalogView
 from services.applications.numbers import NumberSeries
 from services.applications.projections import (
     ApplicationsView,
@@ -38,12 +39,13 @@ async def build(runtime: Runtime) -> ApplicationsState:
         runtime.consume(ProcessView()),
     )
     refs = runtime.consume(References("applications", ("accounts", "files")))
-    runtime.consume(FormsView())
+    catalog = CatalogView(app.catalog, runtime.store)
+    runtime.consume(FormsView(), on_applied=catalog.forms_changed)
     runtime.consume(ChatCounters())
     runtime.start("deadline_watcher", Watcher(app, open_applications(runtime.store)).run)
     hashes = HashLookup(runtime.store, runtime.consume(FileHashes()))
     lookup = Lookup(runtime.store, refs, "applications")
-    return ApplicationsState(app, runtime.store, numbers, views, lookup, hashes=hashes)
+    return ApplicationsState(app, runtime.store, numbers, views, lookup, hashes=hashes, catalog=catalog)
 
 
 def body_limit(settings: Settings) -> RouteLimit:

@@ -1,5 +1,5 @@
-"""The read side's questions: one application's page, the lists and the queue, a catalog
-entry with its forms. Everything comes from the service's own read store."""
+"""The read side's questions: one application's page, the lists and the queue. Everything
+comes from the service's own read store (the catalog's answers: catalog_view.py)."""
 
 from __future__ import annotations
 
@@ -12,10 +12,9 @@ from services.applications.app import not_found, today
 from services.applications.calendar import local_day
 from services.applications.facts import process_facts
 from services.applications.invoice import Invoice
-from services.applications.rules import ARCHIVE_SLOT, ARCHIVE_TITLE, TypeData
+from services.applications.rules import ARCHIVE_SLOT, ARCHIVE_TITLE
 from services.applications.schedule import dated, deadlines_of, invoice_due, latest
 from services.applications.state import ApplicationsState
-from services.applications.type_keys import DEFAULTS
 from services.applications.workflow import CONSUMER, STAFF, next_steps
 from shared.auth import Principal
 from shared.errors import Forbidden, Invalid, NotFound
@@ -23,20 +22,6 @@ from shared.references import table
 from shared.statuses import TITLES
 
 FILES = table("applications", "files")
-TYPE_KEYS = (
-    "code",
-    "title",
-    "description",
-    "max_power_kw",
-    "terms",
-    "procedure",
-    "payment",
-    "fees",
-    "documents",
-    "deadlines",
-    *DEFAULTS,  # issue 13: whom the type is for, bounds, voltages … (type_keys.py)
-    "paper_signature",
-)
 
 
 def side_columns(first: int) -> str:
@@ -203,15 +188,6 @@ async def listing(
                 {"id": r["assignee_id"], "name": r["assignee_name"]} if r["assignee_id"] else None
             )
     return {"items": items, "total": int(total or 0), "limit": limit, "offset": offset}
-
-
-async def type_out(state: ApplicationsState, data: TypeData) -> dict[str, Any]:
-    """A catalog entry as the API gives it, with the ids of its standard forms."""
-    forms = await state.store.fetch(
-        "SELECT form_id FROM applications_forms WHERE type_code = $1", data["code"]
-    )
-    flags = {k: bool(data.get(k)) for k in ("min_power_inclusive", "max_power_exclusive")}
-    return {**{k: data.get(k) for k in TYPE_KEYS}, **flags, "forms": [f["form_id"] for f in forms]}
 
 
 def no_invoice() -> NotFound:

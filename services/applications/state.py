@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from services.applications.actor import Actor, role_of
 from services.applications.app import ApplicationsApp
+from services.applications.catalog_view import CatalogView
 from services.applications.numbers import NumberSeries
 from services.applications.projections.hashes import HashLookup
 from services.applications.rules import Document
@@ -25,6 +26,7 @@ class ApplicationsState:
     numbers: NumberSeries
     views: tuple[ConsumerRunner, ...]  # what an application's page reads
     refs: Lookup  # applications.refs: accounts and files
+    catalog: CatalogView  # the catalog's answers, held in memory
     hashes: HashLookup | None = None  # applications.file_hashes: what a signature signs
 
     async def actor(self, principal: Principal) -> Actor:

@@ -30,6 +30,7 @@ from shared.settings import Settings
 
 # Unreserved and sub-delimiter characters of RFC 3986 plus ":" and "@": a path of these
 # needs no decoding and means the same to every parser downstream.
+_OWNED = frozenset(name.encode() for name in EDGE_OWNED)  # ASGI header names: lower-case bytes
 _SAFE_PATH = re.compile(r"^/(?:[A-Za-z0-9\-._~!$&'()*+,;=:@]+/?)*$")
 
 
@@ -73,6 +74,8 @@ class _Trusted:
         self.networks = [ipaddress.ip_network(e.strip(), strict=False) for e in entries if e.strip()]
 
     def __contains__(self, address: str) -> bool:
+        if not self.networks:
+            return False  # none configured (the default): no address to parse
         try:
             ip = ipaddress.ip_address(address)
         except ValueError:
@@ -132,9 +135,9 @@ class Edge:
         headers = list(scope.get("headers", ()))
         if not proven(headers, self.settings.secret()):  # else nginx in front has decided
             address, scheme = client_of(scope, self.trusted)
-            headers = [(k, v) for k, v in headers if k.decode("latin-1") not in EDGE_OWNED]
+            headers = [(k, v) for k, v in headers if k not in _OWNED]
             headers += [
                 (k.encode(), v.encode("latin-1", "replace"))
                 for k, v in edge_headers(self.settings.secret(), address, scheme).items()
             ]
-        await self.app({**scope, "path": path, "raw_path": path.encode(), "headers": headers}, receive, send)
+        await self.app({**scope, "path": path, "raw_path": raw, "headers": headers}, receive, send)

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import replace
+from functools import partial
+
 from fastapi import FastAPI
+from starlette.types import ASGIApp
 
 from services.gateway import api, chat_ws, layers, pages, static
 from services.gateway.contract import Contracts
@@ -35,5 +40,11 @@ GATEWAY = Service(
 )
 
 
-def create_app(settings: Settings) -> FastAPI:
-    return create_service_app(GATEWAY, settings)
+def create_app(settings: Settings, in_process: Mapping[str, ASGIApp] | None = None) -> FastAPI:
+    """The gateway; ``in_process``: the services' apps running in this process (``lk run``),
+    to which ``/api/v1`` is then dispatched directly (:mod:`.dispatch`)."""
+    if not in_process:
+        return create_service_app(GATEWAY, settings)
+    return create_service_app(
+        replace(GATEWAY, extend=partial(layers.extend, in_process=in_process)), settings
+    )

@@ -8,11 +8,12 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends
+from starlette.requests import HTTPConnection
 
 from services.gateway.contract import Contracts
 from services.gateway.proxy import ServiceClient
 from services.gateway.startup import Startup
-from shared.service import state_of
+from shared.service import state_in, state_of
 from shared.settings import Settings
 
 
@@ -24,5 +25,8 @@ class GatewayState:
     contracts: Contracts
 
 
-gateway_of = state_of(GatewayState)
-Gateway = Annotated[GatewayState, Depends(gateway_of)]
+def gateway_of(conn: HTTPConnection) -> GatewayState:
+    return state_in(conn, GatewayState)
+
+
+Gateway = Annotated[GatewayState, Depends(state_of(GatewayState))]

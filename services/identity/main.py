@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from services.identity.api import router
+from services.identity.api import ROUTERS
 from services.identity.app import IdentityApp
 from services.identity.mail_requests import MailRequests
 from services.identity.projections import AccountDirectory, Directory
@@ -30,7 +30,7 @@ async def build(runtime: Runtime) -> IdentityState:
     return IdentityState(identity, throttle, mail, Directory(runtime.store), settings)
 
 
-SERVICE = Service("identity", build, (router,), application=IdentityApp, mapper=make_mapper, auth=False)
+SERVICE = Service("identity", build, ROUTERS, application=IdentityApp, mapper=make_mapper, auth=False)
 
 
 def create_app(settings: Settings) -> FastAPI:

@@ -13,7 +13,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from services.identity.api import router
+from services.identity.api import ROUTERS
 from services.identity.app import IdentityApp
 from services.identity.domain import Account
 from services.identity.mail_requests import MailRequest, MailRequests
@@ -56,7 +56,8 @@ async def test_the_request_path_only_queues(path: str, kind: str, store: SQLiteR
     mail = MailRequests(untouchable, throttle, maxsize=10)
     app = FastAPI()
     install_error_handlers(app)
-    app.include_router(router)
+    for router in ROUTERS:
+        app.include_router(router)
     settings = Settings(secret_key=SECRET)
     app.state.settings = settings
     app.state.service = IdentityState(untouchable, throttle, mail, Directory(store), settings)

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 
 from services.applications.deps import Admin, State
-from services.applications.queries import type_out
 from services.applications.schemas import TypeIn
 from shared.errors import NotFound
 from shared.http import CodePath, answers
@@ -16,10 +15,10 @@ from shared.runtime import blocking
 router = APIRouter(prefix="/api/v1/application-types")
 
 
-@router.get("")
-async def list_types(state: State) -> dict[str, Any]:
+@router.get("", response_model=dict[str, Any])
+async def list_types(state: State) -> Response:
     """The catalog of application types (no login needed)."""
-    return {"items": [await type_out(state, data) for data in state.app.types.values()]}
+    return Response(await state.catalog.page(), media_type="application/json")
 
 
 @router.get("/{code}", responses=answers(404))
@@ -27,11 +26,11 @@ async def get_type(code: CodePath, state: State) -> dict[str, Any]:
     data = state.app.types.get(code)
     if data is None:
         raise NotFound("not_found", "Такого вида заявки нет в каталоге.")
-    return await type_out(state, data)
+    return await state.catalog.entry(data)
 
 
 @router.put("/{code}", responses=answers(401, 403, 409, 422))
 async def put_type(code: CodePath, body: TypeIn, state: State, principal: Admin) -> dict[str, Any]:
     """Create or edit a catalog entry (admins)."""
     data = await blocking(state.app.put_type, code, body.data(), principal.account_id)
-    return await type_out(state, data)
+    return await state.catalog.entry(data)

@@ -11,7 +11,7 @@ from shared import idempotency
 from shared.http import answers
 from shared.runtime import blocking
 
-router = APIRouter()
+router = APIRouter(prefix="/api/v1")
 
 
 @router.post(

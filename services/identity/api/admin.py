@@ -12,7 +12,7 @@ from shared.http import MAX_OFFSET, IdPath, answers
 from shared.readstore import Row
 from shared.runtime import blocking
 
-router = APIRouter()
+router = APIRouter(prefix="/api/v1")
 
 
 def _directory_row(row: Row) -> DirectoryRow:

@@ -14,12 +14,12 @@ from services.identity.values import ADMIN, STAFF, Audit
 from shared.auth import check_csrf, forbidden, not_authenticated, token_from_request
 from shared.edge import client_address
 from shared.runtime import blocking
-from shared.service import state_of
+from shared.service import state_in, state_of
 
 State = Annotated[IdentityState, Depends(state_of(IdentityState))]
 
 
-def get_audit(request: Request) -> Audit:
+async def get_audit(request: Request) -> Audit:  # on the loop: no worker-thread hop
     return {"ip": client_address(request), "user_agent": request.headers.get("user-agent", "")[:300]}
 
 
@@ -41,8 +41,10 @@ async def current_session(request: Request, state: State) -> tuple[Account, str]
     return await blocking(state.identity.authenticate, token)
 
 
-async def viewing_session(request: Request, state: State) -> tuple[Account, str]:
-    """For reads: the cached aggregate, checked on the loop (no query, no copy, no thread)."""
+async def viewing_session(request: Request) -> tuple[Account, str]:
+    """For reads: the cached aggregate, checked on the loop (no query, no copy, no thread;
+    the state is read here, not as one more dependency to resolve per request)."""
+    state = state_in(request, IdentityState)
     return state.identity.authenticate(_token(request, state)[0], readonly=True)
 
 

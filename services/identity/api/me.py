@@ -9,7 +9,7 @@ from services.identity.api.schemas import MeOut, PasswordChangeIn, ProfileIn, St
 from shared.http import answers
 from shared.runtime import blocking
 
-router = APIRouter()
+router = APIRouter(prefix="/api/v1")
 
 
 @router.get("/me", response_model=MeOut, responses=answers(401))

@@ -10,7 +10,7 @@ from services.identity.mail_requests import MailRequest
 from shared.http import answers
 from shared.runtime import blocking
 
-router = APIRouter()
+router = APIRouter(prefix="/api/v1")
 
 
 @router.post("/password-reset", status_code=202, response_model=StatusOut, responses=answers(422))

@@ -14,7 +14,7 @@ from shared.http import answers
 from shared.runtime import blocking
 from shared.settings import Settings
 
-router = APIRouter()
+router = APIRouter(prefix="/api/v1")
 
 
 def secure_cookies(request: Request, settings: Settings) -> bool:
