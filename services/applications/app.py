@@ -24,6 +24,7 @@ from services.applications.schedule import acceptance_due, profile_of
 from services.applications.steps import Offer
 from shared.application import ServiceApplication
 from shared.errors import Conflict, NotFound
+from shared.format import today as local_today
 from shared.idempotency import IdempotencyRecord, Keyed, recorded
 from shared.settings import Settings
 
@@ -32,7 +33,9 @@ Clock = Callable[[], datetime]
 
 
 def today() -> date:
-    return datetime.now(UTC).date()
+    """Today where the grid company is (``LK_TIME_ZONE``): the day deadlines start on and
+    the pages print; a UTC date would be yesterday's in Moscow after 21:00 UTC."""
+    return local_today()
 
 
 def utc_now() -> datetime:

@@ -9,7 +9,7 @@ Russian message; the top-level code is the first one's) or gives the request as 
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
 
 from services.applications.type_keys import (
@@ -22,6 +22,7 @@ from services.applications.type_keys import (
     only,
 )
 from shared.errors import FieldErrors
+from shared.format import today as local_today
 from shared.requisites import (
     inn_valid,
     kpp_valid,
@@ -127,7 +128,7 @@ def checked_request(kind: dict[str, Any], power: float, raw: Request, today: dat
     if sum(float(s["power_kw"]) for s in stages) > power:
         errors.add("stages", "stages_exceed_power", "Мощность этапов в сумме больше запрашиваемой.")
     applicant = _applicant(raw.get("applicant"), kind, errors)
-    representative = _representative(raw.get("representative"), today or datetime.now(UTC).date(), errors)
+    representative = _representative(raw.get("representative"), today or local_today(), errors)
     errors.raise_any()
     return {
         "object_name": str(raw.get("object_name") or "").strip(),

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from eventsourcing.domain import Aggregate
 
 from services.applications.actor import Actor
+from services.applications.calendar import local_day
 from services.applications.rules import Document
 from shared.errors import Conflict, DomainError, Forbidden, Invalid, TooMany
 from shared.signature_code import code_matches
@@ -164,7 +165,7 @@ class SignatureSteps:
             "signed_at": now.isoformat(),
             "client_address": address,
         }
-        self.decide(actor, True, "", now.date(), due, signed)
+        self.decide(actor, True, "", local_day(now), due, signed)  # the company's day
         return None
 
     # Applied by the events (domain.Application.SignatureCode*.apply) ------------------------

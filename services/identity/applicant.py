@@ -9,11 +9,12 @@ refused by name (never dropped), each with a stable code and a Russian message.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from services.identity.values import clean_name
 from shared.errors import FieldErrors, Invalid
+from shared.format import today as local_today
 
 if TYPE_CHECKING:
     from services.identity.domain import Account
@@ -96,7 +97,7 @@ def _passport(raw: Any, errors: FieldErrors) -> dict[str, str] | None:
             issued = date.fromisoformat(parts["issued_on"])
         except ValueError:
             issued = None
-        if issued is None or not FIRST_PASSPORTS <= issued <= datetime.now(UTC).date():
+        if issued is None or not FIRST_PASSPORTS <= issued <= local_today():
             errors.add(
                 "passport.issued_on",
                 "passport_issued_on_invalid",

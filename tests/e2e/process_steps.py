@@ -6,16 +6,15 @@ the full payment, the applicant's notice, the connection, the closing document."
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 
+from shared.format import today
 from tests.e2e.files_helpers import PDF, upload
 from tests.e2e.helpers import mails_with
 from tests.harness import System
 
-TODAY = datetime.now(UTC).date()  # the services' "today"
 STAGES = ("in_work", "contract", "activities", "tu_check", "acts", "completed")
 AMOUNT = 550.0  # the invoice of the offer :func:`step` places
 
@@ -55,13 +54,13 @@ def step(
     if to == "contract":
         return post(http, staff, app_id, "offer", offer_body(http, staff, False, AMOUNT))
     if to == "activities":
-        paid = {"amount_rub": AMOUNT, "paid_at": TODAY.isoformat(), "reference": f"ПП-{app_id[:8]}"}
+        paid = {"amount_rub": AMOUNT, "paid_at": today().isoformat(), "reference": f"ПП-{app_id[:8]}"}
         return post(http, staff, app_id, "payments", paid)
     if to == "tu_check":
         notice = [file_in(http, applicant, "Уведомление о выполнении ТУ.pdf")]
         return post(http, applicant, app_id, "notices", {"kind": "tu_fulfilled", "file_ids": notice})
     if to == "acts":
-        day = TODAY.isoformat()
+        day = today().isoformat()
         return post(http, staff, app_id, "connection", {"connected_at": day, "voltage_applied_at": day})
     if to == "completed":
         act = file_in(http, staff, "Акт об осуществлении ТП.pdf")

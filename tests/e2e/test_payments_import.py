@@ -6,13 +6,13 @@ a consumer is refused; a file that is not a statement is refused whole, recordin
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 import pytest
 from playwright.sync_api import Browser, expect
 
+from shared.format import today
 from tests.conftest import Person, new_person
 from tests.e2e.a11y import summary, violations
 from tests.e2e.helpers import log_in
@@ -24,14 +24,13 @@ from tests.harness import System
 
 __all__ = ["staff"]  # the fixture, used by name
 
-TODAY = datetime.now(UTC).date()  # the services' "today"
 IMPORT = "/api/v1/payments/import"
 HEADER = "Дата;Сумма;Назначение платежа;Номер документа;Плательщик"
 
 
 def statement(*rows: tuple[str, str, str], encoding: str = "cp1251") -> bytes:
     """Rows of (amount, purpose, document number), paid today, as a bank exports them."""
-    day = f"{TODAY:%d.%m.%Y}"
+    day = f"{today():%d.%m.%Y}"
     lines = [
         HEADER,
         *(f'{day};"{amount}";"{purpose}";{number};Иванов Иван' for amount, purpose, number in rows),
@@ -90,7 +89,7 @@ def test_staff_import_a_statement_once_and_the_contract_is_concluded(
         assert (invoice["amount_rub"], invoice["paid_rub"], invoice["paid_at"]) == (
             550.0,
             550.0,
-            TODAY.isoformat(),
+            today().isoformat(),
         )
         assert len(invoice["payments"]) == 2
         assert "contract_concluded" in [m["code"] for m in seen["milestones"]]
@@ -105,7 +104,7 @@ def test_staff_import_a_statement_once_and_the_contract_is_concluded(
         )
         assert http.get(f"/api/v1/applications/{app['id']}", headers=auth).json()["version"] == version
         # The accounting API posting the same order under the statement's reference: the same.
-        same = {"amount_rub": 350, "paid_at": TODAY.isoformat(), "reference": f"16 от {TODAY:%d.%m.%Y}"}
+        same = {"amount_rub": 350, "paid_at": today().isoformat(), "reference": f"16 от {today():%d.%m.%Y}"}
         assert post(http, staff, app["id"], "payments", same).json()["version"] == version
 
 
@@ -127,7 +126,7 @@ def test_a_file_that_is_not_a_statement_is_refused_whole(
         seen = http.get(f"/api/v1/applications/{app['id']}", headers=staff).json()
         assert (seen["version"], seen["invoice"]["paid_rub"]) == (app["version"], 0.0)
         # The same statement in UTF-8 with commas reads as well.
-        utf8 = f"date,amount,purpose,reference\n{TODAY.isoformat()},550.00,{purpose(app['number'])},1\n"
+        utf8 = f"date,amount,purpose,reference\n{today().isoformat()},550.00,{purpose(app['number'])},1\n"
         assert upload(http, staff, utf8.encode()).json()["recorded"] == 1
 
 

@@ -12,10 +12,11 @@ from typing import Any
 import httpx
 import pytest
 
+from shared.format import today
 from tests.conftest import Person, new_person
 from tests.e2e.files_helpers import PDF, upload_zip
 from tests.e2e.helpers import log_in, mails_with
-from tests.e2e.process_steps import TODAY, code_by_mail, file_in, offer_body, post
+from tests.e2e.process_steps import code_by_mail, file_in, offer_body, post
 from tests.e2e.test_applications import TITLES, application_body, consumer
 from tests.e2e.test_identity_complete import NEW_PASSWORD, create_staff
 from tests.harness import System
@@ -85,31 +86,35 @@ def test_an_individual_up_to_15_kw_from_submission_to_completion(
         # Another consumer: every new endpoint answers 404 and records nothing.
         for what, body in (
             ("offer", offer),
-            ("connection", {"connected_at": TODAY.isoformat(), "voltage_applied_at": TODAY.isoformat()}),
-            ("payments", {"amount_rub": 1, "paid_at": TODAY.isoformat(), "reference": "x-1"}),
+            ("connection", {"connected_at": today().isoformat(), "voltage_applied_at": today().isoformat()}),
+            ("payments", {"amount_rub": 1, "paid_at": today().isoformat(), "reference": "x-1"}),
             ("acceptance", {"decision": "accept"}),
             ("notices", {"kind": "tu_fulfilled", "file_ids": [mine]}),
             ("company-documents", {"kind": "act_tu", "file_id": mine}),
         ):
             assert refused(theirs, other, app_id, what, body, 404, seen_by=staff) == "not_found"
-        bad_amount = {"amount_rub": 0, "paid_at": TODAY.isoformat(), "reference": "p-0"}
+        bad_amount = {"amount_rub": 0, "paid_at": today().isoformat(), "reference": "p-0"}
         assert refused(http, staff, app_id, "payments", bad_amount, 422) == "validation_error"
-        tomorrow = {"amount_rub": 10, "paid_at": (TODAY + timedelta(days=2)).isoformat(), "reference": "p-0"}
+        tomorrow = {
+            "amount_rub": 10,
+            "paid_at": (today() + timedelta(days=2)).isoformat(),
+            "reference": "p-0",
+        }
         assert refused(http, staff, app_id, "payments", tomorrow, 422) == "date_in_future"
         notice = {"kind": "tu_fulfilled", "file_ids": [mine]}
         assert refused(http, auth, app_id, "notices", notice, 409) == "contract_not_concluded"
 
-        partial = {"amount_rub": 200.5, "paid_at": TODAY.isoformat(), "reference": "ПП-1"}
+        partial = {"amount_rub": 200.5, "paid_at": today().isoformat(), "reference": "ПП-1"}
         seen = post(http, staff, app_id, "payments", partial).json()
         assert (seen["status"], seen["invoice"]["paid_rub"]) == ("contract", 200.5)
         again = post(http, staff, app_id, "payments", partial)  # the same reference: nothing new
         assert again.status_code == 200 and again.json()["version"] == seen["version"]
-        rest = {"amount_rub": 349.5, "paid_at": TODAY.isoformat(), "reference": "ПП-2"}
+        rest = {"amount_rub": 349.5, "paid_at": today().isoformat(), "reference": "ПП-2"}
         seen = post(http, staff, app_id, "payments", rest).json()
         assert (seen["status"], seen["invoice"]["paid_rub"], seen["invoice"]["paid_at"]) == (
             "activities",
             550.0,
-            TODAY.isoformat(),
+            today().isoformat(),
         )
         assert (
             refused(http, auth, app_id, "transitions", {"to_status": "annulled"}, 409) == "contract_concluded"
@@ -121,7 +126,7 @@ def test_an_individual_up_to_15_kw_from_submission_to_completion(
 
         seen = post(http, auth, app_id, "notices", notice).json()
         assert seen["status"] == "tu_check"
-        connection = {"connected_at": TODAY.isoformat(), "voltage_applied_at": TODAY.isoformat()}
+        connection = {"connected_at": today().isoformat(), "voltage_applied_at": today().isoformat()}
         assert post(http, staff, app_id, "connection", connection).json()["status"] == "acts"
         act = file_in(http, staff, "Акт об осуществлении ТП.pdf")
         keyed = {**staff, "Idempotency-Key": f"act-{app_id}"}
@@ -174,7 +179,7 @@ def test_a_company_of_150_to_670_kw_signs_the_offer(
             "reason_required"
         )
         assert refused(http, staff, app_id, "acceptance", {"decision": "accept"}, 403) == "forbidden"
-        paid = {"amount_rub": 1_250_000.75, "paid_at": TODAY.isoformat(), "reference": "ПП-77"}
+        paid = {"amount_rub": 1_250_000.75, "paid_at": today().isoformat(), "reference": "ПП-77"}
         assert (
             post(http, staff, app_id, "payments", paid).json()["status"] == "contract"
         )  # a signature is due

@@ -9,7 +9,7 @@ date (the moved clock and the New Year anchors are in tests/unit/test_deadlines_
 from __future__ import annotations
 
 import io
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 from urllib.parse import unquote
 from zoneinfo import ZoneInfo
@@ -21,6 +21,7 @@ from docx import Document
 
 from services.applications.calendar import WorkCalendar
 from services.applications.invoice import parse_payload
+from shared.format import today
 from tests.conftest import Person, new_person
 from tests.e2e.helpers import log_in
 from tests.e2e.process_steps import offer_body, post
@@ -120,7 +121,7 @@ def test_deadlines_follow_the_facts_and_the_invoice_downloads(
         refused = theirs.get(invoice_path, headers=other)
         assert (refused.status_code, refused.json()["code"]) == (404, "not_found")
 
-        paid_on = datetime.now(UTC).date().isoformat()  # the services' "not after today"
+        paid_on = today().isoformat()  # the services' "not after today"
         paid = post(
             http, staff, app_id, "payments", {"amount_rub": 1234.56, "paid_at": paid_on, "reference": "ПП-1"}
         )

@@ -9,10 +9,11 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 
+from shared.format import today
 from shared.readstore import build_readstore
 from tests.conftest import Person
 from tests.e2e.helpers import mails_with
-from tests.e2e.process_steps import TODAY, advance, code_by_mail, file_in, offer_body, post
+from tests.e2e.process_steps import advance, code_by_mail, file_in, offer_body, post
 from tests.e2e.test_applications import TITLES, consumer, staff
 from tests.e2e.test_process import submitted
 from tests.harness import Mail, System
@@ -52,7 +53,7 @@ def test_from_the_offer_to_completion_one_mail_per_step(
         assert placed.status_code == 200, placed.text
         number, due = placed.json()["number"], placed.json()["invoice"]["due"]
         for reference, amount in (("ПП-1", 1000), ("ПП-1", 1000), ("ПП-2", 234.5)):  # a repeat: nothing
-            paid = {"amount_rub": amount, "paid_at": TODAY.isoformat(), "reference": reference}
+            paid = {"amount_rub": amount, "paid_at": today().isoformat(), "reference": reference}
             assert post(http, staff, app_id, "payments", paid).status_code == 200
         advance(http, staff, auth, app_id, "acts")
         meter = file_in(http, staff, "Акт допуска прибора учёта.pdf")
@@ -108,7 +109,7 @@ def test_a_signed_offer_mails_what_to_do_and_the_full_payment(
         placed = post(http, staff, app_id, "offer", offer_body(http, staff, True, 500_000))
         assert placed.status_code == 200, placed.text
         number = placed.json()["number"]
-        paid = {"amount_rub": 500_000, "paid_at": TODAY.isoformat(), "reference": "ПП-9"}
+        paid = {"amount_rub": 500_000, "paid_at": today().isoformat(), "reference": "ПП-9"}
         assert post(http, staff, app_id, "payments", paid).json()["status"] == "contract"  # not signed yet
         code = code_by_mail(system, http, auth, app_id, person.email)
         signed = post(http, auth, app_id, "acceptance", {"decision": "accept", "code": code, "comment": ""})

@@ -18,10 +18,11 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect
 
+from shared.format import today
 from tests.conftest import Person
 from tests.e2e import a11y
 from tests.e2e.helpers import log_in
-from tests.e2e.process_steps import TODAY, file_in, offer_body, post
+from tests.e2e.process_steps import file_in, offer_body, post
 from tests.e2e.test_applications import consumer
 from tests.e2e.test_pages_livable import PHONE, fits_the_phone, logged_in
 from tests.e2e.test_process import staff, submitted
@@ -31,7 +32,11 @@ __all__ = ["staff"]  # the fixture of test_process.py
 
 pytestmark = pytest.mark.browser
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
-DATE = TODAY.strftime("%d.%m.%Y")  # the services' today, as the pages write it
+
+
+def day_shown() -> str:
+    """The services' today, as the pages write it (asked when checked: a run may pass midnight)."""
+    return today().strftime("%d.%m.%Y")
 
 
 def moved(http: httpx.Client, auth: dict[str, str], app_id: str, what: str, body: dict[str, Any]) -> None:
@@ -107,7 +112,7 @@ def test_an_individual_follows_the_process_on_the_application_page(
     docs = page.get_by_role("region", name="Документы сетевой организации")
     expect(docs).to_contain_text("Договор об осуществлении технологического присоединения (оферта)")
     expect(docs).to_contain_text("Технические условия")
-    expect(docs).to_contain_text(f"размещён {DATE}")
+    expect(docs).to_contain_text(f"размещён {day_shown()}")
     contract = downloaded(page, docs.get_by_role("link", name="Договор ТП.pdf"))
     assert contract.startswith(b"%PDF") and b"\xd0\x94" in contract  # the file staff placed, by its name
     assert downloaded(page, docs.get_by_role("link", name="Технические условия.pdf")).startswith(b"%PDF")
@@ -134,10 +139,10 @@ def test_an_individual_follows_the_process_on_the_application_page(
             staff,
             app_id,
             "payments",
-            {"amount_rub": 200.5, "paid_at": TODAY.isoformat(), "reference": "ПП-1"},
+            {"amount_rub": 200.5, "paid_at": today().isoformat(), "reference": "ПП-1"},
         )
     paid = shown(page, lambda: page.get_by_test_id("payments").filter(has_text="200,50"))
-    expect(paid).to_have_text(f"{DATE} — 200,50\u00a0₽")
+    expect(paid).to_have_text(f"{day_shown()} — 200,50\u00a0₽")
     expect(page.get_by_test_id("invoice-rest")).to_have_text("349,50\u00a0₽")
     with system.client() as http:
         moved(
@@ -145,10 +150,10 @@ def test_an_individual_follows_the_process_on_the_application_page(
             staff,
             app_id,
             "payments",
-            {"amount_rub": 349.5, "paid_at": TODAY.isoformat(), "reference": "ПП-2"},
+            {"amount_rub": 349.5, "paid_at": today().isoformat(), "reference": "ПП-2"},
         )
     done = shown(page, lambda: page.get_by_test_id("invoice-paid"))
-    expect(done).to_have_text(f"Счёт оплачен {DATE}: договор заключён.")
+    expect(done).to_have_text(f"Счёт оплачен {day_shown()}: договор заключён.")
     expect(page.get_by_test_id("status")).to_have_text("Выполнение мероприятий по ТП")
     expect(page.get_by_role("button", name="Отозвать заявку")).to_have_count(0)
     terminate = page.get_by_role("region", name="Расторгнуть договор")
@@ -180,7 +185,7 @@ def test_an_individual_follows_the_process_on_the_application_page(
             staff,
             app_id,
             "connection",
-            {"connected_at": TODAY.isoformat(), "voltage_applied_at": TODAY.isoformat()},
+            {"connected_at": today().isoformat(), "voltage_applied_at": today().isoformat()},
         )
         closing = file_in(http, staff, "Уведомление об обеспечении.pdf")
         moved(http, staff, app_id, "company-documents", {"kind": "closing_notice", "file_id": closing})
@@ -194,10 +199,10 @@ def test_an_individual_follows_the_process_on_the_application_page(
     for title in (
         "Заявка получена и зарегистрирована",
         "Направлены договор (оферта), технические условия и счёт",
-        f"Договор ТП заключён — {DATE}",
+        f"Договор ТП заключён — {day_shown()}",
         "Получено уведомление о выполнении ТУ",
-        f"Фактическое присоединение — {DATE}",
-        f"Фактическая подача напряжения — {DATE}",
+        f"Фактическое присоединение — {day_shown()}",
+        f"Фактическая подача напряжения — {day_shown()}",
         "Размещены закрывающие документы",
     ):
         expect(milestones).to_contain_text(title)

@@ -12,8 +12,9 @@ import time
 import pytest
 from playwright.sync_api import Browser, BrowserContext, expect
 
+from shared.format import today
 from tests.conftest import Person, new_person
-from tests.e2e.process_steps import TODAY, offer_body
+from tests.e2e.process_steps import offer_body
 from tests.e2e.test_applications import consumer
 from tests.e2e.test_pages_livable import fits_the_phone
 from tests.e2e.test_process import staff
@@ -148,7 +149,7 @@ def test_the_deadlines_and_the_invoice_with_its_qr_code(
             staff,
             app_id,
             "payments",
-            {"amount_rub": 550, "paid_at": TODAY.isoformat(), "reference": "П-1"},
+            {"amount_rub": 550, "paid_at": today().isoformat(), "reference": "П-1"},
         )
     shown(page, lambda: page.get_by_test_id("invoice-paid"))
     expect(page.get_by_role("region", name="Сроки")).to_contain_text(

@@ -18,10 +18,11 @@ import httpx
 import pytest
 
 from services.applications.calendar import WorkCalendar, local_day
+from shared.format import today
 from shared.readstore import build_readstore
 from tests.conftest import MODES, new_person
 from tests.e2e.helpers import log_in, mails_with
-from tests.e2e.process_steps import TODAY, offer_body, post
+from tests.e2e.process_steps import offer_body, post
 from tests.e2e.test_applications import consumer, until
 from tests.e2e.test_identity_complete import NEW_PASSWORD, create_staff
 from tests.e2e.test_process import submitted
@@ -109,7 +110,7 @@ def test_reminder_overdue_notice_and_annulments_each_once(movable: System) -> No
             assert (
                 post(http, staff, app_id, "offer", offer_body(http, staff, False, 550.0)).status_code == 200
             )
-        payment = {"amount_rub": 550.0, "paid_at": TODAY.isoformat(), "reference": "ПП-1"}
+        payment = {"amount_rub": 550.0, "paid_at": today().isoformat(), "reference": "ПП-1"}
         assert post(http, staff, paid, "payments", payment).json()["status"] == "activities"
         numbers = {a: http.get(f"/api/v1/applications/{a}", headers=auth).json()["number"] for a in ids}
         pay_by = due_after(http, auth, unpaid, "offer_placed", 5)

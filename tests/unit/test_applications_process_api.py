@@ -5,7 +5,7 @@ refusals with codes that record nothing, and 404 for another consumer on every n
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -13,10 +13,11 @@ import pytest
 from fastapi.testclient import TestClient
 
 from services.applications.main import create_app
+from shared.format import today
 from shared.settings import Settings
 from tests.unit.test_chat_api import SECRET, Party, World
 
-TODAY = datetime.now(UTC).date().isoformat()
+TODAY = today().isoformat()
 SLOTS = ("application_form", "site_plan", "title_document", "identity_document")
 
 
@@ -130,7 +131,7 @@ def test_from_submission_to_completion(world: World) -> None:
     assert "annulled" in page(world, staff, app_id)["allowed_transitions"]
     notice = act(world, anna, app_id, "notices", {"kind": "tu_fulfilled", "file_ids": [mine]})
     assert notice.status_code == 200 and notice.json()["status"] == "tu_check"
-    yesterday = (datetime.now(UTC).date() - timedelta(days=1)).isoformat()
+    yesterday = (today() - timedelta(days=1)).isoformat()
     assert refused(
         world, staff, app_id, "company-documents", {"kind": "act_tp", "file_id": act_file}, staff
     ) == (

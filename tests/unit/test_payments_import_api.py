@@ -4,14 +4,13 @@ content type, and a statement recorded once through the one use case."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
+from shared.format import today
 from tests.unit.test_applications_process_api import act, page, submit, world
 from tests.unit.test_chat_api import World
 
 __all__ = ["world"]  # the fixture, used by name
 
-DAY = f"{datetime.now(UTC).date():%d.%m.%Y}"
+DAY = f"{today():%d.%m.%Y}"
 HEADER = "Дата;Сумма;Назначение платежа;Номер документа;Плательщик"
 
 

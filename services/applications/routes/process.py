@@ -13,6 +13,7 @@ from fastapi import APIRouter, Request, Response
 from services.applications.actor import Actor
 from services.applications.answers import as_committed
 from services.applications.app import changed_meanwhile, today
+from services.applications.calendar import local_day
 from services.applications.deps import CurrentActor, State, parse_id
 from services.applications.domain import Application
 from services.applications.payments import API, Ledger, Payment
@@ -116,16 +117,17 @@ async def decide(
     is recorded as a failed attempt and refused; any other refusal records nothing."""
     key = parse_id(application_id)
     app, now = state.app, datetime.now(UTC)
+    on = local_day(now, app.settings.time_zone)  # the day of the decision where the company is
     if body.decision == "reject":
         claim, _ = await blocking(
-            app.act, key, actor, lambda c: c.decide(actor, False, body.comment, now.date(), None)
+            app.act, key, actor, lambda c: c.decide(actor, False, body.comment, on, None)
         )
         return await page_answer(state, application_id, principal, actor, claim)
     secret, address = signature_key(app.settings.secret()), client_address(request)
     outcome: list[DomainError | None] = []
 
     def sign(c: Application) -> None:
-        outcome.append(c.sign(actor, body.code, secret, now, address, app.activities_due(c, now.date())))
+        outcome.append(c.sign(actor, body.code, secret, now, address, app.activities_due(c, on)))
 
     claim, _ = await blocking(app.act, key, actor, sign)
     if outcome and outcome[0] is not None:
