@@ -11,6 +11,7 @@ from typing import Any, ClassVar, TypeVar
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate
 
+from shared import schemas
 from shared.settings import Settings
 
 A = TypeVar("A", bound=Aggregate)
@@ -25,7 +26,12 @@ class ServiceApplication(Application[uuid.UUID]):
     store_env: ClassVar[dict[str, str]] = {"AGGREGATE_CACHE_MAXSIZE": "5000"}
 
     def __init__(self, settings: Settings, env: dict[str, str] | None = None) -> None:
-        super().__init__({**settings.eventstore_env(self.name), **self.store_env, **(env or {})})
+        merged = {**settings.eventstore_env(self.name), **self.store_env, **(env or {})}
+        if merged.get("PERSISTENCE_MODULE") == "eventsourcing.postgres":
+            # Its schema must be there (and what was its own in public moved) before the
+            # library creates its table in it.
+            schemas.prepare(settings.postgres_dsn, self.name)
+        super().__init__(merged)
         self.settings = settings
         self.on_saved: Callable[[], None] = lambda: None  # the runtime sets: wake the relay
 

@@ -7,6 +7,11 @@ asyncpg connection of its own that does nothing but wait: its notifications arri
 callbacks on the event loop, no poll. When the connection is lost (a restart of the server)
 the owner polls at its old pace until :meth:`CommitBell.ensure` connects again; a notification
 lost on the way costs one fallback poll (decision record 29).
+
+The channel is the recorder's, named after its table (``<service>_events``): one per service.
+Each service's table is in the service's own schema (shared/schemas.py), but a channel is the
+database's, not a schema's; the table's name already keeps the services' channels apart, and
+each system of the tests has a database of its own.
 """
 
 from __future__ import annotations

@@ -18,8 +18,12 @@ from typing import Any
 
 import aiosqlite
 import asyncpg
+import structlog
 
+from shared import schemas
 from shared.settings import Settings
+
+log = structlog.get_logger(__name__)
 
 Row = dict[str, Any]
 _PLACEHOLDER = re.compile(r"\$(\d+)")
@@ -174,17 +178,32 @@ class _PgTx(Tx):
 
 
 class PostgresReadStore(ReadStore):
-    """An asyncpg pool on the stack's PostgreSQL database."""
+    """An asyncpg pool on the stack's PostgreSQL database. With ``service``, every connection
+    works in the service's own schema (``search_path``, nothing else: shared/schemas.py),
+    created (and what was the service's in ``public`` moved into it) on open."""
 
-    def __init__(self, dsn: str, max_size: int = 5, timeout: float = 5.0) -> None:
+    def __init__(self, dsn: str, max_size: int = 5, timeout: float = 5.0, service: str | None = None) -> None:
         self.dsn = dsn
         self.max_size = max_size
         self.timeout = timeout
+        self.service = service
+        self.schema = schemas.schema_of(service) if service else None
         self._pool: asyncpg.Pool | None = None
 
     async def open(self) -> None:
+        server_settings: dict[str, str] = {}
+        if self.service and self.schema:
+            moved = await asyncio.to_thread(schemas.prepare, self.dsn, self.service)
+            if moved:
+                log.warning("readstore.moved_to_schema", schema=self.schema, tables=moved)
+            server_settings["search_path"] = self.schema
         self._pool = await asyncpg.create_pool(
-            self.dsn, min_size=1, max_size=self.max_size, timeout=self.timeout, command_timeout=self.timeout
+            self.dsn,
+            min_size=1,
+            max_size=self.max_size,
+            timeout=self.timeout,
+            command_timeout=self.timeout,
+            server_settings=server_settings,
         )
 
     async def close(self) -> None:
@@ -209,7 +228,7 @@ class PostgresReadStore(ReadStore):
     async def migrate(self, ddl: Sequence[str]) -> None:
         # Concurrent processes may create the same tables at once; serialise them.
         async with self.transaction() as tx:
-            await tx.execute("SELECT pg_advisory_xact_lock(4242)")
+            await tx.execute("SELECT pg_advisory_xact_lock($1)", schemas.MIGRATION_LOCK)
             for statement in ddl:
                 await tx.execute(statement)
 
@@ -218,4 +237,4 @@ def build_readstore(settings: Settings, service: str) -> ReadStore:
     """The read store of ``service`` for the configured mode."""
     if settings.embedded:
         return SQLiteReadStore(settings.service_dir(service) / "read.sqlite")
-    return PostgresReadStore(settings.postgres_dsn, timeout=settings.db_timeout)
+    return PostgresReadStore(settings.postgres_dsn, timeout=settings.db_timeout, service=service)

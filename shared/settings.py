@@ -17,6 +17,8 @@ from urllib.parse import urlsplit
 from pydantic import model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from shared.schemas import schema_of
+
 Mode = Literal["embedded", "stack"]
 
 SERVICE_PORTS = {
@@ -266,6 +268,8 @@ class Settings(BaseSettings):
             # a command then fails in seconds with 503 instead of hanging for half a minute.
             "POSTGRES_CONNECT_TIMEOUT": str(int(self.db_timeout)),
             "POSTGRES_PRE_PING": "y",  # connections broken by a restart are replaced, not used
+            # The service's own schema (shared/schemas.py), as its read store's.
+            "POSTGRES_SCHEMA": schema_of(service),
         }
 
 

@@ -61,7 +61,7 @@ def identity(dsn: str) -> Iterator[IdentityApp]:
 
 @pytest.fixture
 async def positions(dsn: str) -> AsyncIterator[PostgresReadStore]:
-    store = PostgresReadStore(dsn)
+    store = PostgresReadStore(dsn, service="identity")  # the relay's positions in its own schema
     await store.open()
     yield store
     await store.close()

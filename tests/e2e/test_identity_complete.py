@@ -3,6 +3,7 @@ reset, role checks, throttling, enumeration, CSRF, revocation seen by another se
 
 from __future__ import annotations
 
+import json
 import statistics
 import subprocess
 import sys
@@ -337,7 +338,15 @@ def test_operator_tools_replay_and_audit(system: System, person: Person) -> None
         "EmailConfirmed",
         "SessionStarted",
     ]
-    assert any("relay" in line or "position" in line for line in lk("positions"))
+    # Each row once, under the service whose schema holds it (not once per service).
+    shown = [line.split(": ", 1) for line in lk("positions")]
+    rows = [json.loads(row) for _, row in shown]
+    assert {"service": "identity", "name": "identity"} in [
+        {"service": service, "name": row.get("name")} for (service, _), row in zip(shown, rows, strict=True)
+    ]
+    assert len({json.dumps(row, sort_keys=True) for row in rows}) == len(rows)
+    for (service, _), row in zip(shown, rows, strict=True):
+        assert row.get("name", row.get("consumer", "")).split(".")[0] == service
 
 
 def test_concurrent_logins_of_one_account_all_succeed(system: System, person: Person) -> None:
