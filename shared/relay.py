@@ -12,6 +12,11 @@ PostgreSQL so does every commit of any process (the recorder's ``NOTIFY`` in the
 transaction, heard on a ``LISTEN`` connection: shared/listen.py). It still looks now and then
 (``fallback_poll``), in case a notification was lost; without a listener (SQLite, or while
 the listening connection is down) an idle poll backs off only to ``idle_poll_max``.
+
+One relay per service at a time: with several replicas, the relay runs only in the replica
+that leads ``relay:<service>`` (a PostgreSQL advisory lock, shared/leader.py); the others wait
+for the lock and take over when the leader's session ends. It reads its position again each
+time it becomes the leader. On SQLite the one process leads.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from eventsourcing.persistence import Notification
 
 from shared.backoff import IdleBackoff
 from shared.events import Envelope, PublicEvent
+from shared.leader import Leader
 from shared.listen import CommitBell
 from shared.mapping import UnmappedEvent
 from shared.readstore import ReadStore
@@ -63,8 +69,11 @@ class Relay:
         fallback_poll: float = 10.0,
         listen_dsn: str | None = None,
         retry_max: float = 5.0,
+        leader: Leader | None = None,
     ) -> None:
         self.name = name
+        self.leader = leader
+        self.lead = f"relay:{name}"
         self.app = app
         self.mapper = mapper
         self.transport = transport
@@ -155,9 +164,20 @@ class Relay:
         self.position = last
         return len(notifications)
 
+    @property
+    def leading(self) -> bool:
+        """Whether this replica's relay is the one that publishes (no leader: always)."""
+        return self.leader is None or self.leader.leads(self.lead)
+
     async def run(self) -> None:
-        """Publish forever; back off while the transport is unavailable."""
+        """Publish forever while leading; back off while the transport is unavailable."""
         self._loop = asyncio.get_running_loop()
+        if self.leader is None:
+            await self._lead()
+        else:
+            await self.leader.hold(self.lead, self._lead)
+
+    async def _lead(self) -> None:
         await self.store.migrate(RELAY_DDL)
         self.position = (
             await self.store.fetchval("SELECT position FROM lk_relay_positions WHERE name = $1", self.name)

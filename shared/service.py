@@ -23,6 +23,7 @@ from shared.application import ServiceApplication
 from shared.auth import Authenticator, start_auth
 from shared.consumer import ConsumerRunner, Projection
 from shared.http import Dependency, add_health
+from shared.leader import Leader, LedRunner
 from shared.middleware import RouteLimit
 from shared.readstore import ReadStore, build_readstore
 from shared.relay import Mapper, Relay
@@ -44,6 +45,7 @@ class Runtime:
     store: ReadStore
     transport: Transport
     workers: Workers
+    leader: Leader
     events: ServiceApplication | None = None
     relay: Relay | None = None
     auth: Authenticator | None = None
@@ -61,10 +63,16 @@ class Runtime:
     ) -> ConsumerRunner:
         """Feed ``projection`` from its topics (shared/topology.py; set up and started with the
         service). Its read-your-writes waits give up at once while this service's relay is
-        stalled."""
+        stalled. One replica at a time consumes (the read model has one writer: shared/leader.py)
+        unless the projection says ``every_replica`` (state in the process's memory that every
+        replica needs, written by idempotent rows)."""
         if not projection.topics:
             projection.topics = topics(projection.name, self.settings)
-        runner = ConsumerRunner(projection, self.transport, self.store, on_applied=on_applied)
+        runner: ConsumerRunner
+        if getattr(projection, "every_replica", False):
+            runner = ConsumerRunner(projection, self.transport, self.store, on_applied=on_applied)
+        else:
+            runner = LedRunner(projection, self.transport, self.store, self.leader, on_applied=on_applied)
         relay = self.relay
         if relay is not None:
             runner.stalled = lambda: relay.stalled
@@ -74,6 +82,12 @@ class Runtime:
     def start(self, name: str, loop: Callable[[], Awaitable[None]]) -> None:
         """A background loop of the service, restarted with backoff if it fails."""
         self.workers.start(f"{self.name}.{name}", loop)
+
+    def start_led(self, name: str, loop: Callable[[], Awaitable[None]]) -> None:
+        """A background loop that runs in one replica of the service at a time (the leader of
+        ``<service>.<name>``), restarted with backoff if it fails."""
+        full = f"{self.name}.{name}"
+        self.workers.start(full, lambda: self.leader.hold(full, loop))
 
     def on_stopping(self, step: Callable[[], Awaitable[None]]) -> None:
         """A step run when the service stops, before its workers do (work off a queue they
@@ -144,7 +158,12 @@ def create_service_app(service: Service[S], settings: Settings) -> FastAPI:
         runtime: Runtime = app.state.runtime
         found: dict[str, object] = {}
         if runtime.relay is not None:
-            found.update(relay_position=runtime.relay.position, relay_unmapped=runtime.relay.unmapped)
+            found.update(
+                relay_position=runtime.relay.position,
+                relay_unmapped=runtime.relay.unmapped,
+                relay_leader=runtime.relay.leading,
+            )
+        found["leading"] = runtime.leader.leading  # what this replica runs for the service
         if service.health is not None:
             found.update(await service.health(app.state.service))
         return found
@@ -163,7 +182,8 @@ async def running(service: Service[S], settings: Settings) -> AsyncIterator[tupl
     await store.open()
     transport = build_transport(settings)
     await transport.start()
-    runtime = Runtime(service.name, settings, store, transport, Workers(), events=events)
+    leader = Leader(None if settings.embedded else settings.postgres_dsn)
+    runtime = Runtime(service.name, settings, store, transport, Workers(), leader, events=events)
     try:
         if events is not None and service.mapper is not None:
             runtime.relay = Relay(
@@ -178,6 +198,7 @@ async def running(service: Service[S], settings: Settings) -> AsyncIterator[tupl
                 idle_poll_max=settings.idle_poll_max,
                 fallback_poll=settings.fallback_poll,
                 listen_dsn=None if settings.embedded else settings.postgres_dsn,
+                leader=leader,
             )
             events.on_saved = runtime.relay.wake
             runtime.start("relay", runtime.relay.run)
@@ -194,6 +215,7 @@ async def running(service: Service[S], settings: Settings) -> AsyncIterator[tupl
         for step in runtime.stopping:
             await step()
         await runtime.workers.stop()
+        await leader.close()  # its connection's end gives back every lock
         # A cancelled worker's to_thread() call may still be running (a relay append, a
         # poll): let it finish before its connection is closed under it.
         await asyncio.sleep(0.05)

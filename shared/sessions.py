@@ -22,7 +22,11 @@ class OpenSession:
 
 
 class SessionRegistry(Projection):
-    """Open sessions, as seen from one service; kept in memory and in its read store."""
+    """Open sessions, as seen from one service; kept in memory and in its read store. Every
+    replica of the service consumes it (each checks tokens from its own memory); its rows are
+    idempotent (insert or nothing, delete), so replicas writing them side by side agree."""
+
+    every_replica = True
 
     def __init__(self, service: str, identity_topic: str) -> None:
         self.name = f"{service}.sessions"

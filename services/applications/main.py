@@ -42,7 +42,7 @@ async def build(runtime: Runtime) -> ApplicationsState:
     catalog = CatalogView(app.catalog, runtime.store)
     runtime.consume(FormsView(), on_applied=catalog.forms_changed)
     runtime.consume(ChatCounters())
-    runtime.start("deadline_watcher", Watcher(app, open_applications(runtime.store)).run)
+    runtime.start_led("deadline_watcher", Watcher(app, open_applications(runtime.store)).run)
     hashes = HashLookup(runtime.store, runtime.consume(FileHashes()))
     lookup = Lookup(runtime.store, refs, "applications")
     return ApplicationsState(app, runtime.store, numbers, views, lookup, hashes=hashes, catalog=catalog)

@@ -35,7 +35,7 @@ async def build(runtime: Runtime) -> NotifierState:
     scheduler = ChatMailScheduler(store, config, s.public_url, lookup, sender.wake, idle=s.fallback_poll)
     runtime.consume(ChatMailProjection(config), on_applied=scheduler.wake)
     runtime.start("sender", functools.partial(sender.run, s.fallback_poll))
-    runtime.start("chat_mail_scheduler", scheduler.run)
+    runtime.start_led("chat_mail_scheduler", scheduler.run)  # one replica at a time
     return NotifierState(store, sender, scheduler)
 
 

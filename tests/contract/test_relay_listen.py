@@ -18,6 +18,7 @@ import psycopg
 import pytest
 
 from services.identity.app import IdentityApp
+from shared.leader import Leader
 from shared.readstore import PostgresReadStore
 from shared.relay import Relay
 from shared.settings import Settings
@@ -135,3 +136,48 @@ async def test_a_lost_notification_is_made_good_by_the_fallback_poll(
         account = register(identity)
         messages = await asyncio.wait_for(read_all(transport, topic, 1), 30)
     assert [e.subject for e in registrations(messages)] == [str(account.id)]
+
+
+async def test_one_relay_publishes_and_the_other_takes_over(
+    identity: IdentityApp, transport: Transport, topic: str, positions: PostgresReadStore, dsn: str
+) -> None:
+    """Two replicas' relays of one service: only the leader publishes (each event once); when
+    its lock's session ends (the process died), the other one publishes what comes next."""
+    leaders = [Leader(dsn, retry=0.2), Leader(dsn, retry=0.2)]
+    relays = [
+        relay(identity, transport, topic, positions, 0.05, listen_dsn=dsn, leader=leader)
+        for leader in leaders
+    ]
+    tasks = [asyncio.create_task(r.run()) for r in relays]
+    try:
+        for _ in range(500):
+            if any(r.leading for r in relays):
+                break
+            await asyncio.sleep(0.01)
+        assert [r.leading for r in relays].count(True) == 1
+        first = next(r for r in relays if r.leading)
+        other = next(r for r in relays if not r.leading)
+        before = [register(identity) for _ in range(3)]
+        messages = await asyncio.wait_for(read_all(transport, topic, 3), 30)
+        assert sorted(e.subject for e in registrations(messages)) == sorted(str(a.id) for a in before)
+        # The leader's session ends: its locks are released, the other relay leads.
+        index = relays.index(first)
+        tasks[index].cancel()
+        await leaders[index].close()
+        for _ in range(500):
+            if other.leading:
+                break
+            await asyncio.sleep(0.01)
+        assert other.leading
+        after = register(identity)
+        messages = await asyncio.wait_for(read_all(transport, topic, 4), 30)
+        subjects = [e.subject for e in registrations(messages)]
+        assert sorted(subjects) == sorted(str(a.id) for a in [*before, after])  # each once
+    finally:
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        for leader in leaders:
+            await leader.close()

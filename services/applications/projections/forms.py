@@ -16,6 +16,9 @@ FORMS_DDL = (
 class FormsView(Projection):
     name = "applications.forms"
     ddl = FORMS_DDL
+    # Every replica: each one's catalog re-reads its forms when this applies a batch (its
+    # runner's on_applied); the rows are an upsert guarded by the version, so replicas agree.
+    every_replica = True
 
     async def handle(self, tx: Tx, event: Envelope) -> None:
         payload = event.parse()
