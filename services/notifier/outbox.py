@@ -5,6 +5,14 @@ Consuming and sending are split. The projection writes one outbox row per event 
 consumer's transaction (row key = event id), so a redelivered event never makes a
 second e-mail. The sender delivers due rows and marks them sent; while SMTP is down it
 backs off and tries again, so mail is delayed, never lost.
+
+Several senders (one per replica of the notifier) drain one outbox on PostgreSQL: each row
+is sent inside a transaction that holds it (``SELECT … FOR UPDATE SKIP LOCKED`` on a row still
+pending), from before the server is told about it until its "sent" mark is committed. Another
+sender skips a row held, and one sent is no longer pending when it looks; a sender that dies
+holding a row lets go of it with its session (the row is pending again, for whoever is next).
+On SQLite (one process, one sender) there is nothing to share: the row is sent as before,
+without a transaction held across the SMTP exchange (it would hold the store's one writer).
 """
 
 from __future__ import annotations
@@ -13,7 +21,7 @@ import asyncio
 import contextlib
 import time
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -33,7 +41,7 @@ from shared.events import (
     PasswordResetRequestedV1,
     StatusChangedV1,
 )
-from shared.readstore import ReadStore, Row, Tx
+from shared.readstore import PostgresReadStore, ReadStore, Row, Tx
 from shared.settings import get_settings
 
 log = structlog.get_logger(__name__)
@@ -195,6 +203,9 @@ class Sender:
         self, store: ReadStore, mailer: Mailer, retry_initial: float = 1.0, retry_max: float = 60.0
     ) -> None:
         self.store = store
+        # Rows are held while sent where other senders may share the outbox (PostgreSQL).
+        self.shared = isinstance(store, PostgresReadStore)
+        self.skipped = 0  # rows another sender held or had sent meanwhile
         self.mailer = mailer
         self.retry_initial = retry_initial
         self.retry_max = retry_max
@@ -220,7 +231,10 @@ class Sender:
         urgent e-mail that arrives meanwhile waits for little); returns how many were sent.
         The first goes alone: while the server is down, one row is tried, not a batch."""
         rows = deque(await self.due(limit or 4 * self.mailer.connections))
-        if not rows or not await self._deliver(rows.popleft()):
+        first = None
+        while rows and first is None:  # None: another sender has it
+            first = await self._deliver(rows.popleft())
+        if not first:
             return 0
         sent = 1
         down = False
@@ -228,33 +242,66 @@ class Sender:
         async def connection() -> None:
             nonlocal sent, down
             while rows and not down:
-                if await self._deliver(rows.popleft()):
+                done = await self._deliver(rows.popleft())
+                if done:
                     sent += 1
-                else:
+                elif done is not None:
                     down = True  # the server is down: the rest would fail too
 
         await asyncio.gather(*(connection() for _ in range(min(self.mailer.connections, len(rows)))))
         return sent
 
-    async def _deliver(self, row: Row) -> bool:
+    @contextlib.asynccontextmanager
+    async def _held(self, event_id: str) -> AsyncIterator[ReadStore | Tx | None]:
+        """Where to write the row's marks while sending it: on a shared outbox, a transaction
+        holding the row (None if another sender holds it or it is no longer pending), committed
+        on exit; alone, the store itself."""
+        if not self.shared:
+            yield self.store
+            return
+        async with self.store.transaction() as tx:
+            held = await tx.fetchval(
+                "SELECT event_id FROM notifier_outbox WHERE event_id = $1 AND status = 'pending'"
+                " FOR UPDATE SKIP LOCKED",
+                event_id,
+            )
+            yield tx if held is not None else None
+
+    async def _deliver(self, row: Row) -> bool | None:
+        """True: sent; False: the server failed (retried later); None: another sender has it."""
+        accepting: list[bool] = []  # set once this message holds the one place of DATA … mark
+        try:
+            async with self._held(row["event_id"]) as db:
+                if db is None:
+                    self.skipped += 1
+                    return None
+                return await self._send(db, row, accepting)
+        finally:
+            # After the row's transaction is committed (the ``with`` ends first): a message the
+            # server accepted is "sent" in the store before the next one's DATA starts.
+            if accepting:
+                self._accepting.release()
+
+    async def _send(self, db: ReadStore | Tx, row: Row, accepting: list[bool]) -> bool:
         mail = Mail(row["recipient"], row["subject"], row["body_text"], row["body_html"], row["message_id"])
         try:
             pending = await self.mailer.begin(mail)
-            async with self._accepting:
-                await pending.finish()
-                await self.store.execute(
-                    "UPDATE notifier_outbox SET status = 'sent', sent_at = $2, attempts = attempts + 1"
-                    " WHERE event_id = $1",
-                    row["event_id"],
-                    datetime.now(UTC).isoformat(),
-                )
+            await self._accepting.acquire()
+            accepting.append(True)
+            await pending.finish()
+            await db.execute(
+                "UPDATE notifier_outbox SET status = 'sent', sent_at = $2, attempts = attempts + 1"
+                " WHERE event_id = $1",
+                row["event_id"],
+                datetime.now(UTC).isoformat(),
+            )
         except MailerUnavailable as exc:
             attempts = int(row["attempts"]) + 1
             delay = min(self.retry_initial * 2 ** (attempts - 1), self.retry_max)
             log.warning(
                 "mail.retry", event_id=row["event_id"], attempts=attempts, retry_in=delay, error=str(exc)
             )
-            await self.store.execute(
+            await db.execute(
                 "UPDATE notifier_outbox SET attempts = $2, next_attempt_at = $3, last_error = $4"
                 " WHERE event_id = $1",
                 row["event_id"],
