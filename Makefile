@@ -43,9 +43,11 @@ infra-lint:
 	shellcheck -x deploy/*.sh
 
 ## run-stack: every service as its own process on the real servers, behind the system's own
-## nginx on :8000 (its configuration generated from the routing table: lk edge-config)
+## nginx on :8000 (its configuration generated from the routing table: lk edge-config);
+## REPLICAS=N: N processes of every service but chat (ports +10 each), nginx spreads over them
+REPLICAS ?= $(or $(LK_REPLICAS),1)
 run-stack: infra-up
-	eval "$$(bash deploy/infra.sh env)" && $(BIN)/lk run-stack
+	eval "$$(bash deploy/infra.sh env)" && LK_REPLICAS=$(REPLICAS) $(BIN)/lk run-stack
 
 ## test-fast: lint, types and the unit tests; no servers, no browser (make test runs all)
 test-fast:

@@ -120,14 +120,16 @@ class _Server(QuietServer):
         yield
 
 
-def service_config(service: str, settings: Settings, app: FastAPI | None = None) -> uvicorn.Config:
-    """How every service is served, alone (``lk serve``) or together (``lk run``, ``app`` built
-    by :func:`build_in_process`): its lifespan must start (a failure stops the process), no
-    access log, five seconds to finish requests."""
+def service_config(
+    service: str, settings: Settings, app: FastAPI | None = None, port: int | None = None
+) -> uvicorn.Config:
+    """How every service is served, alone (``lk serve``, on ``port``: its replica's) or
+    together (``lk run``, ``app`` built by :func:`build_in_process`): its lifespan must start (a
+    failure stops the process), no access log, five seconds to finish requests."""
     return uvicorn.Config(
         app or build_app(service, settings),
         host=settings.bind_host,
-        port=settings.port_of(service),
+        port=port or settings.port_of(service),
         log_level="warning",
         access_log=False,
         lifespan="on",
@@ -203,35 +205,61 @@ def run() -> None:
 @cli.command()
 def serve(
     service: str = typer.Argument(..., help="identity | applications | chat | files | notifier | gateway"),
+    replica: int = typer.Option(0, "--replica", help="Номер реплики (0 … LK_REPLICAS−1): её порт"),
 ) -> None:
     """Запустить один сервис как отдельный процесс (режим задаётся LK_MODE)."""
     if service not in SERVICES:
         typer.echo(f"Неизвестный сервис: {service}", err=True)
         raise typer.Exit(2)
     settings = Settings()
-    configure_logging(settings.log_level, settings.log_json, service)
-    server = QuietServer(service_config(service, settings))
+    ports = settings.ports_of(service)
+    if not 0 <= replica < len(ports):
+        typer.echo(f"У сервиса {service} {len(ports)} реплик(и): номер {replica} вне их", err=True)
+        raise typer.Exit(2)
+    configure_logging(
+        settings.log_level, settings.log_json, service if replica == 0 else f"{service}#{replica}"
+    )
+    server = QuietServer(service_config(service, settings, port=ports[replica]))
     server.run()
     if not server.started:
         raise typer.Exit(3)  # as uvicorn.run: the app did not start (its lifespan failed)
 
 
+def replica_names(settings: Settings, services: tuple[str, ...] = START_ORDER) -> list[str]:
+    """The processes of the real stack, by name: ``identity`` (replica 0), ``identity#1`` …"""
+    return [
+        service if i == 0 else f"{service}#{i}"
+        for service in services
+        for i in range(settings.replicas_of(service))
+    ]
+
+
+def serve_command(name: str) -> list[str]:
+    """``lk`` arguments of the process ``name`` (:func:`replica_names`, or ``edge``)."""
+    if name == EDGE:
+        return ["edge"]
+    service, _, replica = name.partition("#")
+    return ["serve", service, *(["--replica", replica] if replica else [])]
+
+
 @cli.command("run-stack")
 def run_stack() -> None:
-    """Запустить каждый сервис отдельным процессом на реальном стеке (make infra-up)."""
+    """Запустить каждый сервис отдельным процессом на реальном стеке (make infra-up); LK_REPLICAS
+    процессов каждого сервиса (чат — один), nginx распределяет запросы между ними."""
     env = {**os.environ, "LK_MODE": "stack"}
     procs: dict[str, subprocess.Popen[bytes]] = {}
+    settings = Settings(mode="stack")
 
     def spawn(name: str) -> None:
         # nginx (`lk edge`) in a session of its own: its workers stop with their master
-        command = ["edge"] if name == EDGE else ["serve", name]
         procs[name] = subprocess.Popen(
-            [sys.executable, "-m", "shared.cli", *command], env=env, start_new_session=name == EDGE
+            [sys.executable, "-m", "shared.cli", *serve_command(name)],
+            env=env,
+            start_new_session=name == EDGE,
         )
 
-    for name in (*START_ORDER, EDGE):
+    for name in (*replica_names(settings), EDGE):
         spawn(name)
-    settings = Settings(mode="stack")
     banner = f"Личный кабинет ТП (реальный стек) готов: {settings.public_url}\nОстановить: Ctrl-C"
     threading.Thread(
         target=asyncio.run,

@@ -30,6 +30,8 @@ SERVICE_PORTS = {
     "notifier": 8105,
 }
 STACK_GATEWAY_PORT = 8100  # the gateway behind nginx on the real stack
+REPLICA_PORT_STEP = 10  # replica i of a service listens on its port + 10·i (8101, 8111, 8121 …)
+SINGLE_REPLICA = ("chat",)  # its live fan-out is in one process's memory (services/chat/README.md)
 
 
 class Settings(BaseSettings):
@@ -56,6 +58,11 @@ class Settings(BaseSettings):
     # LK_GATEWAY_PORT says otherwise). Each system runs its own nginx under var/edge.
     edge_port: int = 8000
     nginx_bin: str = "nginx"
+    # The real stack: processes per service (``lk run-stack``, ``make run-stack REPLICAS=N``;
+    # chat stays at one). Replica i listens on the service's port + 10·i unless
+    # ``replica_ports`` names every replica's port of a service (the tests' free ports).
+    replicas: int = 1
+    replica_ports: dict[str, list[int]] = {}
     # Address a person uses to reach the cabinet; e-mailed links start with it.
     public_url: str = ""
     secret_key: str = ""
@@ -209,6 +216,20 @@ class Settings(BaseSettings):
 
     def port_of(self, service: str) -> int:
         return int(getattr(self, f"{service}_port"))
+
+    def replicas_of(self, service: str) -> int:
+        """How many processes of ``service`` the real stack runs."""
+        return 1 if self.embedded or service in SINGLE_REPLICA else max(1, self.replicas)
+
+    def ports_of(self, service: str) -> list[int]:
+        """The port of each replica of ``service``, replica 0 first (its ``port_of``)."""
+        count = self.replicas_of(service)
+        named = self.replica_ports.get(service)
+        if named:
+            if len(named) < count:
+                raise ValueError(f"LK_REPLICA_PORTS names {len(named)} ports of {service}, not {count}")
+            return list(named[:count])
+        return [self.port_of(service) + REPLICA_PORT_STEP * i for i in range(count)]
 
     def url_of(self, service: str) -> str:
         return self.service_urls.get(service) or f"http://{self.host}:{self.port_of(service)}"

@@ -4,11 +4,14 @@ The same test body runs against both: ``System.mode`` is "embedded" (one ``lk ru
 process, SQLite, embedded transport, Maildir sink) or "stack" (one ``lk serve``
 process per service on real PostgreSQL, Kafka and Mailpit, isolated by a fresh
 database and a topic prefix per system, behind the system's own nginx — ``lk edge``,
-component "edge" — which is the public entry, as with ``lk run-stack``).
+component "edge" — which is the public entry, as with ``lk run-stack``). A stack system may
+run several replicas of every service (``replicas``, as ``LK_REPLICAS``): replica 0 is the
+component named after its service, the others ``<service>#<i>``.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -24,6 +27,7 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 import psycopg
 
+from shared.cli import replica_names, serve_command
 from shared.settings import Settings
 from shared.smtp_sink import read_maildir
 
@@ -119,7 +123,7 @@ class System:
     database: str | None = None
 
     @classmethod
-    def create(cls, mode: str, root: Path) -> System:
+    def create(cls, mode: str, root: Path, replicas: int = 1) -> System:
         root.mkdir(parents=True, exist_ok=True)
         env = {
             **os.environ,
@@ -138,6 +142,12 @@ class System:
         }
         for service in STACK_ORDER:
             env[f"LK_{service.upper()}_PORT"] = str(free_port())
+        if mode == "stack" and replicas > 1:
+            env["LK_REPLICAS"] = str(replicas)
+            ports = {s: [int(env[f"LK_{s.upper()}_PORT"])] for s in STACK_ORDER if s != EDGE}
+            for found in ports.values():
+                found.extend(free_port() for _ in range(replicas - 1))
+            env["LK_REPLICA_PORTS"] = json.dumps(ports)
         entry = "LK_GATEWAY_PORT" if mode == "embedded" else "LK_EDGE_PORT"
         env["LK_PUBLIC_URL"] = f"http://127.0.0.1:{env[entry]}"
         system = cls(mode=mode, root=root, env=env)
@@ -157,7 +167,9 @@ class System:
     # settings and endpoints ---------------------------------------------------
     @property
     def settings(self) -> Settings:
-        values = {k[3:].lower(): v for k, v in self.env.items() if k.startswith("LK_")}
+        values: dict[str, object] = {k[3:].lower(): v for k, v in self.env.items() if k.startswith("LK_")}
+        if "replica_ports" in values:  # JSON in the environment, as pydantic reads it from there
+            values["replica_ports"] = json.loads(str(values["replica_ports"]))
         return Settings(**values)  # type: ignore[arg-type]
 
     @property
@@ -175,7 +187,14 @@ class System:
 
     # processes ------------------------------------------------------------------
     def components(self) -> tuple[str, ...]:
-        return ("all",) if self.mode == "embedded" else STACK_ORDER
+        if self.mode == "embedded":
+            return ("all",)
+        return (*replica_names(self.settings, STACK_ORDER[:-1]), EDGE)
+
+    def url_of(self, component: str) -> str:
+        """The address of one process of the stack (``identity``, ``identity#1`` …)."""
+        service, _, replica = component.partition("#")
+        return f"http://127.0.0.1:{self.settings.ports_of(service)[int(replica or 0)]}"
 
     def host_of(self, component: str) -> str:
         """The process that runs ``component`` (in embedded mode, everything is one)."""
@@ -183,7 +202,7 @@ class System:
 
     def start(self, component: str | None = None) -> None:
         for name in [component] if component else self.components():
-            args = ["run"] if name == "all" else ["edge"] if name == EDGE else ["serve", name]
+            args = ["run"] if name == "all" else serve_command(name)
             log = open(self.root / f"{name}.log", "ab")  # noqa: SIM115 - kept open for the child
             self.procs[name] = subprocess.Popen(
                 [sys.executable, "-m", "shared.cli", *args],

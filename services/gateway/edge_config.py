@@ -149,6 +149,15 @@ class EdgeConfig:
         self.trusted = [t.strip() for t in settings.trusted_proxies if t.strip()]
         self.w = _Writer()
 
+    def addresses(self, service: str) -> list[str]:
+        """Every replica of ``service`` (``lk run-stack`` with ``LK_REPLICAS``): nginx spreads
+        requests over them and passes one that fails to the next. A service reached by name
+        (containers: ``LK_SERVICE_URLS``) is one line; nginx resolves every address of it."""
+        if service in self.settings.service_urls:
+            return [_address(self.settings.url_of(service))]
+        host = urlsplit(self.settings.url_of(service)).hostname or self.settings.host
+        return [f"{host}:{port}" for port in self.settings.ports_of(service)]
+
     # the whole file ---------------------------------------------------------------------
     def render(self) -> str:
         w = self.w
@@ -167,7 +176,8 @@ class EdgeConfig:
         self.maps()
         for service in (*SERVICES, "gateway"):
             w.open(f"upstream {upstream_of(service)}")
-            w(f"server {_address(self.settings.url_of(service))};")
+            for address in self.addresses(service):
+                w(f"server {address};")
             w(f"keepalive {KEEPALIVE};")
             w.close()
         w.open(f"upstream {upstream_of('s3')}")
