@@ -460,3 +460,35 @@ def test_docker_compose_runs_the_same_edge() -> None:
     settings = Settings(mode="stack", service_urls=urls)
     assert all("ports" not in compose["services"][name] for name in UPSTREAMS)
     assert settings.port_of("gateway") == int(urls["gateway"].rsplit(":", 1)[1])
+
+
+def test_every_replica_is_an_upstream_server_and_a_dead_one_is_passed_over(tmp_path: Path) -> None:
+    """``LK_REPLICAS``: nginx has every replica's address; requests go round them, and one
+    whose process is gone (nothing listens) is passed over, a POST included (never sent to it)."""
+    (first, first_port), (second, second_port) = start_stub("identity"), start_stub("identity#1")
+    try:
+        both = {"identity": [first_port, second_port]}
+        with running_edge(tmp_path / "up", replicas=2, identity_port=first_port, replica_ports=both) as edge:
+            config = (edge.prefix / "nginx.conf").read_text()
+            assert (
+                f"server 127.0.0.1:{first_port};" in config and f"server 127.0.0.1:{second_port};" in config
+            )
+            assert {answered_by(edge, "/api/v1/me") for _ in range(8)} == {"identity", "identity#1"}
+        down = free_port()
+        one = {"identity": [down, second_port]}
+        with running_edge(tmp_path / "down", replicas=2, identity_port=down, replica_ports=one) as edge:
+            answers = [answered_by(edge, "/api/v1/me", method) for method in ("GET", "POST") * 3]
+            assert answers == ["identity#1"] * 6
+    finally:
+        first.shutdown()
+        second.shutdown()
+
+
+def test_replica_ports_follow_the_service_port_and_chat_stays_one() -> None:
+    settings = Settings(mode="stack", replicas=3)
+    assert settings.ports_of("identity") == [8101, 8111, 8121]
+    assert settings.ports_of("gateway") == [8100, 8110, 8120]
+    assert settings.ports_of("chat") == [8103]  # its live fan-out is one process's memory
+    assert Settings(mode="embedded", replicas=3).ports_of("identity") == [8101]
+    with pytest.raises(ValueError, match="names 1 ports"):
+        Settings(mode="stack", replicas=2, replica_ports={"files": [9000]}).ports_of("files")
