@@ -34,7 +34,7 @@ from shared.transport import Transport
 log = structlog.get_logger(__name__)
 
 RETRY = 1.0  # seconds between a follower's attempts to take the locks it wants
-CHECK = 5.0  # seconds between looks at the connection while every wanted lock is held
+CHECK = 10.0  # seconds between looks at the connection while every wanted lock is held (as LK_FALLBACK_POLL)
 TIMEOUT = 5.0
 _FAILURES = (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError)
 

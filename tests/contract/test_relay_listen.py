@@ -12,9 +12,7 @@ import sys
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
-import psycopg
 import pytest
 
 from services.identity.app import IdentityApp
@@ -23,7 +21,6 @@ from shared.readstore import PostgresReadStore
 from shared.relay import Relay
 from shared.settings import Settings
 from shared.transport import Transport
-from tests.contract.conftest import POSTGRES
 from tests.contract.test_relay import read_all, register, registrations, relay
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -39,18 +36,6 @@ account = app.register(login=sys.argv[3], email=sys.argv[3] + "@example.ru",
 print(account.id)
 app.close()
 """
-
-
-@pytest.fixture
-def dsn() -> Iterator[str]:
-    name = f"lk_listen_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(POSTGRES, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield urlunsplit(urlsplit(POSTGRES)._replace(path=f"/{name}"))
-    finally:
-        with psycopg.connect(POSTGRES, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture

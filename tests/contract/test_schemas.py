@@ -5,31 +5,15 @@ schemas moved over on first start. Real PostgreSQL."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
-from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
-import pytest
 
 from services.identity.app import IdentityApp
 from services.identity.domain import Account
 from shared.readstore import PostgresReadStore
 from shared.settings import Settings
-from tests.contract.conftest import POSTGRES
 
 SECRET = "x" * 32
-
-
-@pytest.fixture
-def dsn() -> Iterator[str]:
-    name = f"lk_schemas_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(POSTGRES, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield urlunsplit(urlsplit(POSTGRES)._replace(path=f"/{name}"))
-    finally:
-        with psycopg.connect(POSTGRES, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def tables(dsn: str) -> set[str]:

@@ -30,6 +30,7 @@ from hypothesis import strategies as st
 from services.gateway.edge import normal_path
 from services.gateway.edge_config import SOCKET_TIMEOUT, check, nginx_command, write_config
 from services.gateway.routes import CHAT_RESOURCES, PAGE_UPLOAD_MAX, ROUTES, SERVICES, SLOW, service_for
+from shared.cli import replica_names, serve_command
 from shared.edge import ACCEL_HEADER, EDGE_HEADER, accel_key, edge_key
 from shared.settings import Settings
 
@@ -492,3 +493,11 @@ def test_replica_ports_follow_the_service_port_and_chat_stays_one() -> None:
     assert Settings(mode="embedded", replicas=3).ports_of("identity") == [8101]
     with pytest.raises(ValueError, match="names 1 ports"):
         Settings(mode="stack", replicas=2, replica_ports={"files": [9000]}).ports_of("files")
+    # What lk run-stack starts: every replica by name, and the command of each.
+    names = replica_names(Settings(mode="stack", replicas=2), ("identity", "chat", "gateway"))
+    assert names == ["identity", "identity#1", "chat", "gateway", "gateway#1"]
+    assert [serve_command(n) for n in ("identity", "identity#1", "edge")] == [
+        ["serve", "identity"],
+        ["serve", "identity", "--replica", "1"],
+        ["edge"],
+    ]
