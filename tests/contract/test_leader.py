@@ -14,7 +14,6 @@ import psycopg
 import pytest
 
 from shared.leader import Leader
-from tests.contract.test_schemas import dsn as dsn
 
 NAME = "relay:identity"
 

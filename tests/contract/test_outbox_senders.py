@@ -15,7 +15,6 @@ import pytest
 from services.notifier.mailer import FakeMailer, Mail, Pending
 from services.notifier.outbox import OUTBOX_DDL, Sender, enqueue
 from shared.readstore import PostgresReadStore
-from tests.contract.test_schemas import dsn as dsn
 
 
 @dataclass
