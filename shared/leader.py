@@ -192,11 +192,16 @@ class Leader:
                     timeout=TIMEOUT,
                 )
                 for row in rows:
-                    if row["got"]:
-                        claim = wanted[row["k"]]
-                        claim.revoked.clear()
-                        self._held.add(claim.name)
-                        claim.granted.set()
+                    if not row["got"]:
+                        continue
+                    claim = wanted[row["k"]]
+                    if self._claims.get(claim.name) is not claim:  # given up while asked for
+                        self._release.add(claim.key)
+                        self._wake.set()
+                        continue
+                    claim.revoked.clear()
+                    self._held.add(claim.name)
+                    claim.granted.set()
             wait = self.retry if any(c.name not in self._held for c in self._claims.values()) else self.check
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), wait)
