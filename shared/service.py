@@ -64,7 +64,14 @@ class Runtime:
         stalled."""
         if not projection.topics:
             projection.topics = topics(projection.name, self.settings)
-        runner = ConsumerRunner(projection, self.transport, self.store, on_applied=on_applied)
+        runner = ConsumerRunner(
+            projection,
+            self.transport,
+            self.store,
+            on_applied=on_applied,
+            attempts=self.settings.dead_letter_attempts,
+            retry_first=self.settings.dead_letter_retry,
+        )
         relay = self.relay
         if relay is not None:
             runner.stalled = lambda: relay.stalled
@@ -92,6 +99,10 @@ class Runtime:
     def probe(self, name: str, check: Dependency) -> None:
         """One more dependency its readiness (``/health``) reports (a blob store, a server)."""
         self.probes[name] = check
+
+    def consumers(self) -> list[ConsumerRunner]:
+        """Every consumer runner of the service, its session registry's included."""
+        return [*self.runners, *([self.auth.runner] if self.auth is not None else [])]
 
 
 @dataclass(frozen=True)
@@ -145,6 +156,8 @@ def create_service_app(service: Service[S], settings: Settings) -> FastAPI:
         found: dict[str, object] = {}
         if runtime.relay is not None:
             found.update(relay_position=runtime.relay.position, relay_unmapped=runtime.relay.unmapped)
+        # Events its consumers parked (shared/deadletters.py): an operator has work to do.
+        found["dead_letters"] = sum(runner.dead_letters for runner in runtime.consumers())
         if service.health is not None:
             found.update(await service.health(app.state.service))
         return found
