@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
 import typer
@@ -102,6 +102,65 @@ def topology() -> None:
 
     for line in lines():
         typer.echo(line)
+
+
+def _table(headers: tuple[str, ...], rows: Sequence[tuple[object, ...]]) -> list[str]:
+    """Columns as wide as their longest cell; numbers to the right."""
+    cells = [tuple(str(c) for c in row) for row in rows]
+    widths = [max(len(h), *(len(r[i]) for r in cells)) if cells else len(h) for i, h in enumerate(headers)]
+    numeric = [bool(rows) and all(isinstance(r[i], int) for r in rows) for i in range(len(headers))]
+
+    def line(values: tuple[str, ...]) -> str:
+        return "  ".join(
+            v.rjust(w) if n else v.ljust(w) for v, w, n in zip(values, widths, numeric, strict=True)
+        )
+
+    return [line(headers), "  ".join("-" * w for w in widths), *(line(r).rstrip() for r in cells)]
+
+
+@ops_cli.command("lag")
+def lag(as_json: bool = typer.Option(False, "--json", help="JSON: consumers и relays")) -> None:
+    """Отставание: у каждого потребителя по разделам (конец топика минус его позиция) и у реле
+    каждого сервиса (последнее событие хранилища минус опубликованное)."""
+    from shared.lag import ConsumerLag, RelayBacklog, every_topic, stored_backlog, stored_lags
+
+    settings = Settings()
+
+    async def run() -> tuple[list[ConsumerLag], list[RelayBacklog]]:
+        transport = build_transport(settings)
+        await transport.start()
+        try:
+            ends = await transport.end_offsets(every_topic(settings))
+        finally:
+            await transport.stop()
+        consumers: list[ConsumerLag] = []
+        relays: list[RelayBacklog] = []
+        for service in READ_STORES:
+            async with _store_of(settings, service) as store:
+                consumers.extend(await stored_lags(settings, service, store, ends))
+                if service in SERVICES:
+                    backlog = await stored_backlog(settings, service, store)
+                    if backlog is not None:
+                        relays.append(backlog)
+        return consumers, relays
+
+    consumers, relays = asyncio.run(run())
+    if as_json:
+        body = {"consumers": [c.as_dict() for c in consumers], "relays": [r.as_dict() for r in relays]}
+        typer.echo(json.dumps(body, ensure_ascii=False, indent=2))
+        return
+    headers = ("Сервис", "Потребитель", "Топик", "Раздел", "Конец", "Позиция", "Отставание")
+    rows = [
+        (c.service, c.consumer, c.topic, c.partition, c.end_offset, c.next_offset, c.lag) for c in consumers
+    ]
+    for text in _table(headers, rows):
+        typer.echo(text)
+    typer.echo("")
+    relay_headers = ("Сервис", "Последнее событие", "Опубликовано реле", "Отставание реле")
+    for text in _table(relay_headers, [(r.service, r.last_id, r.position, r.backlog) for r in relays]):
+        typer.echo(text)
+    behind = sum(c.lag for c in consumers) + sum(r.backlog for r in relays)
+    typer.echo(f"\nВсего не обработано: {behind}.")
 
 
 @ops_cli.command("positions")

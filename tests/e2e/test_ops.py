@@ -106,3 +106,29 @@ def test_a_poison_event_is_parked_and_the_projections_go_on(system: System, pers
     for row in letters(system):
         if row["subject"] == poison:
             lk(system, "dead-letters", "skip", str(row["id"]), "--service", str(row["service"]), "--yes")
+
+
+def test_lag_drains_to_zero_after_commands(system: System, person: Person) -> None:
+    """After a registration, its confirmation and a login, every consumer catches up with the
+    topics' end offsets and every relay with its event store: lag 0 everywhere, and the ends
+    measured are real (the identity topic holds at least those three events)."""
+    with system.client() as http:
+        register_and_confirm(system, http, person)
+        assert http.post("/api/v1/sessions", json={"login": person.login, "password": person.password})
+    deadline = time.monotonic() + 60
+    while True:
+        report = json.loads(lk(system, "lag", "--json"))
+        behind = [c for c in report["consumers"] if c["lag"]] + [r for r in report["relays"] if r["backlog"]]
+        if not behind or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    assert behind == []
+    identity = system.settings.topic("identity")
+    directory = [c for c in report["consumers"] if c["consumer"] == "identity.directory"]
+    assert {c["topic"] for c in directory} == {identity}
+    assert sum(c["end_offset"] for c in directory) >= 3
+    assert all(c["next_offset"] == c["end_offset"] for c in report["consumers"])
+    relays = {r["service"]: r for r in report["relays"]}
+    assert set(relays) >= {"identity"} and relays["identity"]["last_id"] >= 3
+    table = lk(system, "lag")
+    assert "Отставание" in table and "identity.directory" in table and "Всего не обработано: 0." in table

@@ -168,3 +168,12 @@ async def test_run_parks_and_goes_on(store: SQLiteReadStore, tmp_path: Path) -> 
         await bus.stop()
     assert await rows(store) == [(good, 1)]
     assert [r["subject"] for r in await deadletters.letters(store, "identity")] == [bad]
+
+
+def test_lag_per_partition_counts_a_partition_never_read_from_zero() -> None:
+    from shared.lag import RelayBacklog, consumer_lags
+
+    ends = {("a", 0): 10, ("a", 1): 4, ("b", 0): 7}
+    rows = consumer_lags("s", "s.view", ["a"], {("a", 0): 8}, ends)
+    assert [(r.topic, r.partition, r.lag) for r in rows] == [("a", 0, 2), ("a", 1, 4)]
+    assert RelayBacklog("s", 12, 9).backlog == 3
