@@ -11,11 +11,13 @@ import uuid
 from datetime import UTC, datetime
 
 import httpx
+from prometheus_client.parser import text_string_to_metric_families
+from prometheus_client.samples import Sample
 
 from shared.events import Envelope
 from shared.transport import build_transport
 from tests.conftest import Person
-from tests.e2e.helpers import register_and_confirm
+from tests.e2e.helpers import log_in, register_and_confirm
 from tests.harness import ROOT, System
 
 
@@ -132,3 +134,76 @@ def test_lag_drains_to_zero_after_commands(system: System, person: Person) -> No
     assert set(relays) >= {"identity"} and relays["identity"]["last_id"] >= 3
     table = lk(system, "lag")
     assert "Отставание" in table and "identity.directory" in table and "Всего не обработано: 0." in table
+
+
+OWN_FAMILIES = {
+    "identity": {"lk_relay_backlog"},
+    "applications": {"lk_relay_backlog"},
+    "chat": {"lk_relay_backlog", "lk_chat_open_sockets"},
+    "files": {"lk_relay_backlog"},
+    "notifier": {"lk_notifier_outbox_depth", "lk_notifier_mail_failures"},
+    "gateway": set(),
+}
+EVERY_SERVICE = {
+    "lk_http_requests",
+    "lk_http_request_duration_seconds",
+    "lk_consumer_lag",
+    "lk_dead_letters",
+    "lk_dead_letters_parked",
+}
+
+
+def scrape(url: str) -> dict[str, list[Sample]]:
+    answer = httpx.get(url + "/metrics", timeout=30)
+    assert answer.status_code == 200, answer.text
+    assert answer.headers["content-type"].startswith("text/plain")
+    found: dict[str, list[Sample]] = {}
+    for family in text_string_to_metric_families(answer.text):
+        found.setdefault(family.name, []).extend(family.samples)
+    return found
+
+
+def test_metrics_on_each_service_port_and_never_through_the_public_entry(
+    system: System, person: Person
+) -> None:
+    """Every service's own port answers ``/metrics`` with its families, labelled with it; the
+    routes are templates, never raw paths; the public entry answers 404 for it. The gateway's
+    port is the public entry in ``lk run``: there its figures are on the other ports (one
+    registry for the one process), on the stack on its own port behind nginx."""
+    with system.client() as http:
+        register_and_confirm(system, http, person)
+        headers = log_in(http, person.login, person.password)
+        missing = str(uuid.uuid4())
+        assert http.get(f"/api/v1/applications/{missing}", headers=headers).status_code == 404
+        for path in ("/metrics", "/metrics/", "/api/v1/metrics", "/METRICS"):
+            assert http.get(path, follow_redirects=True).status_code == 404, path
+    settings = system.settings
+    ports = [s for s in OWN_FAMILIES if s != "gateway" or system.mode == "stack"]
+    seen: dict[str, dict[str, list[Sample]]] = {s: scrape(settings.url_of(s)) for s in ports}
+    for service in ports:
+        got = seen[service]
+        assert EVERY_SERVICE | OWN_FAMILIES[service] <= set(got), (service, sorted(got))
+        for name in OWN_FAMILIES[service]:
+            assert any(s.labels.get("service") == service for s in got[name]), (service, name)
+        assert any(s.labels.get("service") == service for s in got["lk_consumer_lag"]), service
+    # Requests by route template and status, with their latency.
+    identity = seen["identity"]
+    assert any(
+        s.labels == {"service": "identity", "method": "POST", "route": "/api/v1/accounts", "status": "201"}
+        and s.value >= 1
+        for s in identity["lk_http_requests"]
+        if s.name == "lk_http_requests_total"
+    )
+    assert any(
+        s.name == "lk_http_request_duration_seconds_count" and s.labels.get("route") == "/api/v1/sessions"
+        for s in identity["lk_http_request_duration_seconds"]
+    )
+    applications = seen["applications"]["lk_http_requests"]
+    assert any(
+        s.labels.get("route") == "/api/v1/applications/{application_id}" and s.labels.get("status") == "404"
+        for s in applications
+    )
+    assert not any(missing in str(s.labels) for got in seen.values() for f in got.values() for s in f)
+    # The gateway's own figures: on its port on the stack, on the others' in one process.
+    gateway = seen["gateway"] if system.mode == "stack" else seen["identity"]
+    assert any(s.labels.get("service") == "gateway" for s in gateway["lk_http_requests"])
