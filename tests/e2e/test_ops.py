@@ -1,11 +1,9 @@
-"""Operators' tools on a running system, both modes: dead letters."""
+"""Operators' tools on a running system, both modes: dead letters, lag, /metrics."""
 
 from __future__ import annotations
 
 import asyncio
 import json
-import subprocess
-import sys
 import time
 import uuid
 from datetime import UTC, datetime
@@ -17,22 +15,8 @@ from prometheus_client.samples import Sample
 from shared.events import Envelope
 from shared.transport import build_transport
 from tests.conftest import Person
-from tests.e2e.helpers import log_in, register_and_confirm
-from tests.harness import ROOT, System
-
-
-def lk(system: System, *args: str, code: int = 0, stdin: str | None = None) -> str:
-    done = subprocess.run(
-        [sys.executable, "-m", "shared.cli", "ops", *args],
-        env=system.env,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        input=stdin,
-    )
-    assert done.returncode == code, done.stdout + done.stderr
-    return done.stdout
+from tests.e2e.helpers import lk_ops, log_in, register_and_confirm
+from tests.harness import System
 
 
 def publish(system: System, service: str, envelope: Envelope) -> None:
@@ -51,7 +35,7 @@ def publish(system: System, service: str, envelope: Envelope) -> None:
 
 
 def letters(system: System, *args: str) -> list[dict[str, object]]:
-    return [json.loads(line) for line in lk(system, "dead-letters", "list", "--json", *args).splitlines()]
+    return [json.loads(line) for line in lk_ops(system, "dead-letters", "list", "--json", *args).splitlines()]
 
 
 def test_a_poison_event_is_parked_and_the_projections_go_on(system: System, person: Person) -> None:
@@ -86,28 +70,28 @@ def test_a_poison_event_is_parked_and_the_projections_go_on(system: System, pers
     assert json.loads(str(letter["envelope"]))["subject"] == poison
     health = httpx.get(system.settings.url_of("notifier") + "/health", timeout=10).json()
     assert health["dead_letters"] >= 1
-    assert f"#{letter['id']}" in lk(system, "dead-letters", "list", "--service", "notifier")
+    assert f"#{letter['id']}" in lk_ops(system, "dead-letters", "list", "--service", "notifier")
 
     # The projection still cannot read it: a retry parks it again, with the new error.
     ident = str(letter["id"])
-    out = lk(system, "dead-letters", "retry", ident, "--service", "notifier", code=1)
+    out = lk_ops(system, "dead-letters", "retry", ident, "--service", "notifier", code=1)
     assert "запрошен" in out
     [again] = [r for r in letters(system, "--service", "notifier") if r["id"] == letter["id"]]
     assert again["status"] == "parked" and again["attempts"] == 6
 
     # Skip: asks first (no means no), then kept for the audit, out of the open list.
-    lk(system, "dead-letters", "skip", ident, "--service", "notifier", code=1, stdin="n\n")
+    lk_ops(system, "dead-letters", "skip", ident, "--service", "notifier", code=1, stdin="n\n")
     assert any(r["id"] == letter["id"] for r in letters(system, "--service", "notifier"))
-    assert "пропущено" in lk(system, "dead-letters", "skip", ident, "--service", "notifier", "--yes")
+    assert "пропущено" in lk_ops(system, "dead-letters", "skip", ident, "--service", "notifier", "--yes")
     assert not any(r["id"] == letter["id"] for r in letters(system, "--service", "notifier"))
     [kept] = [r for r in letters(system, "--service", "notifier", "--all") if r["id"] == letter["id"]]
     assert kept["status"] == "skipped" and kept["resolved_at"]
-    lk(system, "dead-letters", "retry", ident, "--service", "notifier", code=1)  # closed for good
+    lk_ops(system, "dead-letters", "retry", ident, "--service", "notifier", code=1)  # closed for good
 
     # Tidy up: the same poison parked by the other services' consumers is skipped too.
     for row in letters(system):
         if row["subject"] == poison:
-            lk(system, "dead-letters", "skip", str(row["id"]), "--service", str(row["service"]), "--yes")
+            lk_ops(system, "dead-letters", "skip", str(row["id"]), "--service", str(row["service"]), "--yes")
 
 
 def test_lag_drains_to_zero_after_commands(system: System, person: Person) -> None:
@@ -119,7 +103,7 @@ def test_lag_drains_to_zero_after_commands(system: System, person: Person) -> No
         assert http.post("/api/v1/sessions", json={"login": person.login, "password": person.password})
     deadline = time.monotonic() + 60
     while True:
-        report = json.loads(lk(system, "lag", "--json"))
+        report = json.loads(lk_ops(system, "lag", "--json"))
         behind = [c for c in report["consumers"] if c["lag"]] + [r for r in report["relays"] if r["backlog"]]
         if not behind or time.monotonic() > deadline:
             break
@@ -132,7 +116,7 @@ def test_lag_drains_to_zero_after_commands(system: System, person: Person) -> No
     assert all(c["next_offset"] == c["end_offset"] for c in report["consumers"])
     relays = {r["service"]: r for r in report["relays"]}
     assert set(relays) >= {"identity"} and relays["identity"]["last_id"] >= 3
-    table = lk(system, "lag")
+    table = lk_ops(system, "lag")
     assert "Отставание" in table and "identity.directory" in table and "Всего не обработано: 0." in table
 
 

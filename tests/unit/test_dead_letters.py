@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -17,15 +16,9 @@ from shared.consumer import ConsumerRunner
 from shared.readstore import SQLiteReadStore
 from shared.transport import Message
 from shared.transport.embedded import EmbeddedTransport
-from tests.unit.test_consumer import TOPIC, Rows, msg, rows
+from tests.unit.test_consumer import TOPIC, Rows, msg, rows, store
 
-
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[SQLiteReadStore]:
-    store = SQLiteReadStore(tmp_path / "read.sqlite")
-    await store.open()
-    yield store
-    await store.close()
+__all__ = ["store"]  # the read-store fixture, shared with test_consumer
 
 
 class Poisoned(Rows):
