@@ -25,7 +25,7 @@ import inspect
 import time
 from collections.abc import Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import structlog
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Counter, Histogram, generate_latest
@@ -95,6 +95,9 @@ class RequestMetrics:
         self.service = service
         self.settings = settings
         self.serve = not public
+        # (method, route, status) → its counter and histogram: the library's label look-up
+        # costs more than the counting itself, and the keys are bounded (route templates).
+        self._children: dict[tuple[str, str, str], tuple[Any, Any]] = {}
 
     def _ours(self, scope: Scope) -> bool:
         if not self.serve or scope["path"] != METRICS_PATH or scope["method"] not in ("GET", "HEAD"):
@@ -125,9 +128,15 @@ class RequestMetrics:
             else:
                 await self.app(scope, receive, tracked)
         finally:
-            route, method = _route_of(scope), str(scope["method"])
-            REQUESTS.labels(self.service, method, route, str(status)).inc()
-            LATENCY.labels(self.service, method, route).observe(time.perf_counter() - started)
+            key = (str(scope["method"]), _route_of(scope), str(status))
+            children = self._children.get(key)
+            if children is None:
+                children = self._children[key] = (
+                    REQUESTS.labels(self.service, *key),
+                    LATENCY.labels(self.service, key[0], key[1]),
+                )
+            children[0].inc()
+            children[1].observe(time.perf_counter() - started)
 
 
 @dataclass
