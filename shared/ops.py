@@ -15,7 +15,7 @@ from shared import deadletters
 from shared.events import Envelope
 from shared.readstore import ReadStore, build_readstore
 from shared.settings import Settings
-from shared.transport import build_transport
+from shared.transport import TransportUnavailable, build_transport
 
 ops_cli = typer.Typer(
     help="Эксплуатация: чтение топиков, перестроение моделей чтения, аудит.", no_args_is_help=True
@@ -144,7 +144,11 @@ def lag(as_json: bool = typer.Option(False, "--json", help="JSON: consumers и r
                         relays.append(backlog)
         return consumers, relays
 
-    consumers, relays = asyncio.run(run())
+    try:
+        consumers, relays = asyncio.run(run())
+    except TransportUnavailable as exc:
+        typer.echo(f"Шина событий недоступна, концы топиков не узнать: {exc}", err=True)
+        raise typer.Exit(1) from exc
     if as_json:
         body = {"consumers": [c.as_dict() for c in consumers], "relays": [r.as_dict() for r in relays]}
         typer.echo(json.dumps(body, ensure_ascii=False, indent=2))
