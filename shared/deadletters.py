@@ -110,7 +110,9 @@ def error_text(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"[:2000]
 
 
-# The read store itself failing: a lost connection, a timeout, a busy file. Never the event's fault.
+# The read store failing, not the event: a lost connection, a timeout (a statement cancelled
+# after LK_DB_TIMEOUT under load included), a deadlock or serialization failure, a lock not
+# granted, a busy file. Tried again as long as it takes; never parked.
 _STORE_DOWN: tuple[type[BaseException], ...] = (
     OSError,
     TimeoutError,
@@ -119,7 +121,9 @@ _STORE_DOWN: tuple[type[BaseException], ...] = (
     asyncpg.InterfaceError,
     asyncpg.exceptions.CannotConnectNowError,
     asyncpg.exceptions.TooManyConnectionsError,
-    asyncpg.exceptions.AdminShutdownError,
+    asyncpg.exceptions.OperatorInterventionError,  # cancelled statements, shutdowns
+    asyncpg.exceptions.TransactionRollbackError,  # deadlocks, serialization failures
+    asyncpg.exceptions.LockNotAvailableError,
 )
 
 

@@ -5,9 +5,11 @@ projection is mended; skip keeps it for the audit; a store that is down parks no
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import uuid
 from pathlib import Path
 
+import asyncpg
 import pytest
 from structlog.testing import capture_logs
 
@@ -170,3 +172,22 @@ def test_lag_per_partition_counts_a_partition_never_read_from_zero() -> None:
     rows = consumer_lags("s", "s.view", ["a"], {("a", 0): 8}, ends)
     assert [(r.topic, r.partition, r.lag) for r in rows] == [("a", 0, 2), ("a", 1, 4)]
     assert RelayBacklog("s", 12, 9).backlog == 3
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        TimeoutError(),
+        OSError("connection reset"),
+        asyncpg.exceptions.QueryCanceledError("canceling statement due to statement timeout"),
+        asyncpg.exceptions.DeadlockDetectedError("deadlock detected"),
+        sqlite3.OperationalError("database is locked"),
+    ],
+)
+async def test_the_store_failing_is_never_the_events_fault(store: SQLiteReadStore, error: Exception) -> None:
+    assert await deadletters.store_failing(store, error)
+
+
+async def test_a_bad_event_is_its_own_fault_while_the_store_answers(store: SQLiteReadStore) -> None:
+    assert not await deadletters.store_failing(store, ValueError("no such field"))
+    assert not await deadletters.store_failing(store, sqlite3.IntegrityError("UNIQUE constraint failed"))
