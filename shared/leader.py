@@ -23,6 +23,7 @@ import contextlib
 import hashlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import asyncpg
 import structlog
@@ -234,8 +235,9 @@ class LedRunner(ConsumerRunner):
         store: ReadStore,
         leader: Leader,
         on_applied: Callable[[], None] | None = None,
+        **options: Any,
     ) -> None:
-        super().__init__(projection, transport, store, on_applied=on_applied)
+        super().__init__(projection, transport, store, on_applied, **options)
         self.leader = leader
         self.lead = f"consumer:{projection.name}"
 

@@ -13,8 +13,8 @@ migrations take):
 - a table of the service's own name (``<service>_…``: its event store ``<service>_events``,
   its read models) is moved with ``ALTER TABLE … SET SCHEMA`` (its indexes and sequences go
   with it), unless the schema already has one of that name;
-- a table all services shared (``lk_relay_positions``, ``lk_consumer_*``) is copied into the
-  schema (same columns and keys) with only the service's rows (a relay is named after its
+- a table all services shared (``lk_relay_positions``, ``lk_consumer_*``, ``lk_dead_letters``)
+  is copied into the schema (same columns, keys and identity) with only the service's rows (a relay is named after its
   service, a consumer ``<service>.<projection>``), which are then deleted from ``public``;
   once the last service has taken its rows, the empty table in ``public`` is dropped.
 """
@@ -34,6 +34,7 @@ SHARED_TABLES = {
     "lk_consumer_offsets": "consumer",
     "lk_consumer_applied": "consumer",
     "lk_consumer_seen": "consumer",
+    "lk_dead_letters": "consumer",
 }
 
 
@@ -87,6 +88,18 @@ def _take_rows(cur: psycopg.Cursor[Any], schema: str, table: str, owner: str, se
         args,
     )
     taken = cur.rowcount
+    # An identity column (the dead letters' id) goes on after the ids copied, not from 1.
+    cur.execute(
+        "SELECT attname FROM pg_attribute WHERE attrelid = %s::regclass AND attidentity <> ''",
+        (f"{schema}.{table}",),
+    )
+    for (name,) in cur.fetchall():
+        cur.execute(
+            sql.SQL(
+                "SELECT setval(pg_get_serial_sequence(%s, %s), COALESCE(MAX({}), 0) + 1, false) FROM {}"
+            ).format(sql.Identifier(name), new),
+            (f"{schema}.{table}", name),
+        )
     cur.execute(sql.SQL("DELETE FROM {} WHERE {}").format(old, mine), args)
     cur.execute(sql.SQL("SELECT EXISTS (SELECT 1 FROM {})").format(old))
     row = cur.fetchone()
