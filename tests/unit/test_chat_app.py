@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from eventsourcing.persistence import StoredEvent
 
-from services.chat.app import Author, ChatApp, Message
+from services.chat.app import Author, ChatApp, Message, Receipt
 from services.chat.domain import Attachment, Thread
 from services.chat.hub import Hub, Subscriber
-from services.chat.limiter import RateLimiter
+from services.chat.limiter import FloodLimit
 from services.chat.presence import Presence
 from services.chat.public import EVENTS
 from shared.errors import Invalid, TooMany
@@ -28,7 +28,7 @@ STAFF = Author("staff-id", "staff", "Мария Иванова")
 def chat(tmp_path: Path) -> ChatApp:
     settings = Settings(mode="embedded", var_dir=tmp_path, secret_key="s" * 32)
     app = ChatApp(settings, {"PERSISTENCE_MODULE": "eventsourcing.popo"})
-    app.limiter = RateLimiter(10_000, 10.0)
+    app.flood = FloodLimit(10_000, 10.0)
     return app
 
 
@@ -76,7 +76,7 @@ def test_client_id_makes_a_post_idempotent(chat: ChatApp) -> None:
 def test_long_threads_reload_from_snapshots(tmp_path: Path) -> None:
     settings = Settings(mode="embedded", var_dir=tmp_path, secret_key="s" * 32)
     chat = ChatApp(settings)
-    chat.limiter = RateLimiter(10_000, 10.0)
+    chat.flood = FloodLimit(10_000, 10.0)
     thread = uuid.uuid4()
     for i in range(230):
         chat.post(
@@ -144,23 +144,24 @@ def test_events_stored_by_the_earlier_code_still_load(chat: ChatApp) -> None:
     assert chat.post(thread, "anna-id", STAFF, "Добрый день", [])[0]["seq"] == 2
 
 
-def test_rate_limiter_window() -> None:
+def test_flood_limit_window() -> None:
     now = [100.0]
-    limiter = RateLimiter(3, 10.0, clock=lambda: now[0])
-    key = ("a", "t")
+    flood = FloodLimit(3, 10.0, clock=lambda: now[0])
+    times: list[float] = []
     for _ in range(3):
-        assert limiter.retry_after(key) == 0
-        limiter.record(key)
-    assert limiter.retry_after(key) == pytest.approx(10.0)
+        assert flood.retry_after(times) == 0
+        times.append(now[0])
+    assert flood.retry_after(times) == pytest.approx(10.0)
     now[0] += 4
-    assert limiter.retry_after(key) == pytest.approx(6.0)
+    assert flood.retry_after(times) == pytest.approx(6.0)
     now[0] += 6
-    assert limiter.retry_after(key) == 0
-    assert limiter.retry_after(("b", "t")) == 0
+    assert flood.retry_after(times) == 0
+    assert flood.retry_after([]) == 0
+    assert FloodLimit(30, 10.0, clock=lambda: now[0]).retry_after([now[0]] * 20) == 0  # more than kept
 
 
 def test_flood_is_refused_before_anything_is_stored(chat: ChatApp) -> None:
-    chat.limiter = RateLimiter(2, 10.0)
+    chat.flood = FloodLimit(2, 10.0)
     thread = uuid.uuid4()
     chat.post(thread, ANNA.account_id, ANNA, "1", [])
     chat.post(thread, ANNA.account_id, ANNA, "2", [])
@@ -168,6 +169,8 @@ def test_flood_is_refused_before_anything_is_stored(chat: ChatApp) -> None:
         chat.post(thread, ANNA.account_id, ANNA, "3", [])
     assert refused.value.status == 429 and refused.value.retry_after == 10
     assert chat.thread(thread).seq == 2  # type: ignore[union-attr]
+    # Counted per author and thread, on the thread as stored: another author may go on.
+    assert chat.post(thread, ANNA.account_id, STAFF, "ответ", [])[1]
 
 
 def test_public_events(chat: ChatApp) -> None:
@@ -216,7 +219,7 @@ class Recorder(Subscriber):
         self.frames: list[tuple[int, str]] = []
         self.closed: tuple[int, str] | None = None
 
-    def push(self, seq: int, frame: str) -> None:
+    def push(self, seq: int, frame: str, receipt: Receipt | None = None) -> None:
         self.frames.append((seq, frame))
 
     def close(self, code: int, reason: str) -> None:
