@@ -3,19 +3,23 @@ the public events, and the hub's fan-out and presence."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from eventsourcing.persistence import StoredEvent
 
 from services.chat.app import Author, ChatApp, Message, Receipt
+from services.chat.channel import Channel
 from services.chat.domain import Attachment, Thread
 from services.chat.hub import Hub, Subscriber
 from services.chat.limiter import FloodLimit
 from services.chat.presence import Presence
 from services.chat.public import EVENTS
+from services.chat.usecases import Target
 from shared.errors import Invalid, TooMany
 from shared.events import MessagePostedV1, MessageReadV1
 from shared.settings import Settings
@@ -260,3 +264,35 @@ def test_hub_fans_out_in_order_and_tracks_presence() -> None:
     last = json.loads(applicant.drain()[-1][1])
     assert last["staff_online"] is False and last["staff_last_seen"].startswith("1970-01-01T00:16:40")
     assert other_thread.closed == (4401, "session_ended")  # its session ended (logout)
+
+
+async def test_a_channel_delivers_each_message_and_receipt_once_in_order(chat: ChatApp) -> None:
+    """As with replicas: the same message from this process and from the follower, and another
+    replica's message 5 heard after this one's 6. The channel fills the gap from the store."""
+    thread = uuid.uuid4()
+    for i in range(1, 3):
+        chat.post(thread, ANNA.account_id, ANNA, f"до {i}", [])
+    hub = Hub(Presence())
+    state = SimpleNamespace(chat=chat, hub=hub)
+    target = Target(thread, str(thread), ANNA.account_id, "ТП-1")
+    sent: list[dict[str, object]] = []
+    channel = Channel(state, target, STAFF, "s1", lambda f: sent.append(json.loads(f)), lambda c, r: None)  # type: ignore[arg-type]
+    await channel.start(0)
+    assert [f["message"]["seq"] for f in sent if f["type"] == "message"] == [1, 2]  # type: ignore[index]
+    sent.clear()
+    posted = [chat.post(thread, ANNA.account_id, ANNA, f"после {i}", [])[0] for i in range(3, 7)]
+    hub.message(str(thread), posted[0])  # 3
+    hub.message(str(thread), posted[3])  # 6 before 4 and 5: they are read from the store first
+    hub.message(str(thread), posted[0])  # 3 again (the follower)
+    for _ in range(50):
+        if channel.live:
+            break
+        await asyncio.sleep(0.01)
+    hub.message(str(thread), posted[1])  # 4 and 5 late, through the follower
+    hub.message(str(thread), posted[2])
+    receipt: Receipt = {"reader_id": "anna-id", "reader_role": "consumer", "up_to_seq": 6, "read": {}}
+    hub.read(str(thread), receipt)
+    hub.read(str(thread), receipt)  # the same receipt from the follower
+    hub.read(str(thread), {**receipt, "up_to_seq": 5})  # an older one, superseded
+    assert [f["message"]["seq"] for f in sent if f["type"] == "message"] == [3, 4, 5, 6]  # type: ignore[index]
+    assert [f["up_to_seq"] for f in sent if f["type"] == "read"] == [6]
