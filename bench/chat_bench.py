@@ -33,8 +33,6 @@ import io
 import json
 import os
 import resource
-import subprocess
-import sys
 import tempfile
 import time
 import zipfile
@@ -46,9 +44,10 @@ from websockets.asyncio.client import ClientConnection, connect
 
 from bench.common import Figure, Infra, Progress, Section, out, percentile
 from tests.conftest import new_person
+from tests.e2e.chat_replica import start_chat_replica, stop
 from tests.e2e.helpers import log_in, register_and_confirm
 from tests.e2e.test_identity_complete import NEW_PASSWORD, create_staff
-from tests.harness import ROOT, System, free_port
+from tests.harness import System
 
 SOCKETS = 1000
 THREADS = 100
@@ -148,6 +147,22 @@ def _applications(
         ids.append(str(answer.json()["id"]))
         progress.update(i + 1)
     return ids
+
+
+def _parties(system: System, count: int) -> tuple[list[str], tuple[str, str]]:
+    """An applicant with ``count`` applications and a staff member; (applications, their tokens)."""
+    with system.client() as http:
+        consumer, staff = new_person(), new_person()
+        create_staff(system, staff.login, staff.email)
+        register_and_confirm(system, http, consumer)
+        consumer_auth = log_in(http, consumer.login, consumer.password)
+        staff_auth = log_in(http, staff.login, NEW_PASSWORD)
+        apps = _applications(http, consumer_auth, consumer.email, count)
+    tokens = (
+        consumer_auth["Authorization"].removeprefix("Bearer "),
+        staff_auth["Authorization"].removeprefix("Bearer "),
+    )
+    return apps, tokens
 
 
 async def _open(url: str, deflate: bool = False) -> ClientConnection:
@@ -333,17 +348,7 @@ def measure(mode: str, root: Path) -> dict[str, Any]:
     try:
         out("  … starting the system")
         system.start()
-        with system.client() as http:
-            consumer, staff = new_person(), new_person()
-            create_staff(system, staff.login, staff.email)
-            register_and_confirm(system, http, consumer)
-            consumer_auth = log_in(http, consumer.login, consumer.password)
-            staff_auth = log_in(http, staff.login, NEW_PASSWORD)
-            apps = _applications(http, consumer_auth, consumer.email)
-        tokens = (
-            consumer_auth["Authorization"].removeprefix("Bearer "),
-            staff_auth["Authorization"].removeprefix("Bearer "),
-        )
+        apps, tokens = _parties(system, THREADS + 1)
         holders = ["all"] if mode == "embedded" else ["gateway", "chat"]
         pids = {name: system.procs[name].pid for name in holders}
         asyncio.run(_drive(system, apps, tokens, pids, section))
@@ -360,29 +365,6 @@ REPLICA_SOCKETS = 4  # per thread and replica
 REPLICA_RATE = 20.0
 REPLICA_DURATION = 15.0
 TARGET_CROSS_P99_MS = 100.0
-
-
-def _second_chat(system: System) -> tuple[subprocess.Popen[bytes], str]:
-    """One more process of the chat service (a replica) on a port of its own, as run-stack runs it."""
-    port = free_port()
-    env = {**system.env, "LK_CHAT_PORT": str(port)}
-    log = open(system.root / "chat-2.log", "ab")  # noqa: SIM115 - kept open for the child
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "shared.cli", "serve", "chat"], env=env, cwd=ROOT, stdout=log, stderr=log
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"the second chat process exited: {system.log_tail('chat-2')}")
-        try:
-            if httpx.get(f"{url}/health", timeout=2).status_code == 200:
-                return proc, url
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    proc.kill()
-    raise RuntimeError("the second chat process never became healthy")
 
 
 async def _across(urls: tuple[str, str], apps: list[str], tokens: tuple[str, str], section: Section) -> None:
@@ -461,25 +443,14 @@ def measure_replicas(root: Path) -> dict[str, Any]:
     try:
         out("  … starting the system and a second chat process")
         system.start()
-        second, url_b = _second_chat(system)
-        with system.client() as http:
-            consumer, staff = new_person(), new_person()
-            create_staff(system, staff.login, staff.email)
-            register_and_confirm(system, http, consumer)
-            consumer_auth = log_in(http, consumer.login, consumer.password)
-            staff_auth = log_in(http, staff.login, NEW_PASSWORD)
-            apps = _applications(http, consumer_auth, consumer.email, REPLICA_THREADS)
-        tokens = (
-            consumer_auth["Authorization"].removeprefix("Bearer "),
-            staff_auth["Authorization"].removeprefix("Bearer "),
-        )
+        second, url_b = start_chat_replica(system)
+        apps, tokens = _parties(system, REPLICA_THREADS)
         asyncio.run(_across((system.settings.url_of("chat"), url_b), apps, tokens, section))
         section.note("B's sockets get A's messages from B's follower: NOTIFY on commit, then a read of the")
         section.note("new events from the store (services/chat/follow.py); no relay or Kafka in the way")
     finally:
         if second is not None:
-            second.terminate()
-            second.wait(15)
+            stop(second)
         system.destroy()
     return section.as_json()
 

@@ -31,6 +31,7 @@ from shared.readstore import ReadStore
 log = structlog.get_logger(__name__)
 
 Frame = Mapping[str, object]
+TELL_EVERY = 1.0  # seconds: the other replicas hear of an account's actions at most this often
 
 
 def dumps(frame: Frame) -> str:
@@ -68,6 +69,7 @@ class Hub:
         self.applicants: dict[str, str] = {}  # thread → applicant, for threads with sockets
         self._staff_online = False
         self._online: dict[str, bool] = {}  # applicant → last broadcast state
+        self._told: dict[str, tuple[float, bool]] = {}  # account → (when, had sockets) last told others
         self.bus.heard = self.heard
 
     @classmethod
@@ -159,6 +161,19 @@ class Hub:
                 self.presence.heard(account, role, float(seen), bool(sockets))
                 self.refresh(account, role)
 
+    def _worth_telling(self, account_id: str) -> bool:
+        """A socket opened or closed (its count went to or from zero), or the last note about the
+        account is a second old: a burst of posts is one note, not one each."""
+        now = self.presence.clock()
+        state = (now, bool(self.presence.sockets.get(account_id)))
+        told = self._told.get(account_id)
+        if told is not None and told[1] == state[1] and now - told[0] < TELL_EVERY:
+            return False
+        if len(self._told) >= 100_000:
+            self._told.clear()
+        self._told[account_id] = state
+        return True
+
     def _announce(self, accounts: list[str]) -> None:
         seen = [
             [
@@ -179,7 +194,7 @@ class Hub:
     def refresh(self, account_id: str, role: str, *, announce: bool = False) -> None:
         """Broadcast presence where it changed because of ``account_id`` (``announce``: this
         process saw it, so tell the other replicas too)."""
-        if announce and self.bus.shared:
+        if announce and self.bus.shared and self._worth_telling(account_id):
             self._announce([account_id])
         if role == STAFF:
             self._refresh_staff()

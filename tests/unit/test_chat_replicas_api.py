@@ -22,7 +22,6 @@ from fastapi.testclient import TestClient
 from starlette.testclient import WebSocketTestSession
 
 from services.chat.main import create_app
-from shared.events import PublicEvent
 from shared.settings import Settings
 from shared.transport import Transport, build_transport
 from tests.unit.test_chat_api import SECRET, Party, World, frames_until, messages_path
@@ -52,18 +51,8 @@ class Bus:
 class TwoWorld(World):
     bus: Bus
 
-    def emit(self, service: str, subject: str, payload: PublicEvent) -> None:
-        self.positions[service] = self.positions.get(service, 0) + 1
-        self.sequences[subject] = self.sequences.get(subject, 0) + 1
-        envelope = payload.envelope(
-            source=service,
-            subject=subject,
-            sequence=self.sequences[subject],
-            position=self.positions[service],
-        )
-        self.bus.call(
-            self.bus.transport.publish(self.settings.topic(service), [(subject, envelope.to_bytes())])
-        )
+    def write(self, topic: str, key: str, value: bytes) -> None:
+        self.bus.call(self.bus.transport.publish(topic, [(key, value)]))
 
 
 @pytest.fixture(params=["embedded", "stack"])
