@@ -115,7 +115,7 @@ def test_the_flood_limit_counts_the_messages_of_every_replica(replicas: tuple[Ch
     for app in replicas:
         with pytest.raises(TooMany) as refused:
             app.post(thread, ANNA.account_id, ANNA, "двадцать первое", [])
-        assert refused.value.code == "too_many_messages" and 1 <= refused.value.retry_after <= 10
+        assert refused.value.code == "too_many_messages" and 1 <= (refused.value.retry_after or 0) <= 10
     assert len(_stored(a, thread)) == 20
     # Someone else in the same thread is not limited by it.
     assert b.post(thread, ANNA.account_id, STAFF, "ответ", [])[0]["seq"] == 21
