@@ -17,7 +17,7 @@ from services.chat.channel import Channel
 from services.chat.domain import Attachment, Thread
 from services.chat.hub import Hub, Subscriber
 from services.chat.limiter import FloodLimit
-from services.chat.presence import Presence
+from services.chat.presence import REMOTE_TTL, Presence
 from services.chat.public import EVENTS
 from services.chat.usecases import Target
 from shared.errors import Invalid, TooMany
@@ -296,3 +296,16 @@ async def test_a_channel_delivers_each_message_and_receipt_once_in_order(chat: C
     hub.read(str(thread), {**receipt, "up_to_seq": 5})  # an older one, superseded
     assert [f["message"]["seq"] for f in sent if f["type"] == "message"] == [3, 4, 5, 6]  # type: ignore[index]
     assert [f["up_to_seq"] for f in sent if f["type"] == "read"] == [6]
+
+
+def test_presence_heard_from_another_replica_lasts_while_it_says_so() -> None:
+    now = [1000.0]
+    presence = Presence(clock=lambda: now[0])
+    presence.heard("staff-id", "staff", seen=900.0, sockets=True)  # a socket there, seen long ago
+    assert presence.staff_online() and presence.online("staff-id")
+    now[0] += REMOTE_TTL - 1
+    assert presence.online("staff-id")
+    now[0] += 2  # no heartbeat from that replica (killed): no longer counted
+    assert not presence.online("staff-id") and presence.seen["staff-id"] == 900.0
+    presence.heard("staff-id", "staff", seen=800.0, sockets=False)  # an older moment never wins
+    assert presence.seen["staff-id"] == 900.0 and not presence.staff_online()
