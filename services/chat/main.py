@@ -62,6 +62,7 @@ async def build(runtime: Runtime) -> ChatState:
         runtime.on_close(bus.close)
     runtime.start("hub", lambda: hub.maintain(lambda session: session in auth.registry.sessions))
     runtime.on_close(hub.presence.close)
+    runtime.measure("lk_chat_open_sockets", "Chat WebSockets open on this process", lambda: hub.sockets)
     return ChatState(settings, chat, directory, hub, refs, auth, follower)
 
 
