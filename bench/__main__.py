@@ -41,6 +41,10 @@ BENCHMARKS: dict[str, tuple[str, Callable[[Infra], dict[str, Any]]]] = {
         files_bench.run,
     ),
     "chat": ("1 000 open WebSockets, 100 messages/s: delivery latency and memory per socket", chat_bench.run),
+    "chat-replicas": (
+        "two chat processes: delivery to sockets of the same and of the other",
+        chat_bench.run_replicas,
+    ),
     "applications": ("submissions/s with two documents, status change → e-mail", applications_bench.run),
     "documents": (
         "fee estimates/s, the application form and a contract as DOCX/s, PDF by LibreOffice",

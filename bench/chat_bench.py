@@ -18,6 +18,11 @@ the author's open sockets), then with ``POST …/messages`` through the gateway.
 stamped just before it is sent; every socket stamps it as it arrives. Latency = arrival − send,
 over every delivery (10 per message). The client runs on the same two cores.
 
+Across replicas (``python -m bench --only chat-replicas``, ``run_replicas()``): the real stack
+with a second chat process; staff sockets on both, 20 posts/s through one for 15 s; the delivery
+latency to the sockets of the same process (the in-process push) and of the other (heard through
+the event store, services/chat/follow.py), side by side in one run.
+
 ``python -m bench.chat_bench`` runs it alone; ``run()`` returns the figures.
 """
 
@@ -39,6 +44,7 @@ from websockets.asyncio.client import ClientConnection, connect
 
 from bench.common import Figure, Infra, Progress, Section, out, percentile
 from tests.conftest import new_person
+from tests.e2e.chat_replica import start_chat_replica, stop
 from tests.e2e.helpers import log_in, register_and_confirm
 from tests.e2e.test_identity_complete import NEW_PASSWORD, create_staff
 from tests.harness import System
@@ -118,10 +124,12 @@ def _zip() -> bytes:
     return buffer.getvalue()
 
 
-def _applications(http: httpx.Client, auth: dict[str, str], email: str) -> list[str]:
+def _applications(
+    http: httpx.Client, auth: dict[str, str], email: str, count: int = THREADS + 1
+) -> list[str]:
     ids = []
-    progress = Progress("filing applications", THREADS + 1)
-    for i in range(THREADS + 1):  # the last one for the sockets that only measure memory
+    progress = Progress("filing applications", count)
+    for i in range(count):  # (of THREADS + 1, the last one for the sockets that only measure memory)
         up = http.post("/api/v1/files", headers=auth, files={"file": ("docs.zip", _zip(), "application/zip")})
         assert up.status_code == 201, up.text
         answer = http.post(
@@ -139,6 +147,22 @@ def _applications(http: httpx.Client, auth: dict[str, str], email: str) -> list[
         ids.append(str(answer.json()["id"]))
         progress.update(i + 1)
     return ids
+
+
+def _parties(system: System, count: int) -> tuple[list[str], tuple[str, str]]:
+    """An applicant with ``count`` applications and a staff member; (applications, their tokens)."""
+    with system.client() as http:
+        consumer, staff = new_person(), new_person()
+        create_staff(system, staff.login, staff.email)
+        register_and_confirm(system, http, consumer)
+        consumer_auth = log_in(http, consumer.login, consumer.password)
+        staff_auth = log_in(http, staff.login, NEW_PASSWORD)
+        apps = _applications(http, consumer_auth, consumer.email, count)
+    tokens = (
+        consumer_auth["Authorization"].removeprefix("Bearer "),
+        staff_auth["Authorization"].removeprefix("Bearer "),
+    )
+    return apps, tokens
 
 
 async def _open(url: str, deflate: bool = False) -> ClientConnection:
@@ -324,17 +348,7 @@ def measure(mode: str, root: Path) -> dict[str, Any]:
     try:
         out("  … starting the system")
         system.start()
-        with system.client() as http:
-            consumer, staff = new_person(), new_person()
-            create_staff(system, staff.login, staff.email)
-            register_and_confirm(system, http, consumer)
-            consumer_auth = log_in(http, consumer.login, consumer.password)
-            staff_auth = log_in(http, staff.login, NEW_PASSWORD)
-            apps = _applications(http, consumer_auth, consumer.email)
-        tokens = (
-            consumer_auth["Authorization"].removeprefix("Bearer "),
-            staff_auth["Authorization"].removeprefix("Bearer "),
-        )
+        apps, tokens = _parties(system, THREADS + 1)
         holders = ["all"] if mode == "embedded" else ["gateway", "chat"]
         pids = {name: system.procs[name].pid for name in holders}
         asyncio.run(_drive(system, apps, tokens, pids, section))
@@ -343,6 +357,107 @@ def measure(mode: str, root: Path) -> dict[str, Any]:
     finally:
         system.destroy()
     return section.as_json()
+
+
+# Across replicas: two chat processes on the real stack, sockets on each, posts through one.
+REPLICA_THREADS = 20
+REPLICA_SOCKETS = 4  # per thread and replica
+REPLICA_RATE = 20.0
+REPLICA_DURATION = 15.0
+TARGET_CROSS_P99_MS = 100.0
+
+
+async def _across(urls: tuple[str, str], apps: list[str], tokens: tuple[str, str], section: Section) -> None:
+    """Sockets of the staff on both replicas; the applicant posts through replica A. Each arrival
+    is timed from just before its POST: on A (the in-process push) and on B (heard through the
+    store: NOTIFY, then a read of the new events)."""
+    consumer, staff = tokens
+    holders: list[tuple[str, ClientConnection]] = []
+    for side, url in zip("AB", urls, strict=True):
+        base = url.replace("http://", "ws://")
+        wanted = [f"{base}/api/v1/applications/{a}/chat/ws?access_token={staff}" for a in apps]
+        holders += [(side, ws) for ws in await _open_many(wanted * REPLICA_SOCKETS)]
+    sent: dict[str, float] = {}
+    arrivals: dict[str, list[float]] = {"A": [], "B": []}
+
+    async def reader(side: str, ws: ClientConnection) -> None:
+        async for raw in ws:
+            now = time.perf_counter()
+            if '"type":"message"' in str(raw):
+                text = json.loads(raw)["message"]["text"]
+                if text in sent:
+                    arrivals[side].append((now - sent[text]) * 1000)
+
+    readers = [asyncio.create_task(reader(side, ws)) for side, ws in holders]
+    total = int(REPLICA_RATE * REPLICA_DURATION)
+    failures = 0
+    async with httpx.AsyncClient(base_url=urls[0], timeout=30) as http:
+        start = time.perf_counter()
+        tasks = []
+
+        async def post(n: int) -> None:
+            nonlocal failures
+            text = f"replica:{n}"
+            sent[text] = time.perf_counter()
+            answer = await http.post(
+                f"/api/v1/applications/{apps[n % len(apps)]}/messages",
+                headers={"Authorization": f"Bearer {consumer}"},
+                json={"text": text},
+            )
+            failures += answer.status_code != 201
+
+        for n in range(total):
+            await asyncio.sleep(max(0.0, start + n / REPLICA_RATE - time.perf_counter()))
+            tasks.append(asyncio.create_task(post(n)))
+        await asyncio.gather(*tasks)
+        expected = total * REPLICA_SOCKETS
+        deadline = time.monotonic() + 10
+        while min(len(v) for v in arrivals.values()) < expected and time.monotonic() < deadline:  # noqa: ASYNC110
+            await asyncio.sleep(0.1)
+    for task in readers:
+        task.cancel()
+    await asyncio.gather(*readers, return_exceptions=True)
+    await asyncio.gather(*(ws.close() for _, ws in holders), return_exceptions=True)
+    for side, how in (("A", "same replica (in-process push)"), ("B", "other replica (through the store)")):
+        got = arrivals[side]
+        section.add(f"{side}_deliveries", Figure(f"[{how}] deliveries (expected {expected})", len(got), ""))
+        section.add(f"{side}_p50_ms", Figure(f"[{how}] post → delivered, p50", percentile(got, 50), "ms"))
+        target = TARGET_CROSS_P99_MS if side == "B" else None
+        section.add(
+            f"{side}_p99_ms",
+            Figure(
+                f"[{how}] post → delivered, p99", percentile(got, 99), "ms", target, "lower" if target else ""
+            ),
+        )
+    section.add("failed", Figure("posts refused", failures, "posts", 0, "lower"))
+
+
+def measure_replicas(root: Path) -> dict[str, Any]:
+    section = Section(
+        f"chat / two chat processes on the real stack: {REPLICA_THREADS} threads, {REPLICA_SOCKETS} staff"
+        f" sockets per thread on each, {REPLICA_RATE:.0f} posts/s through one"
+    )
+    system = System.create("stack", root)
+    system.env["LK_LOG_LEVEL"] = "WARNING"
+    second = None
+    try:
+        out("  … starting the system and a second chat process")
+        system.start()
+        second, url_b = start_chat_replica(system)
+        apps, tokens = _parties(system, REPLICA_THREADS)
+        asyncio.run(_across((system.settings.url_of("chat"), url_b), apps, tokens, section))
+        section.note("B's sockets get A's messages from B's follower: NOTIFY on commit, then a read of the")
+        section.note("new events from the store (services/chat/follow.py); no relay or Kafka in the way")
+    finally:
+        if second is not None:
+            stop(second)
+        system.destroy()
+    return section.as_json()
+
+
+def run_replicas(infra: Infra | None = None) -> dict[str, Any]:
+    root = infra.tmpdir("chat-replicas") if infra else Path(tempfile.mkdtemp(prefix="lk-chat-replicas-"))
+    return {"stack": measure_replicas(root / "stack")}
 
 
 def run(infra: Infra | None = None) -> dict[str, Any]:

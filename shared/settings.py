@@ -100,6 +100,10 @@ class Settings(BaseSettings):
     # most once per thread and side per chat_mail_interval seconds.
     chat_mail_delay: float = 600.0
     chat_mail_interval: float = 3600.0
+    # Each chat process follows what the others commit to the chat's event store, and hears their
+    # typing and presence (services/chat/follow.py, live.py). Unset: on the real stack (where
+    # replicas run), not on the embedded default (one process).
+    chat_follow: bool | None = None
     # The deadline watcher of the applications service (issue 12): a pass every
     # deadline_watch_interval seconds reminds applicants deadline_remind_days working days
     # before their deadline, mails staff_mail when the grid company's deadline is overdue, and

@@ -1,27 +1,36 @@
 """Chat's command side: one eventsourcing Application per process, called from worker threads.
 
-Commands on one thread are serialised by a per-thread lock, so sequence numbers, the
-idempotency check and the rate limit are decided on the latest state, and the live
+Commands on one thread are serialised in the process by a per-thread lock, and the live
 fan-out (``on_posted`` / ``on_read``) is called in sequence order right after the save,
 before the lock is released. Commands on different threads that save at the same moment
 share one transaction (:class:`GroupCommit`): a transaction costs the store about a
-millisecond of CPU and a lock on the events table whatever it holds, an event a tenth of that. The chat service runs as a single process (see
-services/chat/README.md): the locks, the rate limiter and the aggregate cache are in memory.
+millisecond of CPU and a lock on the events table whatever it holds, an event a tenth of that.
+
+Several processes (replicas) may write one store. The store decides between them: a save
+whose thread another replica extended meanwhile fails on the version (IntegrityError), and
+the command drops its cached copy, reloads the thread and decides again (a few times), so the
+sequence number, the idempotency check (``client_id``) and the flood limit (counted on the
+thread's own message times, services/chat/limiter.py) are decided on the thread as stored.
+The single process never loses such a race, and its cache stays current without a query per
+look-up (services/chat/README.md).
 """
 
 from __future__ import annotations
 
+import contextlib
+import random
 import threading
+import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import ClassVar, TypedDict
+from typing import Any, ClassVar, TypedDict
 
-from eventsourcing.persistence import IntegrityError
+from eventsourcing.persistence import IntegrityError, Recording
 
 from services.chat.domain import Attachment, Thread, marks_of
-from services.chat.limiter import RateLimiter
+from services.chat.limiter import FloodLimit
 from shared.application import ServiceApplication
 from shared.errors import Conflict, Invalid, TooMany
 from shared.settings import Settings
@@ -153,13 +162,50 @@ class GroupCommit:
                 waiting.done.set()
 
 
+class OwnWrites:
+    """The notification ids this process wrote, until the follower has passed them."""
+
+    def __init__(self) -> None:
+        self._ids: set[int] = set()
+        self._guard = threading.Lock()
+
+    def add(self, ids: Iterable[int]) -> None:
+        with self._guard:
+            self._ids.update(ids)
+
+    def take(self, notification_id: int) -> bool:
+        """Was it written here? (Each id is answered once.)"""
+        with self._guard:
+            if notification_id in self._ids:
+                self._ids.remove(notification_id)
+                return True
+            return False
+
+    def drop_upto(self, notification_id: int) -> None:
+        """Forget the ids up to ``notification_id`` (added after the follower passed them)."""
+        with self._guard:
+            if self._ids:
+                self._ids = {i for i in self._ids if i > notification_id}
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+
 def _conflict() -> Conflict:
     return Conflict("conflict", "Переписка изменилась одновременно с вашим действием, повторите его.")
 
 
+ATTEMPTS = 8  # a command that loses the race for its thread this many times in a row answers 409
+RACE_PAUSE = 0.004  # before the n-th new attempt, a random pause of up to this × 2^n seconds
+FORGET_AFTER = 100_000  # threads remembered as written elsewhere before the memory starts afresh
+
+
 class ChatApp(ServiceApplication):
     name = "chat"
-    # One chat process writes this store, so the cache is always current.
+    # The cache is not fast-forwarded on every look-up (a query per command): this process's
+    # commands keep it current, the follower (services/chat/follow.py) marks a thread another
+    # replica wrote (``written_elsewhere``), and a command whose save lost a race to another
+    # replica drops its copy, reloads the thread and decides again.
     store_env: ClassVar[dict[str, str]] = {
         "AGGREGATE_CACHE_MAXSIZE": "5000",
         "AGGREGATE_CACHE_FASTFORWARD": "n",
@@ -171,10 +217,21 @@ class ChatApp(ServiceApplication):
         super().__init__(settings, env)
         self.on_posted: Callable[[str, Message], None] = lambda thread_id, message: None
         self.on_read: Callable[[str, Receipt], None] = lambda thread_id, receipt: None
-        self.limiter = RateLimiter(20, 10.0)
+        self.flood = FloodLimit(20, 10.0)
         self._locks: dict[uuid.UUID, threading.Lock] = {}
         self._locks_guard = threading.Lock()
         self.group_commit = GroupCommit(self.commit)
+        self.conflicts = 0  # saves that lost a race to another replica and were decided again
+        # Notification ids this process wrote, while a follower wants to tell them apart.
+        self.own: OwnWrites | None = None
+        self._elsewhere: dict[uuid.UUID, int] = {}  # thread → a version another process stored
+
+    def save(self, *objs: Any, **kwargs: Any) -> list[Recording[uuid.UUID]]:
+        recordings = super().save(*objs, **kwargs)
+        own = self.own
+        if own is not None:
+            own.add(r.notification.id for r in recordings)
+        return recordings
 
     def _lock(self, thread_id: uuid.UUID) -> threading.Lock:
         with self._locks_guard:
@@ -184,14 +241,46 @@ class ChatApp(ServiceApplication):
             return lock
 
     def thread(self, thread_id: uuid.UUID, *, copy: bool = False) -> Thread | None:
-        """The thread, or None before its first message. ``copy`` for commands (they mutate it)."""
-        return self.find(thread_id, Thread, copy=copy)
+        """The thread, or None before its first message. ``copy`` for commands (they mutate it).
+        A cached copy older than what another replica is known to have stored is reloaded."""
+        found = self.find(thread_id, Thread, copy=copy)
+        newer = self._elsewhere.get(thread_id)
+        if newer is not None and (found is None or found.version < newer):
+            self.forget(thread_id)
+            found = self.find(thread_id, Thread, copy=copy)
+        return found
 
-    def _save(self, thread: Thread) -> None:
+    def forget(self, thread_id: uuid.UUID) -> None:
+        """Drop the cached copy of the thread: the next look-up reads it from the store."""
+        cache = self.repository.cache
+        if cache is not None:
+            with contextlib.suppress(KeyError):
+                cache.get(thread_id, evict=True)
+
+    def written_elsewhere(self, thread_id: uuid.UUID, version: int) -> None:
+        """Another process stored ``version`` of the thread (the follower saw it committed)."""
+        if len(self._elsewhere) >= FORGET_AFTER:
+            self._elsewhere.clear()
+        self._elsewhere[thread_id] = max(version, self._elsewhere.get(thread_id, 0))
+        self.forget(thread_id)
+
+    def _saved(self, thread: Thread) -> bool:
+        """Save the command's thread; False if another replica wrote the thread meanwhile
+        (the cached copy is dropped: the caller reloads it and decides again)."""
         try:
             self.group_commit.save(thread)
         except IntegrityError:
-            raise _conflict() from None
+            self.conflicts += 1
+            self.forget(thread.id)
+            return False
+        return True
+
+    @staticmethod
+    def _pause(attempt: int) -> None:
+        """Between attempts of a command that lost a race: the other replica's command, whose
+        copy is current, would otherwise win again and again (random, so both do not wait alike)."""
+        if attempt:
+            time.sleep(random.uniform(0, RACE_PAUSE * 2**attempt))
 
     # commands -------------------------------------------------------------------------------
     def post(
@@ -203,62 +292,69 @@ class ChatApp(ServiceApplication):
         attachments: list[Attachment],
         client_id: str = "",
     ) -> tuple[Message, bool]:
-        """Post a message; (message, created). A repeated client id returns the first message."""
+        """Post a message; (message, created). A repeated client id returns the first message,
+        also when another replica stored it a moment ago."""
         with self._lock(thread_id):
-            thread = self.thread(thread_id, copy=True)
-            if thread is not None:
-                known = thread.seq_of(author.account_id, client_id)
-                if known is not None:
-                    return self.messages(thread_id, known - 1, known, thread)[0], False
-            key = (author.account_id, str(thread_id))
-            wait = self.limiter.retry_after(key)
-            if wait > 0:
-                seconds = max(1, int(wait + 0.999))
-                message = f"Слишком много сообщений подряд. Повторите через {seconds} с."
-                raise TooMany("too_many_messages", message, retry_after=seconds)
-            if thread is None:
-                thread = Thread(id=thread_id, applicant_id=applicant_id)
-            seq = thread.seq + 1
-            thread.post(
-                seq=seq,
-                message_id=str(uuid.uuid5(_MESSAGE_NS, f"{thread_id}/{seq}")),
-                client_id=client_id,
-                author_id=author.account_id,
-                role=author.role,
-                author_name=author.name,
-                text=text,
-                attachments=attachments,
-                at=datetime.now(UTC).isoformat(),
-                applicant_id=thread.applicant_id,
-            )
-            event = thread.pending_events[-1]
-            assert isinstance(event, Thread.MessagePosted)
-            self._save(thread)
-            self.limiter.record(key)
-            posted = message_out(str(thread_id), event)
-            self.on_posted(str(thread_id), posted)
-            return posted, True
+            for attempt in range(ATTEMPTS):
+                self._pause(attempt)
+                thread = self.thread(thread_id, copy=True)
+                if thread is not None:
+                    known = thread.seq_of(author.account_id, client_id)
+                    if known is not None:
+                        return self.messages(thread_id, known - 1, known, thread)[0], False
+                wait = self.flood.retry_after(thread.posted_at(author.account_id) if thread else ())
+                if wait > 0:
+                    seconds = max(1, int(wait + 0.999))
+                    message = f"Слишком много сообщений подряд. Повторите через {seconds} с."
+                    raise TooMany("too_many_messages", message, retry_after=seconds)
+                if thread is None:
+                    thread = Thread(id=thread_id, applicant_id=applicant_id)
+                seq = thread.seq + 1
+                thread.post(
+                    seq=seq,
+                    message_id=str(uuid.uuid5(_MESSAGE_NS, f"{thread_id}/{seq}")),
+                    client_id=client_id,
+                    author_id=author.account_id,
+                    role=author.role,
+                    author_name=author.name,
+                    text=text,
+                    attachments=attachments,
+                    at=datetime.now(UTC).isoformat(),
+                    applicant_id=thread.applicant_id,
+                )
+                event = thread.pending_events[-1]
+                assert isinstance(event, Thread.MessagePosted)
+                if not self._saved(thread):
+                    continue
+                posted = message_out(str(thread_id), event)
+                self.on_posted(str(thread_id), posted)
+                return posted, True
+            raise _conflict()
 
     def read(self, thread_id: uuid.UUID, reader: Author, up_to_seq: int) -> Thread | None:
         """Record that ``reader`` has read the thread up to ``up_to_seq`` (no-op if not further)."""
         with self._lock(thread_id):
-            thread = self.thread(thread_id, copy=True)
-            last = thread.seq if thread else 0
-            if up_to_seq > last:
-                message = f"В переписке нет сообщения № {up_to_seq} (последнее — {last})."
-                raise Invalid("beyond_last_message", message)
-            if thread is None or up_to_seq <= thread.read_marks.get(reader.account_id, 0):
+            for attempt in range(ATTEMPTS):
+                self._pause(attempt)
+                thread = self.thread(thread_id, copy=True)
+                last = thread.seq if thread else 0
+                if up_to_seq > last:
+                    message = f"В переписке нет сообщения № {up_to_seq} (последнее — {last})."
+                    raise Invalid("beyond_last_message", message)
+                if thread is None or up_to_seq <= thread.read_marks.get(reader.account_id, 0):
+                    return thread
+                thread.read(reader_id=reader.account_id, role=reader.role, up_to_seq=up_to_seq)
+                if not self._saved(thread):
+                    continue
+                receipt: Receipt = {
+                    "reader_id": reader.account_id,
+                    "reader_role": reader.role,
+                    "up_to_seq": up_to_seq,
+                    "read": marks_of(thread),
+                }
+                self.on_read(str(thread_id), receipt)
                 return thread
-            thread.read(reader_id=reader.account_id, role=reader.role, up_to_seq=up_to_seq)
-            self._save(thread)
-            receipt: Receipt = {
-                "reader_id": reader.account_id,
-                "reader_role": reader.role,
-                "up_to_seq": up_to_seq,
-                "read": marks_of(thread),
-            }
-            self.on_read(str(thread_id), receipt)
-            return thread
+            raise _conflict()
 
     # queries ----------------------------------------------------------------------------------
     def messages(

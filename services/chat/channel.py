@@ -8,6 +8,12 @@ sent. A message is published only after it is saved and the history is read afte
 subscribing, so every message is in the history or among the live frames; the ``seq``
 check removes the overlap.
 
+With several replicas a message may come twice (from this process's command and from the
+follower) and out of order (another replica's message 5, heard through the store, after this
+one's 6): a message beyond the next one expected sends the history in between first, read
+from the store (held frames wait meanwhile), and a read receipt not beyond one already sent
+for the same reader is dropped, so each message and receipt reaches the client once, in order.
+
 Server → client frames (JSON text):
   {"type": "message", "message": {id, seq, author_*, text, attachments, at, client_id}}
   {"type": "ready", "last_seq", "read": {consumer, staff}, "presence": {...}}  (history sent)
@@ -33,10 +39,11 @@ import time
 from collections import deque
 from collections.abc import Callable
 
+import structlog
 from pydantic import ValidationError
 
-from services.chat.app import Author
-from services.chat.domain import marks_of
+from services.chat.app import Author, Receipt
+from services.chat.domain import Thread, marks_of
 from services.chat.hub import Hub, Subscriber, dumps
 from services.chat.models import MAX_SEQ, PostIn
 from services.chat.usecases import ChatState, Target, mark_read, open_chat, send_message
@@ -49,6 +56,9 @@ MAX_INBOX = 64  # client frames waiting to be handled
 MAX_HELD = 1024  # live frames held back while the history goes out
 TYPING_EVERY = 2.0  # seconds between forwarded typing frames of one client
 PAGE = 200
+FILL_ATTEMPTS = 3  # looks at the store for a message between two pushed ones before resuming anew
+
+log = structlog.get_logger(__name__)
 
 Sink = Callable[[str], None]
 Closer = Callable[[int, str], None]
@@ -100,15 +110,22 @@ class Channel(Subscriber):
         self.inbox: deque[str] = deque()
         self.worker: asyncio.Task[None] | None = None
         self.last_typing = 0.0
+        self.receipts: dict[str, int] = {}  # reader → the highest up_to_seq sent
+        self.filling: asyncio.Task[None] | None = None
 
     @property
     def hub(self) -> Hub:
         return self.s.hub
 
     # outgoing ---------------------------------------------------------------------------------
-    def push(self, seq: int, frame: str) -> None:
+    def push(self, seq: int, frame: str, receipt: Receipt | None = None) -> None:
         if self.closing:
             return
+        if receipt is not None:
+            reader, up_to = receipt["reader_id"], receipt["up_to_seq"]
+            if up_to <= self.receipts.get(reader, 0):
+                return  # sent already (it came both from here and through the store)
+            self.receipts[reader] = up_to
         if not self.live:
             if len(self.held) >= MAX_HELD:
                 self.close(4008, "too_slow_reconnect")
@@ -121,8 +138,56 @@ class Channel(Subscriber):
         if seq:
             if seq <= self.last:
                 return  # already sent with the history
+            if seq > self.last + 1:  # one in between is not here yet: from the store first
+                self.live = False
+                self.held.append((seq, frame))
+                self.filling = asyncio.get_running_loop().create_task(self._fill())
+                return
             self.last = seq
         self.sink(frame)
+
+    async def _fill(self) -> None:
+        """Send what lies between the last message sent and a later one, then go live again."""
+        wanted = self.held[0][0] - 1 if self.held else self.last
+        try:
+            for attempt in range(FILL_ATTEMPTS):
+                await self._history(self.last)
+                if self.last >= wanted or self.closing:
+                    break
+                self.s.chat.forget(self.target.id)  # a copy older than what was pushed: reread
+                await asyncio.sleep(0.05 * (attempt + 1))
+            else:
+                raise RuntimeError("the store does not show a message that was pushed")
+        except Exception:
+            log.exception("chat.fill_failed", thread=self.thread_id, after=self.last, wanted=wanted)
+            if not self.closing:
+                self.close(1011, "internal_error")  # the client reconnects and resumes
+            return
+        self._go_live()
+
+    async def _history(self, after: int) -> Thread | None:
+        """Send the messages after ``after`` from the store; the thread as read."""
+        last, thread = after, None
+        while not self.closing:
+            page, thread = await blocking(self.s.chat.history, self.target.id, last, None, PAGE)
+            for message in page:
+                if message["seq"] > self.last:
+                    self.sink(dumps({"type": "message", "message": message}))
+                    self.last = message["seq"]
+                last = message["seq"]
+            if len(page) < PAGE:
+                break
+        return thread
+
+    def _go_live(self) -> None:
+        self.live = True
+        while self.live and self.held:
+            held, self.held = self.held, []
+            for i, (seq, frame) in enumerate(held):
+                self._emit(seq, frame)
+                if not self.live:  # a gap again: the rest waits behind it
+                    self.held.extend(held[i + 1 :])
+                    break
 
     def close(self, code: int, reason: str) -> None:
         if self.closing:
@@ -133,23 +198,14 @@ class Channel(Subscriber):
     async def start(self, after: int) -> None:
         """Subscribe, send the history after ``after`` and ``ready``, then go live."""
         self.hub.subscribe(self, self.target.applicant_id)
-        last, thread = after, None
-        while not self.closing:
-            page, thread = await blocking(self.s.chat.history, self.target.id, last, None, PAGE)
-            for message in page:
-                self.sink(dumps({"type": "message", "message": message}))
-                last = message["seq"]
-            if len(page) < PAGE:
-                break
-        if thread is None or last > thread.seq:
-            last = thread.seq if thread else 0  # the client claims more than there is: start from ours
-        self.last = last
+        self.last = after
+        thread = await self._history(after)
+        if thread is None or self.last > thread.seq:
+            self.last = thread.seq if thread else 0  # the client claims more than there is: start from ours
         presence = self.hub.presence.of(self.target.applicant_id)
-        self.sink(dumps({"type": "ready", "last_seq": last, "read": marks_of(thread), "presence": presence}))
-        self.live = True
-        held, self.held = self.held, []
-        for seq, frame in held:
-            self._emit(seq, frame)
+        marks = marks_of(thread)
+        self.sink(dumps({"type": "ready", "last_seq": self.last, "read": marks, "presence": presence}))
+        self._go_live()
 
     def stop(self) -> None:
         """The client is gone: leave the hub, drop pending work."""
@@ -157,6 +213,8 @@ class Channel(Subscriber):
         self.hub.unsubscribe(self)
         if self.worker is not None:
             self.worker.cancel()
+        if self.filling is not None:
+            self.filling.cancel()
 
     # incoming ---------------------------------------------------------------------------------
     def feed(self, raw: str) -> None:
@@ -207,7 +265,7 @@ class Channel(Subscriber):
         self.last_typing = now
         author = self.author
         typing = {"type": "typing", "author_id": author.account_id, "author_role": author.role}
-        self.hub.publish(self.target.key, {**typing, "author_name": author.name}, exclude=self)
+        self.hub.typing(self.target.key, {**typing, "author_name": author.name}, exclude=self)
 
     async def _read(self, up_to: object) -> None:
         if not isinstance(up_to, int) or isinstance(up_to, bool) or not 0 <= up_to <= MAX_SEQ:

@@ -10,12 +10,14 @@ by sequence number.
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import TypedDict
 
 from eventsourcing.domain import Aggregate, event
 
 CONSUMER = "consumer"
 STAFF = "staff"
+RECENT = 20  # the times of each author's last messages kept for the flood limit (services/chat/limiter.py)
 
 
 def other(role: str) -> str:
@@ -73,6 +75,7 @@ class Thread(Aggregate):
         self.client_ids: dict[str, int] = {}  # "author:client id" → seq (idempotency keys)
         self.read_marks: dict[str, int] = {}  # reader id → read up to seq
         self.role_marks: dict[str, int] = {CONSUMER: 0, STAFF: 0}  # side → read up to seq
+        self.recent: dict[str, list[float]] = {}  # author id → times of their last RECENT messages
 
     @event(MessagePosted)
     def post(
@@ -94,6 +97,9 @@ class Thread(Aggregate):
         self.roles.append(role)
         if client_id:
             self.client_ids[f"{author_id}:{client_id}"] = seq
+        times = self._recent().setdefault(author_id, [])
+        times.append(datetime.fromisoformat(at).timestamp())
+        del times[:-RECENT]
 
     @event(MessageRead)
     def read(self, *, reader_id: str, role: str, up_to_seq: int) -> None:
@@ -108,6 +114,17 @@ class Thread(Aggregate):
 
     def seq_of(self, author_id: str, client_id: str) -> int | None:
         return self.client_ids.get(f"{author_id}:{client_id}") if client_id else None
+
+    def posted_at(self, author_id: str) -> list[float]:
+        """When ``author_id``'s last (up to :data:`RECENT`) messages were posted, oldest first
+        (POSIX seconds)."""
+        return self._recent().get(author_id, [])
+
+    def _recent(self) -> dict[str, list[float]]:
+        # A thread loaded from a snapshot taken by the code before this attribute lacks it; the
+        # messages after the snapshot fill it in (enough for a window of seconds).
+        recent: dict[str, list[float]] = self.__dict__.setdefault("recent", {})
+        return recent
 
 
 def marks_of(thread: Thread | None) -> dict[str, int]:

@@ -3,6 +3,10 @@
 An account is online while it has a chat socket open or acted (posted, read) in the last
 minute; its last such moment is kept in ``chat_presence`` (flushed every few seconds by the
 hub and at shutdown). Staff presence is any staff member's.
+
+With several replicas each counts the sockets it holds, and hears from the others (the live
+bus, services/chat/live.py) when an account was seen there and whether it has a socket open
+there: such a socket counts for :data:`REMOTE_TTL` seconds, renewed by the replica's heartbeat.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from shared.readstore import ReadStore
 log = structlog.get_logger(__name__)
 
 ONLINE_WINDOW = 60.0  # an HTTP action counts as «в сети» for this long
+REMOTE_TTL = 15.0  # a socket another replica holds counts this long after it last said so
 
 PRESENCE_DDL = (
     "CREATE TABLE IF NOT EXISTS chat_presence (account_id TEXT PRIMARY KEY, role TEXT NOT NULL,"
@@ -47,6 +52,7 @@ class Presence:
         self.sockets: dict[str, int] = {}
         self.roles: dict[str, str] = {}
         self.seen: dict[str, float] = {}
+        self.remote: dict[str, float] = {}  # account → until when another replica's socket counts
         self._dirty: set[str] = set()
 
     async def load(self) -> None:
@@ -67,7 +73,8 @@ class Presence:
                 await tx.execute(
                     "INSERT INTO chat_presence (account_id, role, last_seen) VALUES ($1, $2, $3)"
                     " ON CONFLICT (account_id) DO UPDATE SET role = excluded.role,"
-                    " last_seen = excluded.last_seen",
+                    " last_seen = CASE WHEN excluded.last_seen > chat_presence.last_seen"
+                    " THEN excluded.last_seen ELSE chat_presence.last_seen END",
                     account,
                     self.roles[account],
                     self.seen[account],
@@ -97,9 +104,26 @@ class Presence:
             self.sockets.pop(account, None)
         self.touch(account, role)
 
+    def heard(self, account: str, role: str, seen: float, sockets: bool) -> None:
+        """Another replica saw ``account`` at ``seen``, and holds a socket of it or not (that
+        replica keeps the moment in the store)."""
+        if role:
+            self.roles[account] = role
+        if seen > self.seen.get(account, 0.0):
+            self.seen[account] = seen
+        if sockets:
+            self.remote[account] = self.clock() + REMOTE_TTL
+        else:
+            self.remote.pop(account, None)
+
     def online(self, account: str) -> bool:
         if self.sockets.get(account):
             return True
+        until = self.remote.get(account)
+        if until is not None:
+            if until > self.clock():
+                return True
+            del self.remote[account]
         seen = self.seen.get(account)
         return seen is not None and self.clock() - seen < ONLINE_WINDOW
 

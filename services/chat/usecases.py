@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from services.chat.app import Author, ChatApp, Message
 from services.chat.domain import STAFF, Attachment, marks_of, other, role_of
+from services.chat.follow import Follower
 from services.chat.hub import Hub
 from services.chat.models import MAX_TEXT, PostIn
 from services.chat.projections import Directory
@@ -32,6 +33,7 @@ class ChatState:
     hub: Hub
     references: ConsumerRunner
     auth: Authenticator
+    follower: Follower | None = None  # what the other replicas commit (services/chat/follow.py)
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.typing import Origin
 
 from tests.conftest import new_person
+from tests.e2e.chat_replica import start_chat_replica, stop
 from tests.e2e.helpers import log_in, register_and_confirm
 from tests.e2e.process_steps import advance
 from tests.e2e.test_identity_complete import NEW_PASSWORD, create_staff
@@ -591,3 +592,62 @@ def test_a_file_in_the_chat_of_a_long_stream(system: System, parties: Parties) -
             ),
             timeout=30,
         ), "no unread-message e-mail"
+
+
+def test_a_second_chat_process_serves_the_same_threads(system: System, parties: Parties) -> None:
+    """Two processes of the chat service on the real stack: a socket held by the second gets,
+    once and in order, what is posted through the first (the public entry) and by its sockets;
+    what the second takes reaches the first's sockets; the flood limit counts both."""
+    if system.mode == "embedded":
+        pytest.skip("the embedded default is one process (lk run): there is no second chat process")
+    with system.client() as http:
+        application = new_application(http, parties.consumer)
+        assert say(http, parties.consumer, application, "первое").status_code == 201
+    replica, url = start_chat_replica(system)
+    try:
+
+        async def scenario() -> None:
+            on_b = url.replace("http://", "ws://") + f"/api/v1/applications/{application}/chat/ws"
+            async with (
+                connect(f"{on_b}?access_token={parties.staff.token}") as staff_on_b,
+                connect(ws_url(system, application, access_token=parties.consumer.token)) as consumer,
+            ):
+                assert [
+                    f["message"]["seq"] for f in await until(staff_on_b, kind("ready")) if "message" in f
+                ] == [1]
+                await until(consumer, kind("ready"))
+                async with httpx.AsyncClient(base_url=system.base_url) as http:
+                    for i in range(2, 6):  # through the public entry: the first chat process
+                        answer = await http.post(
+                            messages(application), headers=parties.consumer.auth, json={"text": f"№ {i}"}
+                        )
+                        assert answer.status_code == 201, answer.text
+                await consumer.send(
+                    json.dumps({"type": "send", "client_id": uuid.uuid4().hex, "text": "№ 6"})
+                )
+                frames = await until(
+                    staff_on_b, lambda f: f["type"] == "message" and f["message"]["seq"] == 6
+                )
+                assert [f["message"]["seq"] for f in frames if f["type"] == "message"] == [2, 3, 4, 5, 6]
+                # The second process takes the staff's answer; the gateway's socket (first) has it.
+                await staff_on_b.send(
+                    json.dumps({"type": "send", "client_id": uuid.uuid4().hex, "text": "ответ"})
+                )
+                answer_frames = await until(staff_on_b, kind("ack"))
+                assert [f["message"]["seq"] for f in answer_frames if f["type"] == "message"] == [7]
+                got = await until(consumer, lambda f: f["type"] == "message" and f["message"]["seq"] == 7)
+                assert [f["message"]["seq"] for f in got if f["type"] == "message"] == [2, 3, 4, 5, 6, 7]
+                await staff_on_b.send(json.dumps({"type": "read", "up_to_seq": 6}))
+                receipt = (await until(consumer, kind("read")))[-1]
+                assert (receipt["reader_role"], receipt["up_to_seq"]) == ("staff", 6)
+
+        asyncio.run(scenario())
+        # The flood limit (20 per 10 s per author and thread) counts the posts of both processes.
+        with httpx.Client(base_url=system.base_url) as edge, httpx.Client(base_url=url) as second:
+            flood = [
+                say((edge, second)[i % 2], parties.staff, application, f"подряд {i}").status_code
+                for i in range(20)
+            ]
+        assert flood[:19] == [201] * 19 and flood[19] == 429  # the answer above was the first of 20
+    finally:
+        stop(replica)

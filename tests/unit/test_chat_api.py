@@ -55,12 +55,15 @@ class World:
             sequence=self.sequences[subject],
             position=self.positions[service],
         )
-        topic = self.settings.topic(service)
+        self.write(self.settings.topic(service), subject, envelope.to_bytes())
+
+    def write(self, topic: str, key: str, value: bytes) -> None:
+        """One record onto the embedded bus, as the service's relay would."""
         with sqlite3.connect(self.settings.var_dir / "bus.sqlite", timeout=30) as conn:
             conn.execute(
                 "INSERT INTO messages (topic, offs, key, value) VALUES (?, (SELECT COALESCE(MAX(offs), -1) + 1"
                 " FROM messages WHERE topic = ?), ?, ?)",
-                (topic, topic, subject, envelope.to_bytes()),
+                (topic, topic, key, value),
             )
 
     def account(self, name: str, *, staff: bool = False) -> Party:

@@ -3,19 +3,23 @@ the public events, and the hub's fan-out and presence."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from eventsourcing.persistence import StoredEvent
 
-from services.chat.app import Author, ChatApp, Message
+from services.chat.app import Author, ChatApp, Message, Receipt
+from services.chat.channel import Channel
 from services.chat.domain import Attachment, Thread
 from services.chat.hub import Hub, Subscriber
-from services.chat.limiter import RateLimiter
-from services.chat.presence import Presence
+from services.chat.limiter import FloodLimit
+from services.chat.presence import REMOTE_TTL, Presence
 from services.chat.public import EVENTS
+from services.chat.usecases import Target
 from shared.errors import Invalid, TooMany
 from shared.events import MessagePostedV1, MessageReadV1
 from shared.settings import Settings
@@ -28,7 +32,7 @@ STAFF = Author("staff-id", "staff", "Мария Иванова")
 def chat(tmp_path: Path) -> ChatApp:
     settings = Settings(mode="embedded", var_dir=tmp_path, secret_key="s" * 32)
     app = ChatApp(settings, {"PERSISTENCE_MODULE": "eventsourcing.popo"})
-    app.limiter = RateLimiter(10_000, 10.0)
+    app.flood = FloodLimit(10_000, 10.0)
     return app
 
 
@@ -76,7 +80,7 @@ def test_client_id_makes_a_post_idempotent(chat: ChatApp) -> None:
 def test_long_threads_reload_from_snapshots(tmp_path: Path) -> None:
     settings = Settings(mode="embedded", var_dir=tmp_path, secret_key="s" * 32)
     chat = ChatApp(settings)
-    chat.limiter = RateLimiter(10_000, 10.0)
+    chat.flood = FloodLimit(10_000, 10.0)
     thread = uuid.uuid4()
     for i in range(230):
         chat.post(
@@ -144,23 +148,24 @@ def test_events_stored_by_the_earlier_code_still_load(chat: ChatApp) -> None:
     assert chat.post(thread, "anna-id", STAFF, "Добрый день", [])[0]["seq"] == 2
 
 
-def test_rate_limiter_window() -> None:
+def test_flood_limit_window() -> None:
     now = [100.0]
-    limiter = RateLimiter(3, 10.0, clock=lambda: now[0])
-    key = ("a", "t")
+    flood = FloodLimit(3, 10.0, clock=lambda: now[0])
+    times: list[float] = []
     for _ in range(3):
-        assert limiter.retry_after(key) == 0
-        limiter.record(key)
-    assert limiter.retry_after(key) == pytest.approx(10.0)
+        assert flood.retry_after(times) == 0
+        times.append(now[0])
+    assert flood.retry_after(times) == pytest.approx(10.0)
     now[0] += 4
-    assert limiter.retry_after(key) == pytest.approx(6.0)
+    assert flood.retry_after(times) == pytest.approx(6.0)
     now[0] += 6
-    assert limiter.retry_after(key) == 0
-    assert limiter.retry_after(("b", "t")) == 0
+    assert flood.retry_after(times) == 0
+    assert flood.retry_after([]) == 0
+    assert FloodLimit(30, 10.0, clock=lambda: now[0]).retry_after([now[0]] * 20) == 0  # more than kept
 
 
 def test_flood_is_refused_before_anything_is_stored(chat: ChatApp) -> None:
-    chat.limiter = RateLimiter(2, 10.0)
+    chat.flood = FloodLimit(2, 10.0)
     thread = uuid.uuid4()
     chat.post(thread, ANNA.account_id, ANNA, "1", [])
     chat.post(thread, ANNA.account_id, ANNA, "2", [])
@@ -168,6 +173,8 @@ def test_flood_is_refused_before_anything_is_stored(chat: ChatApp) -> None:
         chat.post(thread, ANNA.account_id, ANNA, "3", [])
     assert refused.value.status == 429 and refused.value.retry_after == 10
     assert chat.thread(thread).seq == 2  # type: ignore[union-attr]
+    # Counted per author and thread, on the thread as stored: another author may go on.
+    assert chat.post(thread, ANNA.account_id, STAFF, "ответ", [])[1]
 
 
 def test_public_events(chat: ChatApp) -> None:
@@ -216,7 +223,7 @@ class Recorder(Subscriber):
         self.frames: list[tuple[int, str]] = []
         self.closed: tuple[int, str] | None = None
 
-    def push(self, seq: int, frame: str) -> None:
+    def push(self, seq: int, frame: str, receipt: Receipt | None = None) -> None:
         self.frames.append((seq, frame))
 
     def close(self, code: int, reason: str) -> None:
@@ -257,3 +264,48 @@ def test_hub_fans_out_in_order_and_tracks_presence() -> None:
     last = json.loads(applicant.drain()[-1][1])
     assert last["staff_online"] is False and last["staff_last_seen"].startswith("1970-01-01T00:16:40")
     assert other_thread.closed == (4401, "session_ended")  # its session ended (logout)
+
+
+async def test_a_channel_delivers_each_message_and_receipt_once_in_order(chat: ChatApp) -> None:
+    """As with replicas: the same message from this process and from the follower, and another
+    replica's message 5 heard after this one's 6. The channel fills the gap from the store."""
+    thread = uuid.uuid4()
+    for i in range(1, 3):
+        chat.post(thread, ANNA.account_id, ANNA, f"до {i}", [])
+    hub = Hub(Presence())
+    state = SimpleNamespace(chat=chat, hub=hub)
+    target = Target(thread, str(thread), ANNA.account_id, "ТП-1")
+    sent: list[dict[str, object]] = []
+    channel = Channel(state, target, STAFF, "s1", lambda f: sent.append(json.loads(f)), lambda c, r: None)  # type: ignore[arg-type]
+    await channel.start(0)
+    assert [f["message"]["seq"] for f in sent if f["type"] == "message"] == [1, 2]  # type: ignore[index]
+    sent.clear()
+    posted = [chat.post(thread, ANNA.account_id, ANNA, f"после {i}", [])[0] for i in range(3, 7)]
+    hub.message(str(thread), posted[0])  # 3
+    hub.message(str(thread), posted[3])  # 6 before 4 and 5: they are read from the store first
+    hub.message(str(thread), posted[0])  # 3 again (the follower)
+    for _ in range(50):
+        if channel.live:
+            break
+        await asyncio.sleep(0.01)
+    hub.message(str(thread), posted[1])  # 4 and 5 late, through the follower
+    hub.message(str(thread), posted[2])
+    receipt: Receipt = {"reader_id": "anna-id", "reader_role": "consumer", "up_to_seq": 6, "read": {}}
+    hub.read(str(thread), receipt)
+    hub.read(str(thread), receipt)  # the same receipt from the follower
+    hub.read(str(thread), {**receipt, "up_to_seq": 5})  # an older one, superseded
+    assert [f["message"]["seq"] for f in sent if f["type"] == "message"] == [3, 4, 5, 6]  # type: ignore[index]
+    assert [f["up_to_seq"] for f in sent if f["type"] == "read"] == [6]
+
+
+def test_presence_heard_from_another_replica_lasts_while_it_says_so() -> None:
+    now = [1000.0]
+    presence = Presence(clock=lambda: now[0])
+    presence.heard("staff-id", "staff", seen=900.0, sockets=True)  # a socket there, seen long ago
+    assert presence.staff_online() and presence.online("staff-id")
+    now[0] += REMOTE_TTL - 1
+    assert presence.online("staff-id")
+    now[0] += 2  # no heartbeat from that replica (killed): no longer counted
+    assert not presence.online("staff-id") and presence.seen["staff-id"] == 900.0
+    presence.heard("staff-id", "staff", seen=800.0, sockets=False)  # an older moment never wins
+    assert presence.seen["staff-id"] == 900.0 and not presence.staff_online()

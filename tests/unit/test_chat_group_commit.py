@@ -11,7 +11,7 @@ from typing import Any
 
 from eventsourcing.persistence import IntegrityError
 
-from services.chat.app import ChatApp
+from services.chat.app import ATTEMPTS, ChatApp
 from shared.errors import Conflict
 from tests.unit.test_chat_app import ANNA, STAFF, chat
 
@@ -98,8 +98,12 @@ def test_a_failing_group_is_saved_again_one_by_one(chat: ChatApp) -> None:
     release, calls = _held_store(chat, fail=lambda aggregates: any(a.id == bad for a in aggregates))
     answers = _post_in_threads(chat, threads, release)
     assert calls[1] == threads[1:]  # the group, refused because of one of its aggregates
-    assert sorted(map(str, calls[2:])) == sorted(str([t]) for t in threads[1:])  # then each alone
-    assert isinstance(answers[bad], Conflict)  # only its own command hears of it
+    alone = len(threads) - 1
+    assert sorted(map(str, calls[2 : 2 + alone])) == sorted(str([t]) for t in threads[1:])  # then each alone
+    # Refused again: the command reloads its thread and tries anew, a bounded number of times,
+    # and only its own command hears of it.
+    assert calls[2 + alone :] == [[bad]] * (ATTEMPTS - 1)
+    assert isinstance(answers[bad], Conflict) and chat.conflicts == ATTEMPTS
     assert chat.history(bad)[0] == [] and chat.thread(bad) is None
     for thread in threads:
         if thread != bad:
