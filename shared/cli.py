@@ -43,6 +43,7 @@ SERVICE_OPS = {
     "audit": "services.identity.cli:audit",
     "calendar": "services.applications.cli:calendar",
     "seed": "shared.seed:seed_command",
+    "rebuild": "shared.rebuild:rebuild_command",
 }
 # The real stack's nginx: its configuration from the gateway's routing table, and one system's own.
 SERVICE_COMMANDS = {

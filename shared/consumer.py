@@ -32,12 +32,19 @@ CONSUMER_DDL = [
     # Before streams were keyed by source: kept only to be migrated (see ConsumerRunner.migrate).
     "CREATE TABLE IF NOT EXISTS lk_consumer_seen (consumer TEXT NOT NULL, subject TEXT NOT NULL,"
     " sequence BIGINT NOT NULL, PRIMARY KEY (consumer, subject))",
+    # Bumped when a rebuild swaps the projection's tables (shared/rebuild.py): runners reload.
+    "CREATE TABLE IF NOT EXISTS lk_consumer_generations (consumer TEXT PRIMARY KEY, generation BIGINT NOT NULL)",
 ]
 
 STALLED_CHECK = 0.25  # how often a read-your-writes wait asks whether the events can come at all
 
 Stream = tuple[str, str]
 """(source service, aggregate id): what a sequence number counts."""
+
+
+class Superseded(Exception):
+    """The projection's tables and positions were swapped under the runner by a rebuild
+    (shared/rebuild.py): what it holds in memory is another generation's; it reloads."""
 
 
 def source_of(topic: str) -> str:
@@ -83,6 +90,7 @@ class ConsumerRunner:
         # stream -> last applied sequence. This runner is the only writer of its rows in
         # lk_consumer_applied, so the copy in memory stays exact (reloaded with the offsets).
         self._seen: dict[Stream, int] = {}
+        self.generation = 0  # of the tables and positions loaded (lk_consumer_generations)
         self._progress = asyncio.Condition()
         # Whether the events awaited can arrive at all: set to the service's own relay's
         # ``stalled`` so read-your-writes waits give up at once while its transport is down.
@@ -121,6 +129,35 @@ class ConsumerRunner:
             await tx.execute("DELETE FROM lk_consumer_seen WHERE consumer = $1", name)
         log.warning("consumer.migrated", consumer=name, rows=int(old), replay=len(self.projection.topics) > 1)
 
+    async def load_generation(self) -> None:
+        """Load first, then the offsets and ``_seen``: a swap in between is then caught by
+        the first batch (:meth:`check_generation`), never missed."""
+        name = self.projection.name
+        async with self.store.transaction() as tx:
+            await tx.execute(
+                "INSERT INTO lk_consumer_generations (consumer, generation) VALUES ($1, 0)"
+                " ON CONFLICT (consumer) DO NOTHING",
+                name,
+            )
+            found = await tx.fetchval(
+                "SELECT generation FROM lk_consumer_generations WHERE consumer = $1", name
+            )
+        self.generation = int(found or 0)
+
+    async def check_generation(self, tx: Tx) -> None:
+        """Raise :class:`Superseded` if a rebuild swapped the tables since they were loaded. The
+        no-op update locks the row that the swap bumps first, so a batch and a swap never
+        interleave: either the batch commits before the swap starts, or it waits for the swap
+        and then sees the new generation (PostgreSQL, read committed; SQLite's transactions
+        are serial anyway)."""
+        name = self.projection.name
+        await tx.execute(
+            "UPDATE lk_consumer_generations SET generation = generation WHERE consumer = $1", name
+        )
+        found = await tx.fetchval("SELECT generation FROM lk_consumer_generations WHERE consumer = $1", name)
+        if found is not None and int(found) != self.generation:
+            raise Superseded(name)
+
     async def load_seen(self) -> None:
         rows = await self.store.fetch(
             "SELECT source, subject, sequence FROM lk_consumer_applied WHERE consumer = $1",
@@ -156,6 +193,7 @@ class ConsumerRunner:
             last[stream] = event.sequence
             fresh.append(event)
         async with self.store.transaction() as tx:
+            await self.check_generation(tx)
             await self.projection.handle_many(tx, fresh)
             await tx.executemany(
                 "INSERT INTO lk_consumer_applied (consumer, source, subject, sequence) VALUES ($1, $2, $3, $4)"
@@ -210,6 +248,7 @@ class ConsumerRunner:
         topics = list(self.projection.topics)
         delay = 0.5
         while True:
+            await self.load_generation()
             offsets = await self.load_offsets()
             await self.load_seen()
             log.info("consumer.started", consumer=self.projection.name, topics=topics)
@@ -220,6 +259,11 @@ class ConsumerRunner:
                         delay = 0.5
             except asyncio.CancelledError:
                 raise
+            except Superseded:
+                log.info("consumer.reloaded", consumer=self.projection.name)
+                self.applied = {}  # of the old tables: waits count again from the new ones
+                async with self.store.transaction() as tx:
+                    await self.projection.load(tx)
             except Exception:
                 log.exception("consumer.failed", consumer=self.projection.name, retry_in=delay)
                 await asyncio.sleep(delay)
