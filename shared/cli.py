@@ -44,6 +44,7 @@ SERVICE_OPS = {
     "calendar": "services.applications.cli:calendar",
     "seed": "shared.seed:seed_command",
     "rebuild": "shared.rebuild:rebuild_command",
+    "audit-application": "shared.audit:audit_application",
 }
 # The real stack's nginx: its configuration from the gateway's routing table, and one system's own.
 SERVICE_COMMANDS = {
