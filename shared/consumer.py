@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 
@@ -36,6 +37,8 @@ CONSUMER_DDL = [
     "CREATE TABLE IF NOT EXISTS lk_consumer_generations (consumer TEXT PRIMARY KEY, generation BIGINT NOT NULL)",
 ]
 
+SEEN_MAX = 20_000  # streams a runner keeps in memory; the others are recalled from lk_consumer_applied
+RECALL_AT_ONCE = 500  # subjects per recall query
 STALLED_CHECK = 0.25  # how often a read-your-writes wait asks whether the events can come at all
 
 Stream = tuple[str, str]
@@ -87,9 +90,12 @@ class ConsumerRunner:
         self.transport = transport
         self.store = store
         self.applied: dict[str, int] = {}  # source -> highest applied position
-        # stream -> last applied sequence. This runner is the only writer of its rows in
-        # lk_consumer_applied, so the copy in memory stays exact (reloaded with the offsets).
+        # stream -> last applied sequence, for the streams met lately (at most ``seen_max``;
+        # the rest are recalled from lk_consumer_applied when met again). This runner is the
+        # only writer of its rows there, so what it holds stays exact.
         self._seen: dict[Stream, int] = {}
+        self.seen_max = SEEN_MAX
+        self._set_up = False  # its tables made (a wait may come before: nothing to recall then)
         self.generation = 0  # of the tables and positions loaded (lk_consumer_generations)
         self._progress = asyncio.Condition()
         # Whether the events awaited can arrive at all: set to the service's own relay's
@@ -101,6 +107,7 @@ class ConsumerRunner:
         await self.migrate()
         async with self.store.transaction() as tx:
             await self.projection.load(tx)
+        self._set_up = True
 
     async def migrate(self) -> None:
         """Move what was applied per bare id (the old table) to per-stream rows, once.
@@ -159,11 +166,43 @@ class ConsumerRunner:
             raise Superseded(name)
 
     async def load_seen(self) -> None:
+        """Hold at most ``seen_max`` of the streams applied (all of a small store); the others
+        are recalled as they are met (:meth:`recall`): memory and start time stay bounded
+        however many streams were ever applied."""
         rows = await self.store.fetch(
-            "SELECT source, subject, sequence FROM lk_consumer_applied WHERE consumer = $1",
+            "SELECT source, subject, sequence FROM lk_consumer_applied WHERE consumer = $1 LIMIT $2",
             self.projection.name,
+            self.seen_max,
         )
         self._seen = {(r["source"], r["subject"]): int(r["sequence"]) for r in rows}
+
+    async def recall(self, streams: set[Stream]) -> None:
+        """Read the applied sequences of the ``streams`` not held (0 for one never applied)."""
+        wanted: dict[str, list[str]] = {}
+        for source, subject in sorted(streams):
+            if (source, subject) not in self._seen:
+                wanted.setdefault(source, []).append(subject)
+        for source, subjects in wanted.items():
+            for i in range(0, len(subjects), RECALL_AT_ONCE):
+                chunk = subjects[i : i + RECALL_AT_ONCE]
+                marks = ", ".join(f"${n}" for n in range(3, len(chunk) + 3))
+                rows = await self.store.fetch(
+                    "SELECT subject, sequence FROM lk_consumer_applied"  # noqa: S608 - placeholders only
+                    f" WHERE consumer = $1 AND source = $2 AND subject IN ({marks})",
+                    self.projection.name,
+                    source,
+                    *chunk,
+                )
+                found = {r["subject"]: int(r["sequence"]) for r in rows}
+                for subject in chunk:  # never below what a batch committed meanwhile
+                    stream = (source, subject)
+                    self._seen[stream] = max(self._seen.get(stream, 0), found.get(subject, 0))
+
+    def _forget(self) -> None:
+        """Keep the ``seen_max`` streams met last (a dict keeps the order they were set in);
+        run after a batch is decided, never between its recall and its decisions."""
+        for stream in list(itertools.islice(self._seen, max(0, len(self._seen) - self.seen_max))):
+            del self._seen[stream]
 
     async def load_offsets(self) -> dict[tuple[str, int], int]:
         rows = await self.store.fetch(
@@ -179,13 +218,15 @@ class ConsumerRunner:
         high: dict[str, int] = {}
         fresh: list[Envelope] = []
         last: dict[Stream, int] = {}  # stream -> sequence applied by this batch
+        events: list[Envelope] = []
         for msg in batch:
             next_offsets[(msg.topic, msg.partition)] = msg.offset + 1
             try:
-                event = Envelope.from_bytes(msg.value)
+                events.append(Envelope.from_bytes(msg.value))
             except ValueError:
                 log.error("consumer.bad_record", consumer=name, topic=msg.topic, offset=msg.offset)
-                continue
+        await self.recall({(event.source, event.subject) for event in events})
+        for event in events:
             high[event.source] = max(high.get(event.source, 0), event.position)
             stream = (event.source, event.subject)
             if event.sequence <= last.get(stream, self._seen.get(stream, 0)):
@@ -208,7 +249,10 @@ class ConsumerRunner:
             )
         applied = len(fresh)
         async with self._progress:
-            self._seen.update(last)  # only once committed
+            for stream, sequence in last.items():  # only once committed; met last, kept longest
+                self._seen.pop(stream, None)
+                self._seen[stream] = sequence
+            self._forget()
             for source, position in high.items():
                 self.applied[source] = max(self.applied.get(source, 0), position)
             self._progress.notify_all()
@@ -222,6 +266,9 @@ class ConsumerRunner:
     async def wait_for_subject(self, source: str, subject: str, sequence: int, timeout: float = 5.0) -> bool:
         """Read-your-writes, exact on any transport: wait until the aggregate ``subject`` of
         ``source`` has been applied up to its version ``sequence``."""
+        if self._set_up:
+            await self.recall({(source, subject)})
+            self._forget()
         return await self._until(lambda: self.has_seen(source, subject, sequence), timeout)
 
     async def wait_for(self, source: str, position: int, timeout: float = 5.0) -> bool:
