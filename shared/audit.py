@@ -36,7 +36,14 @@ NAME = ("actor_name", "author_name")
 def store_of(settings: Settings, service: str) -> ServiceApplication:
     """A read-only handle on ``service``'s event store (no relay, no cache)."""
     kind = type(f"{service.title()}Store", (ServiceApplication,), {"name": service})
-    store: ServiceApplication = kind(settings, {"AGGREGATE_CACHE_MAXSIZE": ""})
+    # One connection, no tables made (reading only): the handle opens in milliseconds.
+    env = {
+        "AGGREGATE_CACHE_MAXSIZE": "",
+        "POSTGRES_POOL_SIZE": "1",
+        "POSTGRES_MAX_OVERFLOW": "0",
+        "CREATE_TABLE": "n",
+    }
+    store: ServiceApplication = kind(settings, env)
     return store
 
 
