@@ -25,6 +25,7 @@ from importlib import import_module
 from typing import Any
 
 import typer
+from eventsourcing.application import Application
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from shared.settings import Settings
@@ -89,6 +90,32 @@ class SeedPlan:
             "applications": self.applications,
             "chat": self.applications if self.messages else 0,
         }
+
+
+class Saver:
+    """Saves a stage's aggregates in transactions of ``plan.batch`` units (an account with its
+    reservation, an application, a thread), counting the events and reporting progress."""
+
+    def __init__(self, app: Application[Any], plan: SeedPlan, stage: str) -> None:
+        self.app = app
+        self.plan = plan
+        self.stage = stage
+        self.pending: list[Any] = []
+        self.units = 0
+        self.saved = 0
+
+    def add(self, *aggregates: Any) -> None:
+        self.pending.extend(aggregates)
+        self.units += 1
+        if self.units >= self.plan.batch:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.pending:
+            self.saved += len(self.app.save(*self.pending))
+        self.plan.advance(self.stage, self.units)
+        self.pending, self.units = [], 0
+        self.plan.events[self.stage] = self.saved
 
 
 def allowed(settings: Settings) -> bool:

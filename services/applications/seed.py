@@ -15,7 +15,7 @@ from services.applications.numbers import NumberSeries
 from services.applications.rules import Submission
 from services.applications.workflow import CONSUMER, STAFF
 from shared.readstore import build_readstore
-from shared.seed import SeededApplication, SeedPlan
+from shared.seed import Saver, SeededApplication, SeedPlan
 from shared.settings import Settings
 
 # The status histories, in turn (plain moves only: the process's stages need their facts).
@@ -50,7 +50,7 @@ def seed(settings: Settings, plan: SeedPlan) -> None:
         app.seed_catalog()
         kinds = cycle(sorted(app.types.items()))
         staff = Actor(plan.staff.account_id, STAFF, plan.staff.name, plan.staff.email)
-        saved, pending, done = 0, [], 0
+        saver = Saver(app, plan, "applications")
         for i, number in enumerate(numbers):
             person = plan.people[i % len(plan.people)]
             code, kind = next(kinds)
@@ -70,14 +70,7 @@ def seed(settings: Settings, plan: SeedPlan) -> None:
             for status, comment in HISTORIES[i % len(HISTORIES)]:
                 claim.move(staff, status, comment, app.due_now(claim, status))
             plan.filed.append(SeededApplication(str(claim.id), person.account_id, number))
-            pending.append(claim)
-            if len(pending) >= plan.batch:
-                saved += len(app.save(*pending))
-                plan.advance("applications", i + 1 - done)
-                pending, done = [], i + 1
-        if pending:
-            saved += len(app.save(*pending))
-        plan.advance("applications", len(numbers) - done)
-        plan.events["applications"] = saved
+            saver.add(claim)
+        saver.flush()
     finally:
         app.close()

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 from services.chat.app import _MESSAGE_NS, ChatApp
 from services.chat.domain import CONSUMER, STAFF, Thread
-from shared.seed import SeedPlan
+from shared.seed import Saver, SeedPlan
 from shared.settings import Settings
 
 TEXTS = (
@@ -27,8 +27,8 @@ def seed(settings: Settings, plan: SeedPlan) -> None:
     names = {p.account_id: p.name for p in plan.people}
     app = ChatApp(settings)
     try:
-        saved, pending, done = 0, [], 0
-        for i, filed in enumerate(plan.filed):
+        saver = Saver(app, plan, "chat")
+        for filed in plan.filed:
             thread_id = uuid.UUID(filed.application_id)
             thread = Thread(id=thread_id, applicant_id=filed.applicant_id)
             for seq in range(1, plan.messages + 1):
@@ -45,14 +45,7 @@ def seed(settings: Settings, plan: SeedPlan) -> None:
                     at=datetime.now(UTC).isoformat(),
                     applicant_id=filed.applicant_id,
                 )
-            pending.append(thread)
-            if len(pending) >= plan.batch:
-                saved += len(app.save(*pending))
-                plan.advance("chat", i + 1 - done)
-                pending, done = [], i + 1
-        if pending:
-            saved += len(app.save(*pending))
-        plan.advance("chat", len(plan.filed) - done)
-        plan.events["chat"] = saved
+            saver.add(thread)
+        saver.flush()
     finally:
         app.close()

@@ -10,7 +10,7 @@ from services.identity.app import IdentityApp
 from services.identity.domain import Account, EmailOwner
 from services.identity.passwords import hash_password
 from services.identity.values import CONSUMER, STAFF, normalise_email
-from shared.seed import SeededAccount, SeedPlan
+from shared.seed import Saver, SeededAccount, SeedPlan
 from shared.settings import Settings
 
 AUDIT = {"actor": "cli", "ip": "local", "user_agent": "lk ops seed"}
@@ -38,21 +38,15 @@ def seed(settings: Settings, plan: SeedPlan) -> None:
         password_hash = hash_password(plan.password)
         staff_login = plan.login(0).removesuffix("-0") + "-staff"
         staff_email = f"{staff_login}@{plan.email(0).rsplit('@', 1)[1]}"
-        pending = _account(staff_login, staff_email, password_hash, [STAFF])
-        plan.staff = SeededAccount(str(pending[0].id), staff_login, staff_email, "Сотрудник наполнения")
-        saved, done = 0, 0  # the staff member counts as one
+        saver = Saver(app, plan, "identity")
+        staff = _account(staff_login, staff_email, password_hash, [STAFF])
+        plan.staff = SeededAccount(str(staff[0].id), staff_login, staff_email, "Сотрудник наполнения")
+        saver.add(*staff)
         for i in range(1, plan.accounts + 1):
             login, email = plan.login(i), plan.email(i)
             made = _account(login, email, password_hash, [CONSUMER])
             plan.people.append(SeededAccount(str(made[0].id), login, email, f"Заявитель {plan.tag}-{i}"))
-            pending.extend(made)
-            if len(pending) >= plan.batch * 2:
-                saved += len(app.save(*pending))
-                plan.advance("identity", i + 1 - done)
-                pending, done = [], i + 1
-        if pending:
-            saved += len(app.save(*pending))
-        plan.advance("identity", plan.accounts + 1 - done)
-        plan.events["identity"] = saved
+            saver.add(*made)
+        saver.flush()
     finally:
         app.close()
