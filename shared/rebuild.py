@@ -41,7 +41,7 @@ from shared.events import Envelope
 from shared.readstore import PostgresReadStore, ReadStore, Row, Tx, build_readstore
 from shared.settings import Settings
 from shared.topology import topics
-from shared.transport import Transport, build_transport
+from shared.transport import Message, Transport, build_transport
 from shared.transport.embedded import EmbeddedTransport
 from shared.transport.kafka import KafkaTransport
 
@@ -56,6 +56,7 @@ REBUILDABLE = {
     "files.catalog": "services.files.projections:Catalog",
 }
 SHADOW = "__rebuild"
+BATCH = 5000  # records per transaction of the rebuild
 SUFFIX = "#rebuild"  # the rebuilding runner's consumer name: <projection>#rebuild
 
 _TABLE = re.compile(r"CREATE TABLE IF NOT EXISTS (\w+)", re.IGNORECASE)
@@ -243,16 +244,22 @@ class Rebuild:
             return
         offsets = await self.runner.load_offsets()
         batches = self.transport.consume(list(self.projection.topics), offsets)
+        pending: list[Message] = []
         try:
             async for batch in batches:
-                if batch:
-                    await self.runner.apply_batch(batch)
-                    for message in batch:
-                        key = (message.topic, message.partition)
-                        self.positions[key] = max(self.positions.get(key, 0), message.offset + 1)
-                    self.read += len(batch)
+                pending.extend(batch)
+                for message in batch:
+                    key = (message.topic, message.partition)
+                    self.positions[key] = max(self.positions.get(key, 0), message.offset + 1)
+                reached = self._reached(ends)
+                # The transport's batches are what one fetch brought (tens of records from
+                # Kafka): a transaction costs the same for a few as for thousands.
+                if pending and (len(pending) >= BATCH or not batch or reached):
+                    await self.runner.apply_batch(pending)
+                    self.read += len(pending)
+                    pending = []
                     tick(self.read, total)
-                if self._reached(ends):
+                if reached:
                     return
         finally:
             close = getattr(batches, "aclose", None)  # the adapters' are generators: stop it now
