@@ -34,7 +34,7 @@ from shared.audit import application_trail
 from shared.consumer import ConsumerRunner, Projection
 from shared.events import Envelope
 from shared.readstore import ReadStore, Tx, build_readstore
-from shared.rebuild import end_offsets, rebuild
+from shared.rebuild import rebuild
 from shared.seed import SeedPlan, run_seed
 from shared.settings import Settings
 from shared.topology import CONSUMES, SESSIONS, topics
@@ -106,7 +106,7 @@ async def _lag(settings: Settings) -> int:
                 for name in names:
                     wanted = topics(name, settings)
                     if wanted not in ends:
-                        ends[wanted] = await end_offsets(transport, wanted)
+                        ends[wanted] = await transport.end_offsets(wanted)
                     rows = await store.fetch(
                         "SELECT topic, part, next_offset FROM lk_consumer_offsets WHERE consumer = $1", name
                     )

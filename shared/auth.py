@@ -250,6 +250,12 @@ def start_auth(
 ) -> Authenticator:
     """Wire a session registry fed by ``identity.events`` and return its authenticator."""
     registry = SessionRegistry(service, settings.topic("identity"))
-    runner = ConsumerRunner(registry, transport, store)
+    runner = ConsumerRunner(
+        registry,
+        transport,
+        store,
+        attempts=settings.dead_letter_attempts,
+        retry_first=settings.dead_letter_retry,
+    )
     workers.start(f"{service}.sessions", runner.run)
     return Authenticator(settings.secret(), registry, runner, ask_identity=identity_asker(settings))

@@ -5,6 +5,11 @@ by sequence: a relay may republish), let the projection write its rows, and stor
 next offsets. A crash rolls everything back together, so a restart neither loses nor
 doubles an effect.
 
+A batch that fails is applied again event by event, each in its own transaction, to find the
+poison one: an event that fails ``dead_letter_attempts`` times is parked as a dead letter
+(shared/deadletters.py) with its offset moved past it, and the projection goes on. A read
+store that is down parks nothing: the runner stops and starts again from its offsets.
+
 A stream is (source service, aggregate id), never a bare id: a chat thread's id is its
 application's id, and a consumer of both topics must keep their sequences apart.
 """
@@ -14,11 +19,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 
 import structlog
 
+from shared import deadletters
+from shared.deadletters import Failure
 from shared.events import Envelope
 from shared.readstore import ReadStore, Tx
 from shared.transport import Message, Transport
@@ -40,6 +48,7 @@ CONSUMER_DDL = [
 SEEN_MAX = 20_000  # streams a runner keeps in memory; the others are recalled from lk_consumer_applied
 RECALL_AT_ONCE = 500  # subjects per recall query
 STALLED_CHECK = 0.25  # how often a read-your-writes wait asks whether the events can come at all
+RETRY_CHECK = 2.0  # while a consumer has dead letters, how often it looks for operators' retries
 
 Stream = tuple[str, str]
 """(source service, aggregate id): what a sequence number counts."""
@@ -84,6 +93,10 @@ class ConsumerRunner:
         transport: Transport,
         store: ReadStore,
         on_applied: Callable[[], None] | None = None,
+        *,
+        attempts: int = 5,
+        retry_first: float = 0.2,
+        retry_max: float = 5.0,
     ) -> None:
         self.projection = projection
         self.on_applied = on_applied
@@ -101,13 +114,24 @@ class ConsumerRunner:
         # Whether the events awaited can arrive at all: set to the service's own relay's
         # ``stalled`` so read-your-writes waits give up at once while its transport is down.
         self.stalled: Callable[[], bool] = lambda: False
+        # Dead letters: tries of one event alone before it is parked, and the waits between.
+        self.attempts = max(1, attempts)
+        self.retry_first = retry_first
+        self.retry_max = retry_max
+        self.dead_letters = 0  # this consumer's letters still open (parked or asked to be retried)
+        self.parked_total = 0  # parked by this process since it started
+        self._retry_checked = 0.0
+        self.next_offsets: dict[tuple[str, int], int] = {}  # as committed (lag, /metrics)
 
     async def setup(self) -> None:
-        await self.store.migrate([*CONSUMER_DDL, *self.projection.ddl])
+        await self.store.migrate(
+            [*CONSUMER_DDL, *deadletters.dead_letter_ddl(self.store), *self.projection.ddl]
+        )
         await self.migrate()
         async with self.store.transaction() as tx:
             await self.projection.load(tx)
         self._set_up = True
+        self.dead_letters = len(await deadletters.open_letters(self.store, self.projection.name))
 
     async def migrate(self) -> None:
         """Move what was applied per bare id (the old table) to per-stream rows, once.
@@ -209,22 +233,30 @@ class ConsumerRunner:
             "SELECT topic, part, next_offset FROM lk_consumer_offsets WHERE consumer = $1",
             self.projection.name,
         )
-        return {(r["topic"], int(r["part"])): int(r["next_offset"]) for r in rows}
+        found = {(r["topic"], int(r["part"])): int(r["next_offset"]) for r in rows}
+        self.next_offsets = dict(found)
+        return found
 
-    async def apply_batch(self, batch: Sequence[Message]) -> int:
-        """Apply a batch in one transaction; returns how many events took effect."""
+    async def apply_batch(self, batch: Sequence[Message], park: Failure | None = None) -> int:
+        """Apply a batch in one transaction; returns how many events took effect. A record
+        that is no envelope is parked at once; ``park``: the one message of ``batch`` failed
+        too often and is parked instead of applied (its offset and sequence move on all the
+        same)."""
         name = self.projection.name
         next_offsets: dict[tuple[str, int], int] = {}
         high: dict[str, int] = {}
         fresh: list[Envelope] = []
         last: dict[Stream, int] = {}  # stream -> sequence applied by this batch
+        parked: list[Failure] = [park] if park is not None else []
         events: list[Envelope] = []
         for msg in batch:
             next_offsets[(msg.topic, msg.partition)] = msg.offset + 1
             try:
                 events.append(Envelope.from_bytes(msg.value))
-            except ValueError:
+            except ValueError as exc:
                 log.error("consumer.bad_record", consumer=name, topic=msg.topic, offset=msg.offset)
+                if park is None:  # nothing can ever apply it: parked at once
+                    parked.append(_failure(msg, None, exc, 1, deadletters.now()))
         await self.recall({(event.source, event.subject) for event in events})
         for event in events:
             high[event.source] = max(high.get(event.source, 0), event.position)
@@ -232,10 +264,13 @@ class ConsumerRunner:
             if event.sequence <= last.get(stream, self._seen.get(stream, 0)):
                 continue  # already applied (a relay may republish)
             last[stream] = event.sequence
-            fresh.append(event)
+            if park is None:
+                fresh.append(event)
         async with self.store.transaction() as tx:
             await self.check_generation(tx)
             await self.projection.handle_many(tx, fresh)
+            for failure in parked:
+                await deadletters.park(tx, name, failure)
             await tx.executemany(
                 "INSERT INTO lk_consumer_applied (consumer, source, subject, sequence) VALUES ($1, $2, $3, $4)"
                 " ON CONFLICT (consumer, source, subject) DO UPDATE SET sequence = excluded.sequence",
@@ -248,6 +283,23 @@ class ConsumerRunner:
                 [(name, topic, part, offset) for (topic, part), offset in next_offsets.items()],
             )
         applied = len(fresh)
+        self.next_offsets.update(next_offsets)
+        for failure in parked:
+            self.dead_letters += 1
+            self.parked_total += 1
+            log.error(
+                "consumer.dead_letter",
+                consumer=name,
+                topic=failure.topic,
+                partition=failure.part,
+                offset=failure.offset,
+                source=failure.source,
+                subject=failure.subject,
+                sequence=failure.sequence,
+                event_type=failure.event_type,
+                attempts=failure.attempts,
+                error=failure.error,
+            )
         async with self._progress:
             for stream, sequence in last.items():  # only once committed; met last, kept longest
                 self._seen.pop(stream, None)
@@ -259,6 +311,93 @@ class ConsumerRunner:
         if applied and self.on_applied is not None:
             self.on_applied()
         return applied
+
+    async def take(self, batch: Sequence[Message]) -> int:
+        """Apply a batch; if it fails, event by event, parking what keeps failing."""
+        try:
+            return await self.apply_batch(batch)
+        except Superseded:
+            raise  # not the events' fault: the runner reloads (run)
+        except Exception as exc:
+            if await deadletters.store_failing(self.store, exc):
+                raise
+            if len(batch) == 1:
+                return await self._apply_alone(batch[0], exc)
+            log.warning(
+                "consumer.batch_failed",
+                consumer=self.projection.name,
+                events=len(batch),
+                error=deadletters.error_text(exc),
+            )
+        applied = 0
+        for msg in batch:
+            applied += await self._apply_alone(msg, None)
+        return applied
+
+    async def _apply_alone(self, msg: Message, failed: BaseException | None) -> int:
+        """One event in its own transaction, tried ``attempts`` times (``failed``: the first
+        try already failed so), then parked. A store that is down raises instead."""
+        delay = self.retry_first
+        first = deadletters.now() if failed is not None else ""
+        error = failed
+        tries = 1 if failed is not None else 0
+        while tries < self.attempts:
+            if error is not None:
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, self.retry_max)
+            try:
+                return await self.apply_batch([msg])
+            except Superseded:
+                raise
+            except Exception as exc:
+                if await deadletters.store_failing(self.store, exc):
+                    raise
+                error, tries = exc, tries + 1
+                first = first or deadletters.now()
+        assert error is not None
+        try:
+            event: Envelope | None = Envelope.from_bytes(msg.value)
+        except ValueError:
+            event = None
+        await self.apply_batch([msg], park=_failure(msg, event, error, tries, first))
+        return 0
+
+    async def serve_retries(self) -> int:
+        """Apply the dead letters an operator asked to retry (``lk ops dead-letters retry``)
+        through the projection: removed on success, parked again with the new error on
+        failure. Looks only while this consumer has open letters, every ``RETRY_CHECK`` s."""
+        if not self.dead_letters or time.monotonic() - self._retry_checked < RETRY_CHECK:
+            return 0
+        self._retry_checked = time.monotonic()
+        name = self.projection.name
+        open_ = await deadletters.open_letters(self.store, name)
+        done = 0
+        for row in open_:
+            if row["status"] != deadletters.RETRY:
+                continue
+            letter_id = int(row["id"])
+            try:
+                async with self.store.transaction() as tx:
+                    taken = await deadletters.take_for_retry(tx, name, letter_id)
+                    if taken is None:
+                        continue  # skipped meanwhile, or another replica took it
+                    event = Envelope.from_bytes(bytes(taken["envelope"]))
+                    await self.check_generation(tx)
+                    await self.projection.handle_many(tx, [event])
+            except Superseded:
+                raise
+            except Exception as exc:
+                if await deadletters.store_failing(self.store, exc):
+                    raise
+                await deadletters.failed_again(self.store, letter_id, exc)
+                log.error("consumer.dead_letter_retry_failed", consumer=name, id=letter_id, error=str(exc))
+                continue
+            done += 1
+            log.warning("consumer.dead_letter_retried", consumer=name, id=letter_id)
+        self.dead_letters = len(open_) - done
+        if done and self.on_applied is not None:
+            self.on_applied()
+        return done
 
     def has_seen(self, source: str, subject: str, sequence: int) -> bool:
         return self._seen.get((source, subject), 0) >= sequence
@@ -290,7 +429,9 @@ class ConsumerRunner:
         return True
 
     async def run(self) -> None:
-        """Consume forever; a failing batch is retried with backoff, never skipped."""
+        """Consume forever. A batch that fails is applied event by event and what keeps failing
+        is parked (:meth:`take`); a store or transport that fails makes it start again from
+        the stored offsets, with backoff."""
         await self.setup()
         topics = list(self.projection.topics)
         delay = 0.5
@@ -302,8 +443,9 @@ class ConsumerRunner:
             try:
                 async for batch in self.transport.consume(topics, offsets):
                     if batch:
-                        await self.apply_batch(batch)
+                        await self.take(batch)
                         delay = 0.5
+                    await self.serve_retries()
             except asyncio.CancelledError:
                 raise
             except Superseded:
@@ -315,3 +457,20 @@ class ConsumerRunner:
                 log.exception("consumer.failed", consumer=self.projection.name, retry_in=delay)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)  # a transport that comes back is read within seconds
+
+
+def _failure(msg: Message, event: Envelope | None, exc: BaseException, attempts: int, first: str) -> Failure:
+    return Failure(
+        topic=msg.topic,
+        part=msg.partition,
+        offset=msg.offset,
+        value=msg.value,
+        source=event.source if event else source_of(msg.topic),
+        subject=event.subject if event else msg.key,
+        sequence=event.sequence if event else 0,
+        event_type=event.type if event else "",
+        error=deadletters.error_text(exc),
+        attempts=attempts,
+        first_failed_at=first,
+        last_failed_at=deadletters.now(),
+    )

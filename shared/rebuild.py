@@ -23,9 +23,7 @@ never imports them (as shared/cli.py does for commands)."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import re
-import sqlite3
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -33,7 +31,6 @@ from importlib import import_module
 from typing import Any
 
 import typer
-from aiokafka import AIOKafkaConsumer, TopicPartition
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from shared.consumer import CONSUMER_DDL, ConsumerRunner, Projection
@@ -42,8 +39,6 @@ from shared.readstore import PostgresReadStore, ReadStore, Row, Tx, build_readst
 from shared.settings import Settings
 from shared.topology import topics
 from shared.transport import Message, Transport, build_transport
-from shared.transport.embedded import EmbeddedTransport
-from shared.transport.kafka import KafkaTransport
 
 REBUILDABLE = {
     "identity.directory": "services.identity.projections:AccountDirectory",
@@ -142,38 +137,6 @@ class _ShadowProjection(Projection):
         await self.inner.load(_ShadowTx(tx, self.shadow))
 
 
-async def end_offsets(transport: Transport, names: Sequence[str]) -> Ends:
-    """Where each partition of the topics ends now (the embedded log: one partition)."""
-    if isinstance(transport, EmbeddedTransport):
-        path = transport.path
-
-        def read() -> Ends:
-            if not path.exists():
-                return {}
-            with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)) as conn:
-                return {
-                    (topic, 0): int(
-                        conn.execute(
-                            "SELECT COALESCE(MAX(offs) + 1, 0) FROM messages WHERE topic = ?", (topic,)
-                        ).fetchone()[0]
-                    )
-                    for topic in names
-                }
-
-        return await asyncio.to_thread(read)
-    if not isinstance(transport, KafkaTransport):
-        raise TypeError(f"no end offsets for {type(transport).__name__}")
-    consumer = AIOKafkaConsumer(bootstrap_servers=transport.bootstrap, group_id=None)
-    await consumer.start()
-    try:
-        await consumer._client.force_metadata_update()  # learn the topics' partitions
-        parts = [TopicPartition(t, p) for t in names for p in sorted(consumer.partitions_for_topic(t) or ())]
-        found = await consumer.end_offsets(parts) if parts else {}
-        return {(tp.topic, tp.partition): int(offset) for tp, offset in found.items()}
-    finally:
-        await consumer.stop()
-
-
 class _Behind(Exception):
     """The service's runner applied events the shadow has not yet: catch up, swap again."""
 
@@ -221,7 +184,7 @@ class Rebuild:
         await self._drop_shadow()
         await self.runner.setup()  # the shadow tables, from the projection's own DDL
         for _round in range(2):  # up to the ends seen at the start, then up to the ends seen then
-            await self._follow(await end_offsets(self.transport, self.projection.topics), tick)
+            await self._follow(await self.transport.end_offsets(self.projection.topics), tick)
 
     async def finish(self, tick: Tick = lambda done, total: None, attempts: int = 20) -> None:
         """Swap; while the service's runner is found ahead of the shadow (it applied events
@@ -231,7 +194,7 @@ class Rebuild:
                 await self.swap()
                 return
             except _Behind:
-                await self._follow(await end_offsets(self.transport, self.projection.topics), tick)
+                await self._follow(await self.transport.end_offsets(self.projection.topics), tick)
         raise RuntimeError(f"{self.projection.name}: the service kept ahead of the rebuild {attempts} times")
 
     def _reached(self, ends: Ends) -> bool:

@@ -23,6 +23,7 @@ from shared.application import ServiceApplication
 from shared.auth import Authenticator, start_auth
 from shared.consumer import ConsumerRunner, Projection
 from shared.http import Dependency, add_health
+from shared.metrics import Measure, Read, RequestMetrics, unwatch, watch
 from shared.middleware import RouteLimit
 from shared.readstore import ReadStore, build_readstore
 from shared.relay import Mapper, Relay
@@ -52,6 +53,7 @@ class Runtime:
     closing: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     starting: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     probes: dict[str, Dependency] = field(default_factory=dict)
+    measures: list[Measure] = field(default_factory=list)
 
     def topic(self, service: str) -> str:
         return self.settings.topic(service)
@@ -64,7 +66,14 @@ class Runtime:
         stalled."""
         if not projection.topics:
             projection.topics = topics(projection.name, self.settings)
-        runner = ConsumerRunner(projection, self.transport, self.store, on_applied=on_applied)
+        runner = ConsumerRunner(
+            projection,
+            self.transport,
+            self.store,
+            on_applied=on_applied,
+            attempts=self.settings.dead_letter_attempts,
+            retry_first=self.settings.dead_letter_retry,
+        )
         relay = self.relay
         if relay is not None:
             runner.stalled = lambda: relay.stalled
@@ -92,6 +101,15 @@ class Runtime:
     def probe(self, name: str, check: Dependency) -> None:
         """One more dependency its readiness (``/health``) reports (a blob store, a server)."""
         self.probes[name] = check
+
+    def measure(self, name: str, help: str, read: Read, *, counter: bool = False) -> None:
+        """One more figure of the service's own on ``/metrics`` (labelled with the service),
+        read at each scrape: a number, or a coroutine giving one (shared/metrics.py)."""
+        self.measures.append(Measure(name, help, read, counter))
+
+    def consumers(self) -> list[ConsumerRunner]:
+        """Every consumer runner of the service, its session registry's included."""
+        return [*self.runners, *([self.auth.runner] if self.auth is not None else [])]
 
 
 @dataclass(frozen=True)
@@ -145,6 +163,8 @@ def create_service_app(service: Service[S], settings: Settings) -> FastAPI:
         found: dict[str, object] = {}
         if runtime.relay is not None:
             found.update(relay_position=runtime.relay.position, relay_unmapped=runtime.relay.unmapped)
+        # Events its consumers parked (shared/deadletters.py): an operator has work to do.
+        found["dead_letters"] = sum(runner.dead_letters for runner in runtime.consumers())
         if service.health is not None:
             found.update(await service.health(app.state.service))
         return found
@@ -152,6 +172,10 @@ def create_service_app(service: Service[S], settings: Settings) -> FastAPI:
     add_health(app, service.name, details)
     if service.extend is not None:
         service.extend(app, settings)
+    # Outermost: every answer counted, and /metrics answered before the gateway's edge — but
+    # not on the public entry (the gateway's port in ``lk run``; on the stack nginx's).
+    public = settings.embedded and service.name == "gateway"
+    app.add_middleware(RequestMetrics, service=service.name, settings=settings, public=public)
     return app
 
 
@@ -189,8 +213,10 @@ async def running(service: Service[S], settings: Settings) -> AsyncIterator[tupl
             runtime.start(runner.projection.name.split(".", 1)[-1], runner.run)
         for step in runtime.starting:
             await step()
+        watch(runtime)
         yield runtime, state
     finally:
+        unwatch(runtime)
         for step in runtime.stopping:
             await step()
         await runtime.workers.stop()

@@ -141,6 +141,11 @@ class Settings(BaseSettings):
     # lost notification would hold back (decision record 29).
     fallback_poll: float = 10.0
     batch_size: int = 500
+    # A consumer's event that fails this many times alone (waiting dead_letter_retry seconds
+    # after the first failure, twice as long after each next, at most 5 s) is parked as a dead
+    # letter and the projection goes on (shared/deadletters.py).
+    dead_letter_attempts: int = 5
+    dead_letter_retry: float = 0.2
     max_body_bytes: int = 64 * 1024
     log_level: str = "INFO"
     log_json: bool = False

@@ -10,6 +10,7 @@ import mailbox
 import time
 from email import message_from_bytes, policy
 from email.message import EmailMessage
+from email.parser import BytesHeaderParser
 from pathlib import Path
 from typing import Any
 
@@ -29,17 +30,19 @@ class _MaildirHandler:
     def __init__(self, folder: Path) -> None:
         self.folder = folder
         self.box = mailbox.Maildir(folder, create=True)
+        self.headers = BytesHeaderParser()
         self.seen = {str(message["Message-ID"]) for message in self.box if message["Message-ID"]}
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 - aiosmtpd's hook name
-        message = mailbox.MaildirMessage(envelope.original_content or envelope.content)
+        content: bytes = envelope.original_content or envelope.content
+        message = self.headers.parsebytes(content)  # the headers only; the body is kept as sent
         message_id = str(message["Message-ID"] or "")
         if message_id and message_id in self.seen:
             record = {"message_id": message_id, "to": str(message["To"]), "at": time.time()}
             with (self.folder / DROPPED).open("a", encoding="utf-8") as out:
                 out.write(json.dumps(record, ensure_ascii=False) + "\n")
             return "250 Duplicate message ignored"
-        self.box.add(message)
+        self.box.add(content)
         if message_id:
             self.seen.add(message_id)
         return "250 Message accepted for delivery"

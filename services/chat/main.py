@@ -25,6 +25,7 @@ async def build(runtime: Runtime) -> ChatState:
     hub = await Hub.open(runtime.store, chat)
     runtime.start("hub", lambda: hub.maintain(lambda session: session in auth.registry.sessions))
     runtime.on_close(hub.presence.close)
+    runtime.measure("lk_chat_open_sockets", "Chat WebSockets open on this process", lambda: hub.sockets)
     return ChatState(runtime.settings, chat, directory, hub, refs, auth)
 
 

@@ -36,7 +36,15 @@ async def build(runtime: Runtime) -> NotifierState:
     runtime.consume(ChatMailProjection(config), on_applied=scheduler.wake)
     runtime.start("sender", functools.partial(sender.run, s.fallback_poll))
     runtime.start("chat_mail_scheduler", scheduler.run)
-    return NotifierState(store, sender, scheduler)
+    state = NotifierState(store, sender, scheduler)
+    runtime.measure("lk_notifier_outbox_depth", "E-mails in the outbox not sent yet", state.outbox_depth)
+    runtime.measure(
+        "lk_notifier_mail_failures",
+        "Attempts to send an e-mail that failed",
+        state.mail_failures,
+        counter=True,
+    )
+    return state
 
 
 SERVICE = Service("notifier", build, auth=False, health=NotifierState.health)

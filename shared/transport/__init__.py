@@ -50,6 +50,13 @@ class Transport(ABC):
         """
 
     @abstractmethod
+    async def end_offsets(self, topics: Sequence[str]) -> dict[tuple[str, int], int]:
+        """The offset the next record of each partition of ``topics`` will get (what a consumer
+        that has read everything has as its next offset): ``(topic, partition) -> offset``.
+        A topic that does not exist yet has no partitions here (the embedded log: its one
+        partition, at 0). Raises TransportUnavailable."""
+
+    @abstractmethod
     def consume(
         self, topics: Sequence[str], next_offsets: dict[tuple[str, int], int]
     ) -> AsyncIterator[list[Message]]:

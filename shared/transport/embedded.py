@@ -78,6 +78,25 @@ class EmbeddedTransport(Transport):
         for event in _wakers.get(str(self.path), ()):
             event.set()
 
+    async def end_offsets(self, topics: Sequence[str]) -> dict[tuple[str, int], int]:
+        assert self._conn is not None, "transport is not started"
+        conn, wanted = self._conn, list(dict.fromkeys(topics))
+        marks = ", ".join("?" * len(wanted))
+
+        def read() -> dict[str, int]:
+            rows = conn.execute(
+                f"SELECT topic, MAX(offs) + 1 FROM messages WHERE topic IN ({marks}) GROUP BY topic",  # noqa: S608
+                wanted,
+            ).fetchall()
+            return {topic: int(end) for topic, end in rows}
+
+        try:
+            async with self._lock:
+                found = await asyncio.to_thread(read) if wanted else {}
+        except sqlite3.Error as exc:
+            raise TransportUnavailable(str(exc)) from exc
+        return {(topic, 0): found.get(topic, 0) for topic in wanted}
+
     def _read(self, topic: str, offset: int, limit: int) -> list[Message]:
         assert self._conn is not None, "transport is not started"
         rows = self._conn.execute(

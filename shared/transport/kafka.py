@@ -34,6 +34,7 @@ class KafkaTransport(Transport):
         self.bootstrap = bootstrap
         self.partitions = partitions
         self._producer: AIOKafkaProducer | None = None
+        self._offsets: AIOKafkaConsumer | None = None  # for end_offsets only (no assignment)
         self._known_topics: set[str] = set()
 
     async def start(self) -> None:
@@ -44,6 +45,9 @@ class KafkaTransport(Transport):
         if self._producer is not None:
             await self._producer.stop()
             self._producer = None
+        if self._offsets is not None:
+            await self._offsets.stop()
+            self._offsets = None
 
     async def ping(self) -> None:
         """A metadata request to the cluster (a fresh client each time: cheap, rare)."""
@@ -103,6 +107,44 @@ class KafkaTransport(Transport):
                 with contextlib.suppress(Exception):
                     await producer.stop()
             raise TransportUnavailable(f"{type(exc).__name__}: {exc}") from exc
+
+    async def end_offsets(self, topics: Sequence[str]) -> dict[tuple[str, int], int]:
+        """The high watermarks (what a consumer may read) of every partition of ``topics``,
+        asked with one client kept for it (``/metrics`` asks at every scrape)."""
+        try:
+            client = await self._offsets_client()
+            await client._client.force_metadata_update()
+            parts = [
+                TopicPartition(topic, p)
+                for topic in dict.fromkeys(topics)
+                for p in sorted(client.partitions_for_topic(topic) or ())
+            ]
+            if not parts:
+                return {}
+            ends = await client.end_offsets(parts)
+        except (KafkaError, OSError, TimeoutError) as exc:
+            if self._offsets is not None:
+                stale, self._offsets = self._offsets, None
+                with contextlib.suppress(Exception):  # already failing: report the cause
+                    await stale.stop()
+            raise TransportUnavailable(f"{type(exc).__name__}: {exc}") from exc
+        return {(tp.topic, tp.partition): int(end) for tp, end in ends.items()}
+
+    async def _offsets_client(self) -> AIOKafkaConsumer:
+        if self._offsets is None:
+            client = AIOKafkaConsumer(
+                bootstrap_servers=self.bootstrap,
+                group_id=None,
+                enable_auto_commit=False,
+                request_timeout_ms=5000,
+            )
+            try:
+                await client.start()
+            except BaseException:
+                await client.stop()
+                raise
+            self._offsets = client
+        return self._offsets
 
     async def consume(
         self, topics: Sequence[str], next_offsets: dict[tuple[str, int], int]

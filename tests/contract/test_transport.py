@@ -70,3 +70,24 @@ async def test_consume_from_empty_offsets_reads_from_the_beginning_of_every_topi
     finally:
         await reader.close()
     assert sorted((m.topic, m.key, m.value) for m in got) == [(topic, "a", b"1"), (other, "b", b"2")]
+
+
+async def test_end_offsets_are_the_next_offsets_of_a_reader_that_read_everything(
+    transport: Transport, topic: str, prefix: str
+) -> None:
+    never = f"{prefix}chat.events"  # no record published, not even created
+    assert sum((await transport.end_offsets([never])).values()) == 0
+    await transport.publish(topic, records("lag", 4))
+    ends = await transport.end_offsets([topic, never])
+    assert sum(v for (t, _), v in ends.items() if t == topic) == 4 * len(KEYS)
+    reader = Reader(transport, [topic], {})
+    try:
+        await reader.until(lambda ms: len(ms) >= 4 * len(KEYS))
+    finally:
+        await reader.close()
+    # What the reader has not seen is the lag: none, on every partition it read.
+    assert all(ends[key] == offset for key, offset in reader.next_offsets.items())
+    assert {t for t, _ in ends} <= {topic, never}
+    await transport.publish(topic, records("more", 1))
+    later = await transport.end_offsets([topic])
+    assert sum(later[k] - reader.next_offsets.get(k, 0) for k in later) == len(KEYS)

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import re
+import subprocess
+import sys
 import time
 from urllib.parse import parse_qs, urlsplit
 
@@ -13,7 +15,7 @@ import httpx
 from shared.events import Envelope
 from shared.transport import build_transport
 from tests.conftest import Person
-from tests.harness import Mail, System
+from tests.harness import ROOT, Mail, System
 
 LINK = re.compile(r"https?://\S+")
 
@@ -74,3 +76,18 @@ def read_events(
         return found
 
     return asyncio.run(collect())
+
+
+def lk_ops(system: System, *args: str, code: int = 0, stdin: str | None = None) -> str:
+    """``lk ops …`` against the system (its settings); asserts the exit code, returns stdout."""
+    done = subprocess.run(
+        [sys.executable, "-m", "shared.cli", "ops", *args],
+        env=system.env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        input=stdin,
+    )
+    assert done.returncode == code, done.stdout + done.stderr
+    return done.stdout

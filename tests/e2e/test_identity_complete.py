@@ -14,7 +14,7 @@ import pytest
 
 from shared.edge import edge_headers
 from tests.conftest import Person, new_person
-from tests.e2e.helpers import link_in, log_in, mails_with, register_and_confirm, token_in
+from tests.e2e.helpers import link_in, lk_ops, log_in, mails_with, register_and_confirm, token_in
 from tests.harness import ROOT, System
 
 NEW_PASSWORD = "Лампа-над-столом-1987!"
@@ -313,16 +313,7 @@ def test_operator_tools_replay_and_audit(system: System, person: Person) -> None
         account_id = http.get("/api/v1/me").json()["id"]
 
     def lk(*args: str) -> list[str]:
-        done = subprocess.run(
-            [sys.executable, "-m", "shared.cli", "ops", *args],
-            env=system.env,
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-        assert done.returncode == 0, done.stderr
-        return done.stdout.splitlines()
+        return lk_ops(system, *args).splitlines()
 
     replayed = lk("replay", "identity", "--subject", account_id, "--idle", "3")
     types = [line.split('"type":"')[1].split('"')[0] for line in replayed]
