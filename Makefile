@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export LK_VAR_DIR ?= $(CURDIR)/var
 
-.PHONY: setup run run-stack test test-fast lint infra-up infra-down infra-status infra-reset infra-lint bench clean
+.PHONY: setup run run-stack test test-fast lint infra-up infra-down infra-status infra-reset infra-lint bench bench-million clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -69,6 +69,12 @@ test: infra-up
 bench: infra-up
 	bash deploy/tools.sh
 	eval "$$(bash deploy/infra.sh env)" && $(BIN)/python -m bench
+
+## bench-million: the 1 000 000-event benchmark (long; EVENTS=100000 for a smaller one, MODES=stack)
+EVENTS ?= 1000000
+MODES ?= stack,embedded
+bench-million: infra-up
+	eval "$$(bash deploy/infra.sh env)" && LK_BENCH_EVENTS=$(EVENTS) LK_BENCH_MODES=$(MODES) $(BIN)/python -m bench --only million
 
 ## clean: start over with the embedded data (var/); the real servers' data is apart (make infra-reset)
 clean:

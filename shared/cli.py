@@ -39,7 +39,13 @@ def _found(where: str) -> Any:
 
 # Commands that belong to a service live in it; the kernel names them, never imports them.
 SERVICE_GROUPS = {"admin": "services.identity.cli:admin_cli"}
-SERVICE_OPS = {"audit": "services.identity.cli:audit", "calendar": "services.applications.cli:calendar"}
+SERVICE_OPS = {
+    "audit": "services.identity.cli:audit",
+    "calendar": "services.applications.cli:calendar",
+    "seed": "shared.seed:seed_command",
+    "rebuild": "shared.rebuild:rebuild_command",
+    "audit-application": "shared.audit:audit_application",
+}
 # The real stack's nginx: its configuration from the gateway's routing table, and one system's own.
 SERVICE_COMMANDS = {
     "edge-config": "services.gateway.edge_config:edge_config",

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
@@ -40,13 +41,22 @@ CONSUMER_DDL = [
     # Before streams were keyed by source: kept only to be migrated (see ConsumerRunner.migrate).
     "CREATE TABLE IF NOT EXISTS lk_consumer_seen (consumer TEXT NOT NULL, subject TEXT NOT NULL,"
     " sequence BIGINT NOT NULL, PRIMARY KEY (consumer, subject))",
+    # Bumped when a rebuild swaps the projection's tables (shared/rebuild.py): runners reload.
+    "CREATE TABLE IF NOT EXISTS lk_consumer_generations (consumer TEXT PRIMARY KEY, generation BIGINT NOT NULL)",
 ]
 
+SEEN_MAX = 20_000  # streams a runner keeps in memory; the others are recalled from lk_consumer_applied
+RECALL_AT_ONCE = 500  # subjects per recall query
 STALLED_CHECK = 0.25  # how often a read-your-writes wait asks whether the events can come at all
 RETRY_CHECK = 2.0  # while a consumer has dead letters, how often it looks for operators' retries
 
 Stream = tuple[str, str]
 """(source service, aggregate id): what a sequence number counts."""
+
+
+class Superseded(Exception):
+    """The projection's tables and positions were swapped under the runner by a rebuild
+    (shared/rebuild.py): what it holds in memory is another generation's; it reloads."""
 
 
 def source_of(topic: str) -> str:
@@ -93,9 +103,13 @@ class ConsumerRunner:
         self.transport = transport
         self.store = store
         self.applied: dict[str, int] = {}  # source -> highest applied position
-        # stream -> last applied sequence. This runner is the only writer of its rows in
-        # lk_consumer_applied, so the copy in memory stays exact (reloaded with the offsets).
+        # stream -> last applied sequence, for the streams met lately (at most ``seen_max``;
+        # the rest are recalled from lk_consumer_applied when met again). This runner is the
+        # only writer of its rows there, so what it holds stays exact.
         self._seen: dict[Stream, int] = {}
+        self.seen_max = SEEN_MAX
+        self._set_up = False  # its tables made (a wait may come before: nothing to recall then)
+        self.generation = 0  # of the tables and positions loaded (lk_consumer_generations)
         self._progress = asyncio.Condition()
         # Whether the events awaited can arrive at all: set to the service's own relay's
         # ``stalled`` so read-your-writes waits give up at once while its transport is down.
@@ -116,6 +130,7 @@ class ConsumerRunner:
         await self.migrate()
         async with self.store.transaction() as tx:
             await self.projection.load(tx)
+        self._set_up = True
         self.dead_letters = len(await deadletters.open_letters(self.store, self.projection.name))
 
     async def migrate(self) -> None:
@@ -145,12 +160,73 @@ class ConsumerRunner:
             await tx.execute("DELETE FROM lk_consumer_seen WHERE consumer = $1", name)
         log.warning("consumer.migrated", consumer=name, rows=int(old), replay=len(self.projection.topics) > 1)
 
+    async def load_generation(self) -> None:
+        """Load first, then the offsets and ``_seen``: a swap in between is then caught by
+        the first batch (:meth:`check_generation`), never missed."""
+        name = self.projection.name
+        async with self.store.transaction() as tx:
+            await tx.execute(
+                "INSERT INTO lk_consumer_generations (consumer, generation) VALUES ($1, 0)"
+                " ON CONFLICT (consumer) DO NOTHING",
+                name,
+            )
+            found = await tx.fetchval(
+                "SELECT generation FROM lk_consumer_generations WHERE consumer = $1", name
+            )
+        self.generation = int(found or 0)
+
+    async def check_generation(self, tx: Tx) -> None:
+        """Raise :class:`Superseded` if a rebuild swapped the tables since they were loaded. The
+        no-op update locks the row that the swap bumps first, so a batch and a swap never
+        interleave: either the batch commits before the swap starts, or it waits for the swap
+        and then sees the new generation (PostgreSQL, read committed; SQLite's transactions
+        are serial anyway)."""
+        name = self.projection.name
+        await tx.execute(
+            "UPDATE lk_consumer_generations SET generation = generation WHERE consumer = $1", name
+        )
+        found = await tx.fetchval("SELECT generation FROM lk_consumer_generations WHERE consumer = $1", name)
+        if found is not None and int(found) != self.generation:
+            raise Superseded(name)
+
     async def load_seen(self) -> None:
+        """Hold at most ``seen_max`` of the streams applied (all of a small store); the others
+        are recalled as they are met (:meth:`recall`): memory and start time stay bounded
+        however many streams were ever applied."""
         rows = await self.store.fetch(
-            "SELECT source, subject, sequence FROM lk_consumer_applied WHERE consumer = $1",
+            "SELECT source, subject, sequence FROM lk_consumer_applied WHERE consumer = $1 LIMIT $2",
             self.projection.name,
+            self.seen_max,
         )
         self._seen = {(r["source"], r["subject"]): int(r["sequence"]) for r in rows}
+
+    async def recall(self, streams: set[Stream]) -> None:
+        """Read the applied sequences of the ``streams`` not held (0 for one never applied)."""
+        wanted: dict[str, list[str]] = {}
+        for source, subject in sorted(streams):
+            if (source, subject) not in self._seen:
+                wanted.setdefault(source, []).append(subject)
+        for source, subjects in wanted.items():
+            for i in range(0, len(subjects), RECALL_AT_ONCE):
+                chunk = subjects[i : i + RECALL_AT_ONCE]
+                marks = ", ".join(f"${n}" for n in range(3, len(chunk) + 3))
+                rows = await self.store.fetch(
+                    "SELECT subject, sequence FROM lk_consumer_applied"  # noqa: S608 - placeholders only
+                    f" WHERE consumer = $1 AND source = $2 AND subject IN ({marks})",
+                    self.projection.name,
+                    source,
+                    *chunk,
+                )
+                found = {r["subject"]: int(r["sequence"]) for r in rows}
+                for subject in chunk:  # never below what a batch committed meanwhile
+                    stream = (source, subject)
+                    self._seen[stream] = max(self._seen.get(stream, 0), found.get(subject, 0))
+
+    def _forget(self) -> None:
+        """Keep the ``seen_max`` streams met last (a dict keeps the order they were set in);
+        run after a batch is decided, never between its recall and its decisions."""
+        for stream in list(itertools.islice(self._seen, max(0, len(self._seen) - self.seen_max))):
+            del self._seen[stream]
 
     async def load_offsets(self) -> dict[tuple[str, int], int]:
         rows = await self.store.fetch(
@@ -172,15 +248,17 @@ class ConsumerRunner:
         fresh: list[Envelope] = []
         last: dict[Stream, int] = {}  # stream -> sequence applied by this batch
         parked: list[Failure] = [park] if park is not None else []
+        events: list[Envelope] = []
         for msg in batch:
             next_offsets[(msg.topic, msg.partition)] = msg.offset + 1
             try:
-                event = Envelope.from_bytes(msg.value)
+                events.append(Envelope.from_bytes(msg.value))
             except ValueError as exc:
                 log.error("consumer.bad_record", consumer=name, topic=msg.topic, offset=msg.offset)
                 if park is None:  # nothing can ever apply it: parked at once
                     parked.append(_failure(msg, None, exc, 1, deadletters.now()))
-                continue
+        await self.recall({(event.source, event.subject) for event in events})
+        for event in events:
             high[event.source] = max(high.get(event.source, 0), event.position)
             stream = (event.source, event.subject)
             if event.sequence <= last.get(stream, self._seen.get(stream, 0)):
@@ -189,6 +267,7 @@ class ConsumerRunner:
             if park is None:
                 fresh.append(event)
         async with self.store.transaction() as tx:
+            await self.check_generation(tx)
             await self.projection.handle_many(tx, fresh)
             for failure in parked:
                 await deadletters.park(tx, name, failure)
@@ -222,7 +301,10 @@ class ConsumerRunner:
                 error=failure.error,
             )
         async with self._progress:
-            self._seen.update(last)  # only once committed
+            for stream, sequence in last.items():  # only once committed; met last, kept longest
+                self._seen.pop(stream, None)
+                self._seen[stream] = sequence
+            self._forget()
             for source, position in high.items():
                 self.applied[source] = max(self.applied.get(source, 0), position)
             self._progress.notify_all()
@@ -234,6 +316,8 @@ class ConsumerRunner:
         """Apply a batch; if it fails, event by event, parking what keeps failing."""
         try:
             return await self.apply_batch(batch)
+        except Superseded:
+            raise  # not the events' fault: the runner reloads (run)
         except Exception as exc:
             if await deadletters.store_failing(self.store, exc):
                 raise
@@ -263,6 +347,8 @@ class ConsumerRunner:
                 delay = min(delay * 2, self.retry_max)
             try:
                 return await self.apply_batch([msg])
+            except Superseded:
+                raise
             except Exception as exc:
                 if await deadletters.store_failing(self.store, exc):
                     raise
@@ -296,7 +382,10 @@ class ConsumerRunner:
                     if taken is None:
                         continue  # skipped meanwhile, or another replica took it
                     event = Envelope.from_bytes(bytes(taken["envelope"]))
+                    await self.check_generation(tx)
                     await self.projection.handle_many(tx, [event])
+            except Superseded:
+                raise
             except Exception as exc:
                 if await deadletters.store_failing(self.store, exc):
                     raise
@@ -316,6 +405,9 @@ class ConsumerRunner:
     async def wait_for_subject(self, source: str, subject: str, sequence: int, timeout: float = 5.0) -> bool:
         """Read-your-writes, exact on any transport: wait until the aggregate ``subject`` of
         ``source`` has been applied up to its version ``sequence``."""
+        if self._set_up:
+            await self.recall({(source, subject)})
+            self._forget()
         return await self._until(lambda: self.has_seen(source, subject, sequence), timeout)
 
     async def wait_for(self, source: str, position: int, timeout: float = 5.0) -> bool:
@@ -344,6 +436,7 @@ class ConsumerRunner:
         topics = list(self.projection.topics)
         delay = 0.5
         while True:
+            await self.load_generation()
             offsets = await self.load_offsets()
             await self.load_seen()
             log.info("consumer.started", consumer=self.projection.name, topics=topics)
@@ -355,6 +448,11 @@ class ConsumerRunner:
                     await self.serve_retries()
             except asyncio.CancelledError:
                 raise
+            except Superseded:
+                log.info("consumer.reloaded", consumer=self.projection.name)
+                self.applied = {}  # of the old tables: waits count again from the new ones
+                async with self.store.transaction() as tx:
+                    await self.projection.load(tx)
             except Exception:
                 log.exception("consumer.failed", consumer=self.projection.name, retry_in=delay)
                 await asyncio.sleep(delay)

@@ -8,6 +8,7 @@ service owns is prefixed with the service name.
 from __future__ import annotations
 
 import asyncio
+import functools
 import re
 import sqlite3
 from abc import ABC, abstractmethod
@@ -27,6 +28,12 @@ log = structlog.get_logger(__name__)
 
 Row = dict[str, Any]
 _PLACEHOLDER = re.compile(r"\$(\d+)")
+
+
+@functools.lru_cache(maxsize=4096)
+def _sqlite(sql: str) -> str:
+    """``$n`` as SQLite's ``?n`` (remembered: the same statements come again and again)."""
+    return _PLACEHOLDER.sub(r"?\1", sql)
 
 
 class Tx(ABC):
@@ -97,11 +104,11 @@ class _SQLiteTx(Tx):
         self._conn = conn
 
     async def execute(self, sql: str, *args: Any) -> None:
-        await self._conn.execute(_PLACEHOLDER.sub(r"?\1", sql), args)
+        await self._conn.execute(_sqlite(sql), args)
 
     async def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         if rows:
-            await self._conn.executemany(_PLACEHOLDER.sub(r"?\1", sql), rows)
+            await self._conn.executemany(_sqlite(sql), rows)
 
     async def fetch(self, sql: str, *args: Any) -> list[Row]:
         return await _fetch_rows(self._conn, sql, args)
@@ -110,7 +117,7 @@ class _SQLiteTx(Tx):
 async def _fetch_rows(conn: aiosqlite.Connection, sql: str, args: Sequence[Any]) -> list[Row]:
     """One trip to the connection's thread (execute and fetch together), rows as dicts
     (the connection's ``row_factory`` is ``sqlite3.Row``)."""
-    rows = await conn.execute_fetchall(_PLACEHOLDER.sub(r"?\1", sql), args)
+    rows = await conn.execute_fetchall(_sqlite(sql), args)
     return [dict(zip(row.keys(), row, strict=True)) for row in rows]
 
 

@@ -111,6 +111,8 @@ class Settings(BaseSettings):
     # (each switchable). deadline_watch_movable lets staff run a pass at a given moment
     # (``POST /api/v1/deadline-watch``): for tests and drills, never in production.
     deadline_watcher: bool = True
+    # `lk ops seed` writes test data into the event stores: only where this says so (tests, benchmarks).
+    allow_seed: bool = False
     deadline_watch_interval: float = 300.0
     deadline_remind_days: int = 2
     auto_annul_documents: bool = True

@@ -45,6 +45,10 @@ class NumberSeries:
                         future.set_result(number)
         return mine.result()
 
+    async def block(self, count: int) -> list[str]:
+        """``count`` numbers at once, in one transaction (``lk ops seed``)."""
+        return await self._take(count) if count > 0 else []
+
     async def _take(self, count: int) -> list[str]:
         year = datetime.now(UTC).year
         async with self.store.transaction() as tx:

@@ -160,22 +160,34 @@ def _where(principal: Principal, filters: Filters) -> tuple[str, list[Any]]:
     return ("WHERE " + " AND ".join(where)) if where else "", args
 
 
+QUEUE_ORDER = (
+    "CASE WHEN status IN ('completed', 'annulled') OR due IS NULL THEN 1 ELSE 0 END, due, submitted_at"
+)
+"""The staff queue's order: open with a due date first, soonest first (the index
+``applications_rows_queue`` holds it, projections/view.py)."""
+
+
 async def listing(
     state: ApplicationsState, principal: Principal, filters: Filters, limit: int, offset: int
 ) -> dict[str, Any]:
-    """«Заявки на услуги» for a consumer (own only); the queue for staff, overdue first."""
+    """«Заявки на услуги» for a consumer (own only); the queue for staff, overdue first.
+
+    The page's ids are found first (an index gives the queue's order, or the applicant's
+    own rows), then only its rows are read with their computed columns. A search by text
+    scans the rows anyway: its few matches are sorted rather than the index walked."""
     clause, args = _where(principal, filters)
-    order = (
-        "ORDER BY CASE WHEN status IN ('completed', 'annulled') OR due IS NULL THEN 1 ELSE 0 END, due, submitted_at"
-        if principal.has(STAFF)
-        else "ORDER BY submitted_at DESC"
-    )
+    if principal.has(STAFF):
+        order = "ORDER BY " + QUEUE_ORDER
+        inner = f"ORDER BY +{QUEUE_ORDER}" if filters.q.strip() else order  # unary +: no index walk
+    else:
+        order = inner = "ORDER BY submitted_at DESC"
     total = await state.store.fetchval(f"SELECT COUNT(*) FROM applications_rows r {clause}", *args)  # noqa: S608
     n = len(args)
     rows = await state.store.fetch(
         f"SELECT r.*, {side_columns(n + 1)}, {ASSIGNEE.format('assignee_id')} AS assignee_id,"  # noqa: S608
-        f" {ASSIGNEE.format('assignee_name')} AS assignee_name FROM applications_rows r {clause} {order}"
-        f" LIMIT ${n + 3} OFFSET ${n + 4}",
+        f" {ASSIGNEE.format('assignee_name')} AS assignee_name FROM (SELECT application_id FROM"
+        f" applications_rows r {clause} {inner} LIMIT ${n + 3} OFFSET ${n + 4}) page"
+        f" JOIN applications_rows r ON r.application_id = page.application_id {order}",
         *args,
         *sides(principal),
         limit,

@@ -10,6 +10,11 @@ ends with the same rows.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from itertools import groupby
+from operator import itemgetter
+from typing import Any
+
 from shared.consumer import Projection
 from shared.events import (
     ApplicationSubmittedV1,
@@ -58,6 +63,12 @@ VIEW_DDL = (
     " submitted_at TEXT NOT NULL, updated_at TEXT NOT NULL, version INTEGER NOT NULL, search TEXT NOT NULL)",
     "CREATE INDEX IF NOT EXISTS applications_rows_applicant ON applications_rows (applicant_id, submitted_at)",
     "CREATE INDEX IF NOT EXISTS applications_rows_status ON applications_rows (status, due)",
+    # The staff queue's order (queries.QUEUE_ORDER), alone and after a status: a page is read
+    # off the index instead of sorting every row (100 000 rows: 56 → 2 ms on PostgreSQL).
+    "CREATE INDEX IF NOT EXISTS applications_rows_queue ON applications_rows"
+    " ((CASE WHEN status IN ('completed', 'annulled') OR due IS NULL THEN 1 ELSE 0 END), due, submitted_at)",
+    "CREATE INDEX IF NOT EXISTS applications_rows_queue_status ON applications_rows (status,"
+    " (CASE WHEN status IN ('completed', 'annulled') OR due IS NULL THEN 1 ELSE 0 END), due, submitted_at)",
     "CREATE TABLE IF NOT EXISTS applications_timeline (application_id TEXT NOT NULL, version INTEGER NOT NULL,"
     " from_status TEXT, to_status TEXT NOT NULL, actor_id TEXT NOT NULL, actor_role TEXT NOT NULL,"
     " actor_name TEXT NOT NULL, comment TEXT NOT NULL, at TEXT NOT NULL, PRIMARY KEY (application_id, version))",
@@ -83,89 +94,147 @@ def queue_name(payload: ProfileUpdatedV1) -> str:
     return f"{payload.last_name} {payload.first_name}".strip() or payload.display_name
 
 
+Write = tuple[str, tuple[Any, ...]]
+"""One statement and its arguments."""
+
+_INSERT_ROW = (
+    "INSERT INTO applications_rows (application_id, number, applicant_id, applicant_name,"
+    " applicant_email, type_code, type_title, power_kw, object_address, status, status_since, due,"
+    " submitted_at, updated_at, version, search) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9,"
+    " 'submitted', $10, $11, $10, $10, $12, $13) ON CONFLICT (application_id) DO NOTHING"
+)
+_INSERT_CONTACT = (
+    "INSERT INTO applications_contacts (application_id, phone, email, comment) VALUES ($1, $2, $3, $4)"
+    " ON CONFLICT (application_id) DO NOTHING"
+)
+_TIMELINE = (
+    "INSERT INTO applications_timeline (application_id, version, from_status, to_status, actor_id,"
+    " actor_role, actor_name, comment, at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+    " ON CONFLICT (application_id, version) DO NOTHING"
+)
+_STATUS = (
+    "UPDATE applications_rows SET status = $2, status_since = $3, due = $4, updated_at = $3,"
+    " version = $5 WHERE application_id = $1"
+)
+_FACT = "UPDATE applications_rows SET updated_at = $2, version = $3 WHERE application_id = $1"
+_VERSION = "UPDATE applications_rows SET version = $2 WHERE application_id = $1"
+# A run's statements in this order (the updates after, in the events' order): a row is
+# inserted before anything updates it, and the inserts depend on nothing else in the run.
+_FIRST = {_INSERT_ROW: 0, _INSERT_CONTACT: 1, _TIMELINE: 2}
+NAMES_AT_ONCE = 500
+
+
 class ApplicationsView(Projection):
     name = "applications.view"
     ddl = VIEW_DDL
 
     async def handle(self, tx: Tx, event: Envelope) -> None:
-        payload = event.parse()
-        if isinstance(payload, ApplicationSubmittedV1):
-            await self._submitted(tx, event, payload)
-        elif isinstance(payload, StatusChangedV1):
-            await tx.execute(
-                "UPDATE applications_rows SET status = $2, status_since = $3, due = $4, updated_at = $3,"
-                " version = $5 WHERE application_id = $1",
-                payload.application_id,
-                payload.to_status,
-                event.time.isoformat(),
-                payload.due,
-                event.sequence,
-            )
-            actor = (payload.actor_id, payload.actor_role, payload.actor_name)
-            await _timeline(tx, event, payload.from_status, payload.to_status, actor, payload.comment)
-        elif isinstance(payload, DocumentsAddedV1 | PROCESS_FACTS | ApplicationAssignedV1):
-            # Any fact changes the application: its row follows the version (the version a
-            # status change's ``expected_version`` is compared with).
-            await tx.execute(
-                "UPDATE applications_rows SET updated_at = $2, version = $3 WHERE application_id = $1",
-                payload.application_id,
-                event.time.isoformat(),
-                event.sequence,
-            )
-            if isinstance(payload, ApplicationAssignedV1):
-                await _assigned(tx, event, payload)
-        elif isinstance(payload, DeadlineRemindedV1 | DeadlineOverdueV1):
-            # The deadline watcher's notices change only the version (a page's expected_version).
-            await tx.execute(
-                "UPDATE applications_rows SET version = $2 WHERE application_id = $1",
-                payload.application_id,
-                event.sequence,
-            )
-        elif isinstance(payload, ProfileUpdatedV1):
-            await _renamed(tx, payload.account_id, queue_name(payload))
-            await tx.execute(  # a staff member's new name in the queue's «Исполнитель»
-                "UPDATE applications_assignees SET assignee_name = $2 WHERE assignee_id = $1",
-                payload.account_id,
-                payload.display_name,
-            )
+        await self.handle_many(tx, [event])
 
-    @staticmethod
-    async def _submitted(tx: Tx, event: Envelope, payload: ApplicationSubmittedV1) -> None:
-        # A profile applied before the application (the topics interleave) names it already.
-        name = await tx.fetchval(
-            "SELECT name FROM applications_view_names WHERE account_id = $1", payload.applicant_id
-        )
-        name = name or payload.applicant_name
+    async def handle_many(self, tx: Tx, events: Sequence[Envelope]) -> None:
+        """Runs of submissions, status changes and facts (nearly all of a rebuild) go as a few
+        ``executemany``, the applicants' names in one query; anything else (a profile, an
+        assignment) ends the run and is applied on its own, in order."""
+        submitted: list[tuple[Envelope, ApplicationSubmittedV1]] = []
+        later: list[Write] = []
+        for event in events:
+            payload = event.parse()
+            if isinstance(payload, ApplicationSubmittedV1):
+                submitted.append((event, payload))
+                continue
+            plain = _plain(event, payload)
+            if plain is not None:
+                later.extend(plain)
+                continue
+            await _flush(tx, submitted, later)
+            submitted, later = [], []
+            await _other(tx, event, payload)
+        await _flush(tx, submitted, later)
+
+
+def _plain(event: Envelope, payload: object) -> list[Write] | None:
+    """The statements of an event that only touches its own application's rows (None for
+    one that does more)."""
+    if isinstance(payload, StatusChangedV1):
         at = event.time.isoformat()
-        await tx.execute(
-            "INSERT INTO applications_rows (application_id, number, applicant_id, applicant_name,"
-            " applicant_email, type_code, type_title, power_kw, object_address, status, status_since, due,"
-            " submitted_at, updated_at, version, search) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9,"
-            " 'submitted', $10, $11, $10, $10, $12, $13) ON CONFLICT (application_id) DO NOTHING",
-            payload.application_id,
-            payload.number,
-            payload.applicant_id,
-            name,
-            payload.applicant_email,
-            payload.type_code,
-            payload.type_title,
-            payload.power_kw,
-            payload.object_address,
-            at,
-            payload.due,
-            event.sequence,
-            search_text(payload.number, name, payload.object_address),
+        actor = (payload.actor_id, payload.actor_role, payload.actor_name)
+        return [
+            (_STATUS, (payload.application_id, payload.to_status, at, payload.due, event.sequence)),
+            _timeline(event, payload.from_status, payload.to_status, actor, payload.comment),
+        ]
+    if isinstance(payload, DocumentsAddedV1 | PROCESS_FACTS):
+        # Any fact changes the application: its row follows the version (the version a
+        # status change's ``expected_version`` is compared with).
+        return [(_FACT, (payload.application_id, event.time.isoformat(), event.sequence))]
+    if isinstance(payload, DeadlineRemindedV1 | DeadlineOverdueV1):
+        # The deadline watcher's notices change only the version (a page's expected_version).
+        return [(_VERSION, (payload.application_id, event.sequence))]
+    return None
+
+
+async def _other(tx: Tx, event: Envelope, payload: object) -> None:
+    if isinstance(payload, ApplicationAssignedV1):
+        await tx.execute(_FACT, payload.application_id, event.time.isoformat(), event.sequence)
+        await _assigned(tx, event, payload)
+    elif isinstance(payload, ProfileUpdatedV1):
+        await _renamed(tx, payload.account_id, queue_name(payload))
+        await tx.execute(  # a staff member's new name in the queue's «Исполнитель»
+            "UPDATE applications_assignees SET assignee_name = $2 WHERE assignee_id = $1",
+            payload.account_id,
+            payload.display_name,
         )
-        await tx.execute(
-            "INSERT INTO applications_contacts (application_id, phone, email, comment) VALUES ($1, $2, $3, $4)"
-            " ON CONFLICT (application_id) DO NOTHING",
-            payload.application_id,
-            payload.contact_phone,
-            payload.contact_email,
-            payload.comment,
+
+
+async def _flush(
+    tx: Tx, submitted: list[tuple[Envelope, ApplicationSubmittedV1]], later: list[Write]
+) -> None:
+    writes: list[Write] = []
+    if submitted:
+        # A profile applied before the application (the topics interleave) names it already.
+        names = await _names(tx, sorted({p.applicant_id for _, p in submitted}))
+        for event, payload in submitted:
+            writes.extend(
+                _submission(event, payload, names.get(payload.applicant_id) or payload.applicant_name)
+            )
+    writes.extend(later)
+    writes.sort(key=lambda write: _FIRST.get(write[0], len(_FIRST)))  # stable: updates keep their order
+    for sql, group in groupby(writes, key=itemgetter(0)):
+        await tx.executemany(sql, [args for _, args in group])
+
+
+async def _names(tx: Tx, account_ids: list[str]) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for i in range(0, len(account_ids), NAMES_AT_ONCE):
+        chunk = account_ids[i : i + NAMES_AT_ONCE]
+        marks = ", ".join(f"${n}" for n in range(1, len(chunk) + 1))
+        rows = await tx.fetch(
+            f"SELECT account_id, name FROM applications_view_names WHERE account_id IN ({marks})",  # noqa: S608
+            *chunk,
         )
-        actor = (payload.applicant_id, "consumer", payload.applicant_name)
-        await _timeline(tx, event, None, "submitted", actor, "")
+        found.update({str(r["account_id"]): str(r["name"]) for r in rows})
+    return found
+
+
+def _submission(event: Envelope, payload: ApplicationSubmittedV1, name: str) -> list[Write]:
+    at = event.time.isoformat()
+    row = (
+        payload.application_id,
+        payload.number,
+        payload.applicant_id,
+        name,
+        payload.applicant_email,
+        payload.type_code,
+        payload.type_title,
+        payload.power_kw,
+        payload.object_address,
+        at,
+        payload.due,
+        event.sequence,
+        search_text(payload.number, name, payload.object_address),
+    )
+    contact = (payload.application_id, payload.contact_phone, payload.contact_email, payload.comment)
+    actor = (payload.applicant_id, "consumer", payload.applicant_name)
+    return [(_INSERT_ROW, row), (_INSERT_CONTACT, contact), _timeline(event, None, "submitted", actor, "")]
 
 
 async def _assigned(tx: Tx, event: Envelope, payload: ApplicationAssignedV1) -> None:
@@ -198,24 +267,11 @@ async def _renamed(tx: Tx, account_id: str, name: str) -> None:
     )
 
 
-async def _timeline(
-    tx: Tx,
-    event: Envelope,
-    from_status: str | None,
-    to_status: str,
-    actor: tuple[str, str, str],
-    comment: str,
-) -> None:
+def _timeline(
+    event: Envelope, from_status: str | None, to_status: str, actor: tuple[str, str, str], comment: str
+) -> Write:
     """One entry of the history; ``actor``: (id, role, name)."""
-    await tx.execute(
-        "INSERT INTO applications_timeline (application_id, version, from_status, to_status, actor_id,"
-        " actor_role, actor_name, comment, at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
-        " ON CONFLICT (application_id, version) DO NOTHING",
-        event.subject,
-        event.sequence,
-        from_status,
-        to_status,
-        *actor,
-        comment,
-        event.time.isoformat(),
+    return (
+        _TIMELINE,
+        (event.subject, event.sequence, from_status, to_status, *actor, comment, event.time.isoformat()),
     )
