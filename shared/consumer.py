@@ -201,7 +201,14 @@ class ConsumerRunner:
         self._seen = {(r["source"], r["subject"]): int(r["sequence"]) for r in rows}
 
     async def recall(self, streams: set[Stream]) -> None:
-        """Read the applied sequences of the ``streams`` not held (0 for one never applied)."""
+        """Read the applied sequences of the ``streams`` not held (0 for one never applied).
+
+        A projection that runs in every replica (``every_replica``: state in each process's
+        memory, idempotent rows) shares its rows with the other replicas' runners: a row one
+        of them wrote says nothing of this process's memory, so a stream not held here is
+        applied again (0), never recalled."""
+        if getattr(self.projection, "every_replica", False):
+            return
         wanted: dict[str, list[str]] = {}
         for source, subject in sorted(streams):
             if (source, subject) not in self._seen:

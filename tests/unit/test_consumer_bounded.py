@@ -8,7 +8,8 @@ import uuid
 from pathlib import Path
 
 from shared.consumer import ConsumerRunner
-from shared.readstore import SQLiteReadStore
+from shared.events import Envelope
+from shared.readstore import SQLiteReadStore, Tx
 from shared.transport.embedded import EmbeddedTransport
 from tests.unit.test_consumer import Rows, msg, rows
 
@@ -40,5 +41,40 @@ async def test_streams_beyond_the_bound_are_recalled_not_held(tmp_path: Path) ->
         assert len(again._seen) == 3
         assert await again.apply_batch([msg(s, 1, 20 + i) for i, s in enumerate(subjects)]) == 0
         assert len(await rows(store)) == 11
+    finally:
+        await store.close()
+
+
+class Memory(Rows):
+    """A projection of every replica: what it applied is in this process's memory too."""
+
+    every_replica = True
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.held: set[str] = set()
+
+    async def handle(self, tx: Tx, event: Envelope) -> None:
+        await super().handle(tx, event)
+        self.held.add(event.subject)
+
+
+async def test_a_projection_of_every_replica_applies_what_another_replica_applied(tmp_path: Path) -> None:
+    """Two replicas' runners of one such projection share its rows: a row the other wrote must
+    not make this one skip the event, or its memory would miss it (a session unknown → 401)."""
+    store = SQLiteReadStore(tmp_path / "read.sqlite")
+    await store.open()
+    try:
+        mine, other = Memory(), Memory()
+        runners = [
+            ConsumerRunner(p, EmbeddedTransport(tmp_path / "bus.sqlite"), store) for p in (mine, other)
+        ]
+        for runner in runners:
+            await runner.setup()
+        subject = str(uuid.uuid4())
+        assert await runners[1].apply_batch([msg(subject, 1, 0)]) == 1  # the other replica first
+        assert await runners[0].apply_batch([msg(subject, 1, 0)]) == 1
+        assert subject in mine.held and subject in other.held
+        assert await runners[0].apply_batch([msg(subject, 1, 0)]) == 0  # its own repeat: skipped
     finally:
         await store.close()
