@@ -33,6 +33,7 @@ from typing import Any
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from shared import deadletters
 from shared.consumer import CONSUMER_DDL, ConsumerRunner, Projection
 from shared.events import Envelope
 from shared.readstore import PostgresReadStore, ReadStore, Row, Tx, build_readstore
@@ -78,6 +79,7 @@ class Shadow:
         names = "|".join(map(re.escape, (*self.tables, *self.indexes)))
         self._pattern = re.compile(rf"\b({names})\b")
         self._cache: dict[str, str] = {}
+        self.refused: str | None = None  # a write to a table not declared: the rebuild stops
 
     @classmethod
     def of(cls, ddl: Sequence[str]) -> Shadow:
@@ -104,7 +106,8 @@ class _ShadowTx(Tx):
         renamed = self._shadow.rename(sql)
         written = _WRITE.match(renamed)
         if written and not written.group(1).endswith(SHADOW):
-            raise RuntimeError(f"the projection writes {written.group(1)}, a table it does not declare")
+            self._shadow.refused = f"the projection writes {written.group(1)}, a table it does not declare"
+            raise RuntimeError(self._shadow.refused)
         return renamed
 
     async def execute(self, sql: str, *args: Any) -> None:
@@ -218,7 +221,11 @@ class Rebuild:
                 # The transport's batches are what one fetch brought (tens of records from
                 # Kafka): a transaction costs the same for a few as for thousands.
                 if pending and (len(pending) >= BATCH or not batch or reached):
-                    await self.runner.apply_batch(pending)
+                    # As the live runner does: an event that keeps failing (a poison event the
+                    # service parked, or one this code cannot apply) is parked, not fatal.
+                    await self.runner.take(pending)
+                    if self.shadow.refused:  # the projection's fault, not an event's: no letter
+                        raise RuntimeError(self.shadow.refused)
                     self.read += len(pending)
                     pending = []
                     tick(self.read, total)
@@ -231,12 +238,17 @@ class Rebuild:
 
     async def _drop_shadow(self) -> None:
         """What a rebuild that did not finish left behind."""
-        await self.store.migrate(CONSUMER_DDL)
+        await self.store.migrate([*CONSUMER_DDL, *deadletters.dead_letter_ddl(self.store)])
         name = self.runner.projection.name
         async with self.store.transaction() as tx:
             for table in self.shadow.tables:
                 await tx.execute(f"DROP TABLE IF EXISTS {table}{SHADOW}")
-            for table in ("lk_consumer_offsets", "lk_consumer_applied", "lk_consumer_generations"):
+            for table in (
+                "lk_consumer_offsets",
+                "lk_consumer_applied",
+                "lk_consumer_generations",
+                "lk_dead_letters",
+            ):
                 await tx.execute(f"DELETE FROM {table} WHERE consumer = $1", name)  # noqa: S608 - ours
 
     @staticmethod
@@ -291,6 +303,19 @@ class Rebuild:
                 await tx.execute(f"DELETE FROM {table} WHERE consumer = $1", name)  # noqa: S608 - ours
                 await tx.execute(f"UPDATE {table} SET consumer = $1 WHERE consumer = $2", name, shadow_name)  # noqa: S608
             await tx.execute("DELETE FROM lk_consumer_generations WHERE consumer = $1", shadow_name)
+            # Dead letters: the new tables hold every event but those the rebuild parked, so the
+            # live consumer's open letters give way to the shadow's (skipped ones stay: audit).
+            await tx.execute(
+                "DELETE FROM lk_dead_letters WHERE consumer = $1 AND (status <> $2 OR EXISTS (SELECT 1"
+                " FROM lk_dead_letters s WHERE s.consumer = $3 AND s.topic = lk_dead_letters.topic"
+                " AND s.part = lk_dead_letters.part AND s.offs = lk_dead_letters.offs))",
+                name,
+                deadletters.SKIPPED,
+                shadow_name,
+            )
+            await tx.execute(
+                "UPDATE lk_dead_letters SET consumer = $1 WHERE consumer = $2", name, shadow_name
+            )
 
 
 async def rebuild(settings: Settings, name: str, tick: Tick = lambda done, total: None) -> Rebuilt:

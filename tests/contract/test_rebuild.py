@@ -5,6 +5,7 @@ and the runner goes on from the swapped positions."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -113,3 +114,53 @@ async def test_a_projection_writing_a_table_it_does_not_declare_is_refused(
     with pytest.raises(RuntimeError, match="does not declare"):
         await Rebuild(Stray(topic), store, transport).run()
     assert int(await store.fetchval("SELECT COUNT(*) FROM contract_other")) == 0
+
+
+class Picky(Rows):
+    """Fails on one subject, as a projection fails on a poison event."""
+
+    def __init__(self, topic: str, poison: str) -> None:
+        super().__init__(topic)
+        self.poison = poison
+
+    async def handle(self, tx: Tx, event: Envelope) -> None:
+        if event.subject == self.poison:
+            raise ValueError("poison event")
+        await super().handle(tx, event)
+
+
+async def test_a_poison_event_is_parked_by_the_rebuild_and_its_letter_moves_with_the_swap(
+    transport: Transport, store: ReadStore, topic: str
+) -> None:
+    """A rebuild from offset 0 meets the event the service parked: it parks it too and goes
+    on; after the swap the live consumer has one open letter for it, not two, not none."""
+    batch = records(30)
+    poison = batch[10][0]
+    await transport.publish(topic, batch)
+    live = ConsumerRunner(Picky(topic, poison), transport, store, attempts=2, retry_first=0.01)
+    await live.setup()
+    task = asyncio.create_task(live.run())
+
+    async def letters(consumer: str) -> list[str]:
+        rows = await store.fetch(
+            "SELECT subject FROM lk_dead_letters WHERE consumer = $1 AND status = 'parked'", consumer
+        )
+        return [str(r["subject"]) for r in rows]
+
+    try:
+        await until(lambda: _count(store, 29))
+        assert await letters(Rows.name) == [poison]
+        rebuild = Rebuild(Picky(topic, poison), store, transport)
+        rebuild.runner.attempts, rebuild.runner.retry_first = 2, 0.01
+        await rebuild.run()
+        assert await letters(Rows.name) == [poison]
+        assert await letters(Rows.name + "#rebuild") == []
+        assert await _count(store, 29)
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+async def _count(store: ReadStore, n: int) -> bool:
+    return int(await store.fetchval("SELECT COUNT(*) FROM contract_rows")) == n
