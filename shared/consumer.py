@@ -108,6 +108,9 @@ class ConsumerRunner:
         # only writer of its rows there, so what it holds stays exact.
         self._seen: dict[Stream, int] = {}
         self.seen_max = SEEN_MAX
+        # Whether some applied streams are not held (the store had more than ``seen_max``, or
+        # some were forgotten): only then is a stream not held looked up (:meth:`recall`).
+        self._partial = True
         self._set_up = False  # its tables made (a wait may come before: nothing to recall then)
         self.generation = 0  # of the tables and positions loaded (lk_consumer_generations)
         self._progress = asyncio.Condition()
@@ -181,13 +184,12 @@ class ConsumerRunner:
         interleave: either the batch commits before the swap starts, or it waits for the swap
         and then sees the new generation (PostgreSQL, read committed; SQLite's transactions
         are serial anyway)."""
-        name = self.projection.name
-        await tx.execute(
-            "UPDATE lk_consumer_generations SET generation = generation WHERE consumer = $1", name
+        found = await tx.fetchval(
+            "UPDATE lk_consumer_generations SET generation = generation WHERE consumer = $1 RETURNING generation",
+            self.projection.name,
         )
-        found = await tx.fetchval("SELECT generation FROM lk_consumer_generations WHERE consumer = $1", name)
         if found is not None and int(found) != self.generation:
-            raise Superseded(name)
+            raise Superseded(self.projection.name)
 
     async def load_seen(self) -> None:
         """Hold at most ``seen_max`` of the streams applied (all of a small store); the others
@@ -199,6 +201,7 @@ class ConsumerRunner:
             self.seen_max,
         )
         self._seen = {(r["source"], r["subject"]): int(r["sequence"]) for r in rows}
+        self._partial = len(rows) >= self.seen_max
 
     async def recall(self, streams: set[Stream]) -> None:
         """Read the applied sequences of the ``streams`` not held (0 for one never applied).
@@ -207,8 +210,8 @@ class ConsumerRunner:
         memory, idempotent rows) shares its rows with the other replicas' runners: a row one
         of them wrote says nothing of this process's memory, so a stream not held here is
         applied again (0), never recalled."""
-        if getattr(self.projection, "every_replica", False):
-            return
+        if not self._partial or getattr(self.projection, "every_replica", False):
+            return  # all it ever applied is held: a stream not held was never applied
         wanted: dict[str, list[str]] = {}
         for source, subject in sorted(streams):
             if (source, subject) not in self._seen:
@@ -234,6 +237,7 @@ class ConsumerRunner:
         run after a batch is decided, never between its recall and its decisions."""
         for stream in list(itertools.islice(self._seen, max(0, len(self._seen) - self.seen_max))):
             del self._seen[stream]
+            self._partial = True
 
     async def load_offsets(self) -> dict[tuple[str, int], int]:
         rows = await self.store.fetch(

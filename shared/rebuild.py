@@ -186,6 +186,7 @@ class Rebuild:
         """The shadow tables, filled up to the ends of the topics."""
         await self._drop_shadow()
         await self.runner.setup()  # the shadow tables, from the projection's own DDL
+        await self.runner.load_seen()  # none: every stream it meets is new, nothing to recall
         for _round in range(2):  # up to the ends seen at the start, then up to the ends seen then
             await self._follow(await self.transport.end_offsets(self.projection.topics), tick)
 
