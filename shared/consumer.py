@@ -384,8 +384,8 @@ class ConsumerRunner:
         open_ = await deadletters.open_letters(self.store, name)
         done = 0
         for row in open_:
-            if row["status"] != deadletters.RETRY:
-                continue
+            if row["status"] != deadletters.RETRY or not self.owns(int(row["part"])):
+                continue  # a letter of a partition another replica applies is retried there
             letter_id = int(row["id"])
             try:
                 async with self.store.transaction() as tx:
@@ -439,20 +439,34 @@ class ConsumerRunner:
                     await asyncio.wait_for(self._progress.wait(), min(left, STALLED_CHECK))
         return True
 
+    def owns(self, partition: int) -> bool:
+        """Whether this runner applies the partition ``partition`` (of any of its topics)."""
+        return True
+
     async def run(self) -> None:
-        """Consume forever. A batch that fails is applied event by event and what keeps failing
-        is parked (:meth:`take`); a store or transport that fails makes it start again from
-        the stored offsets, with backoff."""
+        """Consume forever (:meth:`consume_all`)."""
         await self.setup()
+        await self.consume_all()
+
+    async def consume_all(self, only: frozenset[int] | None = None) -> None:
+        """Consume forever from the stored offsets (``only``: the partitions of those numbers,
+        as ``Transport.consume`` takes them). A batch that fails is applied event by event and
+        what keeps failing is parked (:meth:`take`); a store or transport that fails makes it
+        start again from the stored offsets, with backoff."""
         topics = list(self.projection.topics)
         delay = 0.5
         while True:
             await self.load_generation()
             offsets = await self.load_offsets()
             await self.load_seen()
-            log.info("consumer.started", consumer=self.projection.name, topics=topics)
+            log.info(
+                "consumer.started",
+                consumer=self.projection.name,
+                topics=topics,
+                partitions=None if only is None else sorted(only),
+            )
             try:
-                async for batch in self.transport.consume(topics, offsets):
+                async for batch in self.transport.consume(topics, offsets, only):
                     if batch:
                         await self.take(batch)
                         delay = 0.5

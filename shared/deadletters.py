@@ -149,9 +149,10 @@ LIST_COLUMNS = (
 
 
 async def open_letters(store: ReadStore, consumer: str) -> list[Row]:
-    """The consumer's letters still waiting (parked or asked to be retried): id and status."""
+    """The consumer's letters still waiting (parked or asked to be retried): id, status and
+    the partition of the event."""
     return await store.fetch(
-        "SELECT id, status FROM lk_dead_letters WHERE consumer = $1 AND status IN ($2, $3) ORDER BY id",
+        "SELECT id, status, part FROM lk_dead_letters WHERE consumer = $1 AND status IN ($2, $3) ORDER BY id",
         consumer,
         PARKED,
         RETRY,

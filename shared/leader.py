@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -68,10 +69,18 @@ class _Claim:
 class Leader:
     """This process's side of every leadership; ``dsn`` None: it always leads."""
 
-    def __init__(self, dsn: str | None, retry: float = RETRY, check: float = CHECK) -> None:
+    def __init__(
+        self, dsn: str | None, retry: float = RETRY, check: float = CHECK, group: str = "lk"
+    ) -> None:
         self.dsn = dsn
         self.retry = retry
         self.check = check
+        # This process among the others of its group (a service's replicas): the lock
+        # connection's application_name, which the others see in pg_stat_activity.
+        self.group = group
+        self.member = f"lk:{group}:{uuid.uuid4().hex}"
+        self.members: tuple[str, ...] = (self.member,) if dsn is None else ()
+        self._watchers: list[Callable[[], None]] = []
         self.statements = 0  # statements sent on the lock connection (the idle cost)
         self.terms: dict[str, int] = {}  # name -> how many times this replica became its leader
         self._claims: dict[str, _Claim] = {}
@@ -87,6 +96,21 @@ class Leader:
     @property
     def leading(self) -> list[str]:
         return sorted(self._held)
+
+    def watch_members(self, changed: Callable[[], None]) -> None:
+        """Keep ``members`` current (the live processes of the group, sorted), looked at every
+        ``retry`` seconds from now on; ``changed`` is called whenever it changes."""
+        self._watchers.append(changed)
+        if self.dsn is not None:
+            self._ensure_running()
+            self._wake.set()
+
+    def _set_members(self, members: tuple[str, ...]) -> None:
+        if members != self.members:
+            log.info("leader.members", group=self.group, members=len(members))
+            self.members = members
+            for changed in self._watchers:
+                changed()
 
     async def hold(self, name: str, work: Callable[[], Awaitable[None]]) -> None:
         """Wait to lead ``name``, run ``work`` while leading it (stopped when the lead is lost,
@@ -154,7 +178,9 @@ class Leader:
         assert self.dsn is not None
         while not self._closing:
             try:
-                conn = await asyncpg.connect(self.dsn, timeout=TIMEOUT)
+                conn = await asyncpg.connect(
+                    self.dsn, timeout=TIMEOUT, server_settings={"application_name": self.member}
+                )
             except _FAILURES as exc:
                 log.warning("leader.unavailable", error=f"{type(exc).__name__}: {exc}")
                 await asyncio.sleep(self.retry)
@@ -166,6 +192,7 @@ class Leader:
                 log.warning("leader.connection_lost", error=f"{type(exc).__name__}: {exc}")
             finally:
                 self._revoke_all()
+                self._set_members(())  # unknown until connected again: nobody to share with
                 try:
                     await conn.close(timeout=TIMEOUT)
                 except _FAILURES:
@@ -203,11 +230,21 @@ class Leader:
                     claim.revoked.clear()
                     self._held.add(claim.name)
                     claim.granted.set()
-            wait = self.retry if any(c.name not in self._held for c in self._claims.values()) else self.check
+            if self._watchers:
+                self.statements += 1
+                rows = await conn.fetch(
+                    "SELECT application_name FROM pg_stat_activity WHERE datname = current_database()"
+                    " AND left(application_name, length($1)) = $1",
+                    f"lk:{self.group}:",
+                    timeout=TIMEOUT,
+                )
+                self._set_members(tuple(sorted(str(r["application_name"]) for r in rows)))
+            waiting = any(c.name not in self._held for c in self._claims.values())
+            wait = self.retry if waiting or self._watchers else self.check
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), wait)
                 continue  # a new claim or a release: at once
-            if not any(c.name not in self._held for c in self._claims.values()):
+            if not waiting and not self._watchers:
                 self.statements += 1
                 await conn.fetchval("SELECT 1", timeout=TIMEOUT)  # still connected: still leading
 
@@ -220,13 +257,33 @@ class Leader:
         self._held.clear()
 
 
-FOLLOW_POLL = 0.05  # seconds between a follower's looks at the rows its leader committed
+FOLLOW_POLL = 0.05  # seconds between a wait's looks at the rows another replica committed
 
 
-class LedRunner(ConsumerRunner):
-    """A projection's consumer run by one replica at a time (the read model has one writer).
-    The other replicas answer read-your-writes from what the leader committed: the stream's
-    applied sequence in ``lk_consumer_applied``, read until it is there."""
+def shares(members: tuple[str, ...], member: str, partitions: int) -> frozenset[int]:
+    """The partition numbers ``member`` applies among ``members`` (sorted, the same list in
+    every replica): ``p`` goes to the ``p mod n``-th of the ``n`` members. Not a member (not
+    connected yet, or cut off): none."""
+    if member not in members:
+        return frozenset()
+    index, count = members.index(member), len(members)
+    return frozenset(p for p in range(partitions) if p % count == index)
+
+
+class PartitionedRunner(ConsumerRunner):
+    """A projection's consumer whose partitions are split across the service's replicas.
+
+    Partition ``p`` (of every topic the projection reads: the same aggregates, shared/transport)
+    is applied by the replica that leads ``consumer:<name>#<p>``, so each stream still has one
+    writer and its events stay in order. With ``spread`` (several replicas configured) a
+    replica asks only for its share of the partitions (:func:`shares`, from the live members of
+    its group, looked at every second) and gives back what is no longer its share once it has
+    stopped applying it; a replica that dies loses its locks with its session, the members'
+    list shrinks and the others take its partitions. Without ``spread`` every replica asks for
+    every partition and one of them gets them all (the follower costs one statement a second).
+
+    Read-your-writes: a stream of a partition this replica does not apply is waited for in
+    ``lk_consumer_applied``, as the other replica commits it."""
 
     def __init__(
         self,
@@ -235,23 +292,98 @@ class LedRunner(ConsumerRunner):
         store: ReadStore,
         leader: Leader,
         on_applied: Callable[[], None] | None = None,
+        spread: bool = False,
         **options: Any,
     ) -> None:
         super().__init__(projection, transport, store, on_applied, **options)
         self.leader = leader
         self.lead = f"consumer:{projection.name}"
+        self.partitions = max(1, transport.partition_count)
+        self.spread = spread and leader.dsn is not None
+        self.owned: frozenset[int] = frozenset()  # partitions whose lock is held and that are applied
+        self._kick = asyncio.Event()
+        self._consumer: asyncio.Task[None] | None = None
+        self._consuming: frozenset[int] = frozenset()
 
     @property
     def leading(self) -> bool:
-        return self.leader.leads(self.lead)
+        """Whether it applies some partition (its lag and dead letters are reported here)."""
+        return bool(self.owned)
+
+    def owns(self, partition: int) -> bool:
+        return partition % self.partitions in self.owned
+
+    def _wanted(self) -> frozenset[int]:
+        if not self.spread:
+            return frozenset(range(self.partitions))
+        return shares(self.leader.members, self.leader.member, self.partitions)
 
     async def run(self) -> None:
-        await self.leader.hold(self.lead, super().run)
+        await self.setup()
+        claims: dict[int, asyncio.Task[None]] = {}
+        if self.spread:
+            self.leader.watch_members(self._kick.set)
+        try:
+            while True:
+                self._kick.clear()
+                wanted = self._wanted()
+                for p in sorted(claims.keys() - wanted):  # no longer its share: stopped, then given back
+                    await _stop(claims.pop(p))
+                for p in sorted(wanted - claims.keys()):
+                    claims[p] = asyncio.create_task(self._claim(p), name=f"{self.lead}#{p}")
+                for p, task in list(claims.items()):
+                    if task.done():  # the work ended: its error is the runner's (the workers restart it)
+                        claims.pop(p)
+                        task.result()
+                if self._consuming != self.owned:
+                    await self._restart()
+                kick = asyncio.create_task(self._kick.wait())
+                waits: set[asyncio.Future[Any]] = {kick, *claims.values()}
+                if self._consumer is not None:
+                    waits.add(self._consumer)
+                done, _ = await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+                kick.cancel()
+                if self._consumer is not None and self._consumer in done:
+                    self._consumer.result()  # it consumes forever: it ended only by failing
+        finally:
+            for task in claims.values():
+                await _stop(task)
+            await self._halt()
+
+    async def _claim(self, partition: int) -> None:
+        await self.leader.hold(f"{self.lead}#{partition}", lambda: self._own(partition))
+
+    async def _own(self, partition: int) -> None:
+        """Led: the partition is this replica's until cancelled (the lead lost or given back);
+        it is not given back before its events stopped being applied here."""
+        self.owned = self.owned | {partition}
+        self._kick.set()
+        try:
+            await asyncio.Event().wait()
+        finally:
+            self.owned = self.owned - {partition}
+            if partition in self._consuming:
+                await self._halt()
+            self._kick.set()
+
+    async def _halt(self) -> None:
+        task, self._consumer, self._consuming = self._consumer, None, frozenset()
+        if task is not None:
+            await _stop(task)
+
+    async def _restart(self) -> None:
+        """Consume exactly the partitions owned (none: nothing runs)."""
+        await self._halt()
+        if self.owned:
+            self._consuming = self.owned
+            self._consumer = asyncio.create_task(self.consume_all(self.owned), name=self.lead)
 
     async def wait_for_subject(self, source: str, subject: str, sequence: int, timeout: float = 5.0) -> bool:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
-        while self.leader.dsn is not None and not self.leading:  # embedded: the one process leads
+        while self.leader.dsn is not None and len(self.owned) < self.partitions:
+            if self.has_seen(source, subject, sequence):
+                return True
             applied = await self.store.fetchval(
                 "SELECT sequence FROM lk_consumer_applied WHERE consumer = $1 AND source = $2 AND subject = $3",
                 self.projection.name,
@@ -260,7 +392,8 @@ class LedRunner(ConsumerRunner):
             )
             if applied is not None and int(applied) >= sequence:
                 return True
-            if loop.time() >= deadline or self.stalled():
+            left = deadline - loop.time()
+            if left <= 0 or self.stalled():
                 return False
-            await asyncio.sleep(FOLLOW_POLL)
+            await self._until(lambda: self.has_seen(source, subject, sequence), min(FOLLOW_POLL, left))
         return await super().wait_for_subject(source, subject, sequence, max(0.0, deadline - loop.time()))

@@ -176,17 +176,17 @@ async def _read(measure: Measure) -> float:
 async def _refresh(source: _Source) -> None:
     runtime = source.runtime
     snapshot = Snapshot()
-    # A replica counts what it runs: a follower's consumer (shared/leader.py) has no position of
-    # its own, and its relay publishes nothing; the leader's replica reports them.
+    # A replica counts what it runs: the partitions its consumers apply (shared/leader.py; the
+    # others are another replica's), the relay if it leads (a follower's publishes nothing).
     runners = [runner for runner in runtime.consumers() if getattr(runner, "leading", True)]
     wanted = sorted({topic for runner in runners for topic in runner.projection.topics})
     try:
         ends = await runtime.transport.end_offsets(wanted) if wanted else {}
         for runner in runners:
             name = runner.projection.name
-            snapshot.lags.extend(
-                consumer_lags(runtime.name, name, runner.projection.topics, runner.next_offsets, ends)
-            )
+            mine = {key: end for key, end in ends.items() if runner.owns(key[1])}
+            offsets = {key: at for key, at in runner.next_offsets.items() if runner.owns(key[1])}
+            snapshot.lags.extend(consumer_lags(runtime.name, name, runner.projection.topics, offsets, mine))
     except Exception as exc:  # noqa: BLE001 - the broker down: no lag this time, said in the log
         log.warning("metrics.lag_unavailable", service=runtime.name, error=str(exc))
     relay = runtime.relay

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import hashlib
 import re
 import sqlite3
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -53,6 +54,12 @@ class Tx(ABC):
     async def fetchrow(self, sql: str, *args: Any) -> Row | None:
         rows = await self.fetch(sql, *args)
         return rows[0] if rows else None
+
+    async def lock(self, names: Iterable[str]) -> None:  # noqa: B027 - SQLite: one writer at a time
+        """Hold ``names`` until the transaction ends, against other transactions that lock
+        them: what two writers (replicas applying different partitions) read and write across
+        streams — the name of an account on the applications of it — is then decided in turn.
+        SQLite's transactions on a store already run one at a time: nothing to lock."""
 
     async def fetchval(self, sql: str, *args: Any) -> Any:
         row = await self.fetchrow(sql, *args)
@@ -182,6 +189,19 @@ class _PgTx(Tx):
 
     async def fetch(self, sql: str, *args: Any) -> list[Row]:
         return [dict(r) for r in await self._conn.fetch(sql, *args)]
+
+    async def lock(self, names: Iterable[str]) -> None:
+        keys = sorted({_lock_key(name) for name in names})
+        if keys:  # in one order everywhere: two transactions never wait for each other in a ring
+            await self._conn.execute(
+                "SELECT pg_advisory_xact_lock(k) FROM (SELECT unnest($1::bigint[]) AS k ORDER BY 1) AS keys",
+                keys,
+            )
+
+
+def _lock_key(name: str) -> int:
+    digest = hashlib.blake2b(f"lk.row:{name}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
 
 
 class PostgresReadStore(ReadStore):

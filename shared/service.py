@@ -23,7 +23,7 @@ from shared.application import ServiceApplication
 from shared.auth import Authenticator, start_auth
 from shared.consumer import ConsumerRunner, Projection
 from shared.http import Dependency, add_health
-from shared.leader import Leader, LedRunner
+from shared.leader import Leader, PartitionedRunner
 from shared.metrics import Measure, Read, RequestMetrics, unwatch, watch
 from shared.middleware import RouteLimit
 from shared.readstore import ReadStore, build_readstore
@@ -65,9 +65,10 @@ class Runtime:
     ) -> ConsumerRunner:
         """Feed ``projection`` from its topics (shared/topology.py; set up and started with the
         service). Its read-your-writes waits give up at once while this service's relay is
-        stalled. One replica at a time consumes (the read model has one writer: shared/leader.py)
-        unless the projection says ``every_replica`` (state in the process's memory that every
-        replica needs, written by idempotent rows)."""
+        stalled. Each partition is consumed by one replica at a time, the partitions split across
+        the replicas (each stream has one writer: shared/leader.py), unless the projection says
+        ``every_replica`` (state in the process's memory that every replica needs, written by
+        idempotent rows)."""
         if not projection.topics:
             projection.topics = topics(projection.name, self.settings)
         options: dict[str, Any] = {
@@ -79,7 +80,10 @@ class Runtime:
         if getattr(projection, "every_replica", False):
             runner = ConsumerRunner(projection, self.transport, self.store, **options)
         else:
-            runner = LedRunner(projection, self.transport, self.store, self.leader, **options)
+            spread = self.settings.replicas_of(self.name) > 1
+            runner = PartitionedRunner(
+                projection, self.transport, self.store, self.leader, spread=spread, **options
+            )
         relay = self.relay
         if relay is not None:
             runner.stalled = lambda: relay.stalled
@@ -204,7 +208,7 @@ async def running(service: Service[S], settings: Settings) -> AsyncIterator[tupl
     await store.open()
     transport = build_transport(settings)
     await transport.start()
-    leader = Leader(None if settings.embedded else settings.postgres_dsn)
+    leader = Leader(None if settings.embedded else settings.postgres_dsn, group=service.name)
     runtime = Runtime(service.name, settings, store, transport, Workers(), leader, events=events)
     try:
         if events is not None and service.mapper is not None:

@@ -8,7 +8,7 @@ SQLite file, for the embedded default).
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Collection, Sequence
 from dataclasses import dataclass
 
 from shared.settings import Settings
@@ -30,7 +30,14 @@ class TransportUnavailable(Exception):
 
 
 class Transport(ABC):
-    """Publish keyed records to topics and read them back from stored offsets."""
+    """Publish keyed records to topics and read them back from stored offsets.
+
+    ``partition_count``: the partitions a topic is made with. A record's partition follows its
+    key (the aggregate id), the same in every topic, so partition ``p`` of every topic holds the
+    same aggregates: a chat thread and its application (one id) meet in one partition number.
+    """
+
+    partition_count: int = 1
 
     @abstractmethod
     async def start(self) -> None: ...
@@ -58,9 +65,13 @@ class Transport(ABC):
 
     @abstractmethod
     def consume(
-        self, topics: Sequence[str], next_offsets: dict[tuple[str, int], int]
+        self,
+        topics: Sequence[str],
+        next_offsets: dict[tuple[str, int], int],
+        only: Collection[int] | None = None,
     ) -> AsyncIterator[list[Message]]:
-        """Yield batches from every partition of ``topics``, starting at ``next_offsets``
+        """Yield batches from every partition of ``topics`` (``only``: those whose number modulo
+        ``partition_count`` is in it), starting at ``next_offsets``
         (``(topic, partition) -> offset``; missing means from the beginning).
         Yields an empty batch now and then while idle (the embedded log after an empty look,
         Kafka after waiting a second); a caller that stops cancels the iteration."""

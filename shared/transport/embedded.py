@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sqlite3
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Collection, Sequence
 from pathlib import Path
 
 from shared.backoff import IdleBackoff
@@ -106,8 +106,13 @@ class EmbeddedTransport(Transport):
         return [Message(topic, 0, offs, key, bytes(value)) for offs, key, value in rows]
 
     async def consume(
-        self, topics: Sequence[str], next_offsets: dict[tuple[str, int], int]
+        self,
+        topics: Sequence[str],
+        next_offsets: dict[tuple[str, int], int],
+        only: Collection[int] | None = None,
     ) -> AsyncIterator[list[Message]]:
+        if only is not None and 0 not in only:
+            topics = []  # partition 0 is all there is: nothing to read, only the idle beat
         offsets = {topic: next_offsets.get((topic, 0), 0) for topic in topics}
         wake = asyncio.Event()
         idle = IdleBackoff(self.poll_interval, self.idle_poll_max)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Collection, Sequence
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -33,6 +33,7 @@ class KafkaTransport(Transport):
     def __init__(self, bootstrap: str, partitions: int = 3) -> None:
         self.bootstrap = bootstrap
         self.partitions = partitions
+        self.partition_count = partitions
         self._producer: AIOKafkaProducer | None = None
         self._offsets: AIOKafkaConsumer | None = None  # for end_offsets only (no assignment)
         self._known_topics: set[str] = set()
@@ -147,7 +148,10 @@ class KafkaTransport(Transport):
         return self._offsets
 
     async def consume(
-        self, topics: Sequence[str], next_offsets: dict[tuple[str, int], int]
+        self,
+        topics: Sequence[str],
+        next_offsets: dict[tuple[str, int], int],
+        only: Collection[int] | None = None,
     ) -> AsyncIterator[list[Message]]:
         while True:
             try:
@@ -157,6 +161,10 @@ class KafkaTransport(Transport):
             except (KafkaError, OSError, TimeoutError):
                 yield []
                 await asyncio.sleep(1.0)
+        if only is not None and not set(only) & set(range(self.partition_count)):
+            while True:  # none of its partitions: only the idle beat
+                yield []
+                await asyncio.sleep(IDLE_BATCH_MS / 1000)
         consumer = AIOKafkaConsumer(
             bootstrap_servers=self.bootstrap,
             group_id=None,
@@ -173,7 +181,11 @@ class KafkaTransport(Transport):
                 while not parts:
                     await consumer._client.force_metadata_update()
                     parts = consumer.partitions_for_topic(topic)
-                assignment.extend(TopicPartition(topic, p) for p in sorted(parts))
+                assignment.extend(
+                    TopicPartition(topic, p)
+                    for p in sorted(parts)
+                    if only is None or p % self.partition_count in only
+                )
             consumer.assign(assignment)
             for tp in assignment:
                 offset = next_offsets.get((tp.topic, tp.partition))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 
 import asyncpg
@@ -83,3 +84,30 @@ async def test_failed_statement_rolls_back_the_transaction(store: ReadStore) -> 
             await tx.execute("INSERT INTO contract_counts (name, n) VALUES ($1, $2)", "dup", 2)
     assert await count(store, "fresh") is None
     assert await count(store, "dup") == 1
+
+
+async def test_a_locked_name_is_decided_in_turn(store: ReadStore) -> None:
+    """Two writers that read and write across streams (a name and the rows it names) lock the
+    name: the second reads what the first committed, never the state before it."""
+    await store.migrate(DDL)
+    await store.execute("INSERT INTO contract_counts (name, n) VALUES ($1, $2)", "shared", 0)
+    first_holds = asyncio.Event()
+    order: list[str] = []
+
+    async def first() -> None:
+        async with store.transaction() as tx:
+            await tx.lock(["account:1", "account:2"])
+            first_holds.set()
+            await asyncio.sleep(0.3)  # the second is waiting meanwhile
+            await tx.execute("UPDATE contract_counts SET n = n + 1 WHERE name = $1", "shared")
+            order.append("first")
+
+    async def second() -> None:
+        await first_holds.wait()
+        async with store.transaction() as tx:
+            await tx.lock(["account:2"])
+            seen = await tx.fetchval("SELECT n FROM contract_counts WHERE name = $1", "shared")
+            order.append(f"second saw {seen}")
+
+    await asyncio.gather(first(), second())
+    assert order == ["first", "second saw 1"]

@@ -1,5 +1,6 @@
-"""Two replicas of every service (chat: one) on the real stack, and SIGKILL of the relay's
-leader of identity and of applications and of one notifier under a small load of
+"""Two replicas of every service (chat: one) on the real stack, each projection's partitions
+split between them, and SIGKILL of the relay's leader of identity and of applications and of
+one notifier (which applies some of the outbox's partitions) under a small load of
 registrations and submissions: every acknowledged command is kept (read back), every e-mail
 arrives exactly once (what the receiver dropped by its Message-ID is counted), and the other
 replica's relay takes over (its /health says so). Mailpit's count of dropped duplicates is
@@ -83,6 +84,28 @@ def relay_leads(system: System, component: str) -> bool:
 
 def has_mail(system: System, address: str, subject: str) -> bool:
     return any(subject in m.subject for m in system.mailbox.messages_to(address))
+
+
+PARTITIONS = 3  # of every topic on the stack (LK_KAFKA_PARTITIONS)
+
+
+def partition_leaders(system: System, service: str, projection: str) -> dict[int, str]:
+    """Which replica applies each partition of ``projection``, once each partition has exactly
+    one and the partitions are split: every replica of the service applies some."""
+    found: dict[int, str] = {}
+
+    def split() -> bool:
+        leading = {r: set((health(system, r) or {}).get("leading") or ()) for r in replicas(system, service)}
+        owners = {
+            p: [r for r, led in leading.items() if f"consumer:{projection}#{p}" in led]
+            for p in range(PARTITIONS)
+        }
+        found.clear()
+        found.update({p: rs[0] for p, rs in owners.items() if len(rs) == 1})
+        return len(found) == PARTITIONS and set(found.values()) == set(leading)
+
+    wait_until(split, 30, f"{projection}'s partitions split across the replicas of {service}")
+    return dict(found)
 
 
 def leader_of(system: System, service: str, lead: str) -> str:
@@ -185,7 +208,15 @@ def test_killing_leaders_loses_nothing_and_sends_each_mail_once(replicated: Syst
     assert replicas(system, "chat") == ["chat"]  # one: its live fan-out is in memory
     identity_leader = leader_of(system, "identity", "relay:identity")
     applications_leader = leader_of(system, "applications", "relay:applications")
-    mail_leader = leader_of(system, "notifier", "consumer:notifier.outbox")
+    # Each projection's partitions are split across the two replicas of its service.
+    for service, projection in (
+        ("identity", "identity.directory"),
+        ("applications", "applications.view"),
+        ("notifier", "notifier.outbox"),
+    ):
+        owners = partition_leaders(system, service, projection)
+        print(f"{projection}: {owners}")
+    mail_leader = partition_leaders(system, "notifier", "notifier.outbox")[0]
 
     load = Load(system)
     people = [new_person() for _ in range(PEOPLE)]
@@ -212,9 +243,12 @@ def test_killing_leaders_loses_nothing_and_sends_each_mail_once(replicated: Syst
         other = next(r for r in replicas(system, service) if r != dead)
         wait_until(functools.partial(relay_leads, system, other), 30, f"{other} leads")
     other_notifier = next(r for r in replicas(system, "notifier") if r != mail_leader)
-    wait_until(
-        functools.partial(leads, system, other_notifier, "consumer:notifier.outbox"), 30, "outbox handed over"
-    )
+    for p in range(PARTITIONS):
+        wait_until(
+            functools.partial(leads, system, other_notifier, f"consumer:notifier.outbox#{p}"),
+            30,
+            f"outbox partition {p} handed over",
+        )
 
     # Every acknowledged command is kept: the accounts log in, the applications are there.
     with system.client() as http:

@@ -190,8 +190,11 @@ async def _flush(
 ) -> None:
     writes: list[Write] = []
     if submitted:
-        # A profile applied before the application (the topics interleave) names it already.
-        names = await _names(tx, sorted({p.applicant_id for _, p in submitted}))
+        # A profile applied before the application (the topics interleave) names it already;
+        # one applied at the same time by another replica waits (or is waited for): _renamed.
+        applicants = sorted({p.applicant_id for _, p in submitted})
+        await tx.lock(_name_lock(a) for a in applicants)
+        names = await _names(tx, applicants)
         for event, payload in submitted:
             writes.extend(
                 _submission(event, payload, names.get(payload.applicant_id) or payload.applicant_name)
@@ -250,7 +253,14 @@ async def _assigned(tx: Tx, event: Envelope, payload: ApplicationAssignedV1) -> 
     )
 
 
+def _name_lock(account_id: str) -> str:
+    return f"applications.view:name:{account_id}"
+
+
 async def _renamed(tx: Tx, account_id: str, name: str) -> None:
+    # The account's applications are read after the lock: one submitted meanwhile by the
+    # replica that applies the applications' partition is either seen here or sees the name.
+    await tx.lock([_name_lock(account_id)])
     await tx.execute(
         "INSERT INTO applications_view_names (account_id, name) VALUES ($1, $2)"
         " ON CONFLICT (account_id) DO UPDATE SET name = excluded.name",
