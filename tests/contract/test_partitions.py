@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 
 from shared.consumer import Projection
@@ -67,7 +67,7 @@ class Replica:
 
 
 @contextlib.asynccontextmanager
-async def replicas(dsn: str) -> AsyncIterator[Callable[[str], asyncio.Future[Replica]]]:
+async def replicas(dsn: str) -> AsyncIterator[Callable[[str, str], Awaitable[Replica]]]:
     started: list[Replica] = []
 
     async def start(who: str, topic: str) -> Replica:
@@ -82,7 +82,7 @@ async def replicas(dsn: str) -> AsyncIterator[Callable[[str], asyncio.Future[Rep
         return replica
 
     try:
-        yield start  # type: ignore[misc]
+        yield start
     finally:
         for replica in started:
             if not replica.task.done():
