@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -30,7 +29,7 @@ import asyncpg
 import structlog
 
 from shared.consumer import ConsumerRunner, Projection
-from shared.readstore import ReadStore
+from shared.readstore import ReadStore, advisory_key
 from shared.transport import Transport
 
 log = structlog.get_logger(__name__)
@@ -53,9 +52,8 @@ async def _stop(task: asyncio.Task[None]) -> None:
 
 
 def lock_key(name: str) -> int:
-    """The advisory lock's key of ``name``: 64 bits of a hash, as PostgreSQL's signed bigint."""
-    digest = hashlib.blake2b(f"lk.leader:{name}".encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "big", signed=True)
+    """The advisory lock's key of ``name``."""
+    return advisory_key(f"lk.leader:{name}")
 
 
 @dataclass(eq=False)

@@ -191,7 +191,7 @@ class _PgTx(Tx):
         return [dict(r) for r in await self._conn.fetch(sql, *args)]
 
     async def lock(self, names: Iterable[str]) -> None:
-        keys = sorted({_lock_key(name) for name in names})
+        keys = sorted({advisory_key(f"lk.row:{name}") for name in names})
         if keys:  # in one order everywhere: two transactions never wait for each other in a ring
             await self._conn.execute(
                 "SELECT pg_advisory_xact_lock(k) FROM (SELECT unnest($1::bigint[]) AS k ORDER BY 1) AS keys",
@@ -199,8 +199,9 @@ class _PgTx(Tx):
             )
 
 
-def _lock_key(name: str) -> int:
-    digest = hashlib.blake2b(f"lk.row:{name}".encode(), digest_size=8).digest()
+def advisory_key(text: str) -> int:
+    """A PostgreSQL advisory lock's key for ``text``: 64 bits of a hash, as a signed bigint."""
+    digest = hashlib.blake2b(text.encode(), digest_size=8).digest()
     return int.from_bytes(digest, "big", signed=True)
 
 
