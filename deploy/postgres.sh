@@ -141,6 +141,10 @@ BEGIN
   END IF;
 END
 \$\$;
+-- The tests and benches drop their databases WITH (FORCE), which ends every session in them;
+-- an autovacuum worker there runs as no role, and only pg_signal_backend may end it (without
+-- this a drop fails whenever autovacuum happens to be visiting the database).
+GRANT pg_signal_backend TO $PG_USER;
 SQL
   if [[ "$(as_postgres psql -X -tA -p "$PG_PORT" -d postgres \
     -c "SELECT 1 FROM pg_database WHERE datname = '$PG_DB'")" != 1 ]]; then
