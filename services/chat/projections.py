@@ -13,7 +13,6 @@ from chat's own event store (the Thread aggregate), never from a lagging project
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
@@ -39,24 +38,33 @@ class Directory:
     good) and account names (kept a minute).
 
     A row not there yet is waited for, up to ``patience`` seconds: an application filed a
-    few milliseconds ago may still be on its way to this projection. The wait wakes up when
-    the references runner applies a batch (:meth:`progressed`, its ``on_applied``), so the
-    owner of a just-filed application gets in as soon as its row lands. A caller who may not
-    open what is there waits exactly as for what is not there — the whole ``patience``,
-    looking the row up after every batch — and gets the same None: the time of a 404 tells
-    nothing about whether the application exists.
+    few milliseconds ago may still be on its way to this projection. The wait looks the row
+    up again when this process's references runner applies a batch (:meth:`progressed`, its
+    ``on_applied``: the fast path) and every ``poll`` seconds besides, since the batch that
+    brings the row may be another replica's (the one applying that stream, or its partition).
+    A caller who may not open what is there waits exactly as for what is not there — the
+    whole ``patience``, looking the row up as often — and gets the same None: the time of a
+    404 tells nothing about whether the application exists.
     """
 
     NAME_TTL = 60.0
     PATIENCE = 3.0
     NAME_PATIENCE = 1.0
+    POLL = 0.05  # as a follower's look at what its leader applied (shared/leader.py FOLLOW_POLL)
 
     def __init__(
-        self, store: ReadStore, patience: float = PATIENCE, clock: Callable[[], float] = time.monotonic
+        self,
+        store: ReadStore,
+        patience: float = PATIENCE,
+        clock: Callable[[], float] = time.monotonic,
+        poll: float = POLL,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self.store = store
         self.patience = patience
         self.clock = clock
+        self.poll = poll
+        self.sleep = sleep  # on the clock's time
         self._applications: dict[str, tuple[str, str]] = {}
         self._names: dict[str, tuple[str, float]] = {}
         self._progress = asyncio.Event()
@@ -69,8 +77,9 @@ class Directory:
     async def _wait_for(
         self, fetch: Callable[[], Awaitable[T | None]], accept: Callable[[T], bool], patience: float
     ) -> T | None:
-        """``fetch()`` once, then again after every batch, until it gives a row that ``accept``
-        takes (returned at once) or ``patience`` has passed (None)."""
+        """``fetch()`` once, then again after every batch of this process's runner and every
+        ``poll`` seconds, until it gives a row that ``accept`` takes (returned at once) or
+        ``patience`` has passed (None)."""
         deadline = self.clock() + patience
         while True:
             progress = self._progress  # taken before the look-up: a batch during it wakes us
@@ -80,9 +89,17 @@ class Directory:
             remaining = deadline - self.clock()
             if remaining <= 0:
                 return None
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(remaining):
-                    await progress.wait()
+            await self._pause(progress, min(remaining, self.poll))
+
+    async def _pause(self, progress: asyncio.Event, seconds: float) -> None:
+        """Until this process's runner applies a batch or ``seconds`` have passed."""
+        batch = asyncio.ensure_future(progress.wait())
+        timer = asyncio.ensure_future(self.sleep(seconds))
+        try:
+            await asyncio.wait((batch, timer), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            batch.cancel()
+            timer.cancel()
 
     async def application(
         self, application_id: str, may_open: Callable[[tuple[str, str]], bool]

@@ -1,9 +1,11 @@
-"""The chat's directory waits for a reference row on the projection's progress, and a caller
-who may not open an application waits exactly as for one that does not exist (issue 9, 8a).
+"""The chat's directory waits for a reference row on the projection's progress — this process's
+batches, or a look at the store every ``poll`` when another replica applies the stream — and a
+caller who may not open an application waits exactly as for one that does not exist (issue 9,
+8a; issue 15).
 
-Driven with a fake clock and a fake store: the test advances the clock and announces the
-projection's batches itself, so the waits are observed (when each answer came, how many
-look-ups it made), never timed."""
+Driven with a fake clock and a fake store: the test advances the clock (which ends the
+directory's pauses) and announces the projection's batches itself, or not, so the waits are
+observed (when each answer came, how many look-ups it made), never timed."""
 
 from __future__ import annotations
 
@@ -12,6 +14,8 @@ import uuid
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from typing import Any
+
+import pytest
 
 from services.chat.projections import Directory
 from services.chat.usecases import Target, find_target
@@ -36,9 +40,20 @@ class FakeStore:
 class FakeClock:
     def __init__(self) -> None:
         self.now = 100.0
+        self._moved = asyncio.Event()
 
     def __call__(self) -> float:
         return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+        self._moved.set()
+        self._moved = asyncio.Event()
+
+    async def sleep(self, seconds: float) -> None:
+        until = self.now + seconds
+        while self.now < until:
+            await self._moved.wait()
 
 
 def consumer(account_id: str) -> Principal:
@@ -54,9 +69,11 @@ async def run(
     clock: FakeClock,
     calls: dict[str, Awaitable[Any]],
     on_step: Callable[[float], None] = lambda now: None,
+    batches: bool = True,
 ) -> dict[str, tuple[Any, float]]:
-    """Run ``calls`` together; between batches the clock moves by STEP. Each call's outcome
-    (its result or the DomainError it raised) with the fake time it came at."""
+    """Run ``calls`` together; the clock moves by STEP, then this process's runner announces a
+    batch (unless ``batches`` is false: another replica applies the stream). Each call's
+    outcome (its result or the DomainError it raised) with the fake time it came at."""
     start = clock.now
 
     async def timed(call: Awaitable[Any]) -> tuple[Any, float]:
@@ -72,19 +89,22 @@ async def run(
             await asyncio.sleep(0)
         if all(t.done() for t in tasks.values()):
             break
-        clock.now += STEP
+        clock.advance(STEP)
         on_step(clock.now - start)
-        directory.progressed()
+        if batches:
+            directory.progressed()
     return {name: task.result() for name, task in tasks.items()}
 
 
 def world() -> tuple[FakeStore, FakeClock, Directory]:
     store, clock = FakeStore(), FakeClock()
-    directory = Directory(store, clock=clock)  # type: ignore[arg-type]
+    directory = Directory(store, clock=clock, sleep=clock.sleep)  # type: ignore[arg-type]
+    assert directory.poll < STEP  # every step of the clock ends a pause
     return store, clock, directory
 
 
-def test_someone_elses_application_waits_like_an_unknown_one() -> None:
+@pytest.mark.parametrize("batches", [True, False], ids=["batches_here", "applied_elsewhere"])
+def test_someone_elses_application_waits_like_an_unknown_one(batches: bool) -> None:
     store, clock, directory = world()
     anna, boris = str(uuid.uuid4()), str(uuid.uuid4())
     annas, unknown = str(uuid.uuid4()), str(uuid.uuid4())
@@ -102,6 +122,7 @@ def test_someone_elses_application_waits_like_an_unknown_one() -> None:
                 "foreign": find_target(directory, annas, consumer(boris)),
                 "unknown": find_target(directory, unknown, consumer(boris)),
             },
+            batches=batches,
         )
 
     outcome = asyncio.run(scenario())
@@ -111,11 +132,12 @@ def test_someone_elses_application_waits_like_an_unknown_one() -> None:
     assert foreign.status == 404
     # The same wait: both answered when the patience ran out, not before ...
     assert foreign_at == missing_at >= directory.patience
-    # ... and the same work: the row looked up once, then after every batch, in both cases.
+    # ... and the same work: the row looked up once, then after every batch or pause, in both cases.
     assert store.lookups[annas] == store.lookups[unknown] == 1 + int(directory.patience / STEP)
 
 
-def test_the_owner_of_a_just_filed_application_gets_in_as_soon_as_its_row_lands() -> None:
+@pytest.mark.parametrize("batches", [True, False], ids=["batches_here", "applied_elsewhere"])
+def test_the_owner_of_a_just_filed_application_gets_in_as_soon_as_its_row_lands(batches: bool) -> None:
     store, clock, directory = world()
     anna, filed = str(uuid.uuid4()), str(uuid.uuid4())
     lands_at = 2 * STEP
@@ -133,14 +155,16 @@ def test_the_owner_of_a_just_filed_application_gets_in_as_soon_as_its_row_lands(
                 "staff": find_target(directory, filed, staff()),
             },
             on_step=land,
+            batches=batches,
         )
 
     outcome = asyncio.run(scenario())
     for name in ("owner", "staff"):
         target, at = outcome[name]
         assert isinstance(target, Target) and target.number == "ТП-2026-000002", name
-        assert at == lands_at < directory.patience  # woken by the batch that brought the row
-    assert store.lookups[filed] == 2 * (1 + int(lands_at / STEP))  # no polling in between
+        # Woken by the batch that brought the row, or by the next look at the store.
+        assert at == lands_at < directory.patience
+    assert store.lookups[filed] == 2 * (1 + int(lands_at / STEP))  # one look per batch or pause
 
 
 def test_someone_elses_file_waits_like_an_unknown_one() -> None:
