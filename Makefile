@@ -44,7 +44,7 @@ infra-lint:
 
 ## run-stack: every service as its own process on the real servers, behind the system's own
 ## nginx on :8000 (its configuration generated from the routing table: lk edge-config);
-## REPLICAS=N: N processes of every service but chat (ports +10 each), nginx spreads over them
+## REPLICAS=N: N processes of every service (ports +10 each), nginx spreads over them
 REPLICAS ?= $(or $(LK_REPLICAS),1)
 run-stack: infra-up
 	eval "$$(bash deploy/infra.sh env)" && LK_REPLICAS=$(REPLICAS) $(BIN)/lk run-stack

@@ -251,7 +251,7 @@ def serve_command(name: str) -> list[str]:
 @cli.command("run-stack")
 def run_stack() -> None:
     """Запустить каждый сервис отдельным процессом на реальном стеке (make infra-up); LK_REPLICAS
-    процессов каждого сервиса (чат — один), nginx распределяет запросы между ними."""
+    процессов каждого сервиса, nginx распределяет запросы между ними."""
     env = {**os.environ, "LK_MODE": "stack"}
     procs: dict[str, subprocess.Popen[bytes]] = {}
     settings = Settings(mode="stack")

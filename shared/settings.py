@@ -31,7 +31,6 @@ SERVICE_PORTS = {
 }
 STACK_GATEWAY_PORT = 8100  # the gateway behind nginx on the real stack
 REPLICA_PORT_STEP = 10  # replica i of a service listens on its port + 10·i (8101, 8111, 8121 …)
-SINGLE_REPLICA = ("chat",)  # its live fan-out is in one process's memory (services/chat/README.md)
 
 
 class Settings(BaseSettings):
@@ -229,8 +228,8 @@ class Settings(BaseSettings):
         return int(getattr(self, f"{service}_port"))
 
     def replicas_of(self, service: str) -> int:
-        """How many processes of ``service`` the real stack runs."""
-        return 1 if self.embedded or service in SINGLE_REPLICA else max(1, self.replicas)
+        """How many processes of ``service`` the real stack runs (every service, chat included)."""
+        return 1 if self.embedded else max(1, self.replicas)
 
     def ports_of(self, service: str) -> list[int]:
         """The port of each replica of ``service``, replica 0 first (its ``port_of``)."""
@@ -244,6 +243,13 @@ class Settings(BaseSettings):
 
     def url_of(self, service: str) -> str:
         return self.service_urls.get(service) or f"http://{self.host}:{self.port_of(service)}"
+
+    def urls_of(self, service: str) -> list[str]:
+        """The address of each replica of ``service``, replica 0 first; one when the service
+        is reached by name (containers: ``LK_SERVICE_URLS``, the name resolves to every one)."""
+        if service in self.service_urls:
+            return [self.service_urls[service]]
+        return [f"http://{self.host}:{port}" for port in self.ports_of(service)]
 
     def topic(self, service: str) -> str:
         return f"{self.topic_prefix}{service}.events"

@@ -11,8 +11,11 @@ gateway passes on unchanged.
 
 The link (one WebSocket per gateway process, protocol in :mod:`shared.chatlink`) carries every
 browser socket of this gateway, so an open socket costs the chat service no connection of
-its own and the gateway no outgoing one. If the link drops (the chat service restarts), the
-browsers' sockets close with 1012 and the pages reconnect with ``?after=`` — nothing lost.
+its own and the gateway no outgoing one. It goes to one of the chat's replicas (each gateway
+starts at one of them by chance, so gateways spread over them; every replica pushes what the
+others commit). If the link drops (that chat process died or restarts), the browsers' sockets
+close with 1012, the pages reconnect with ``?after=`` — nothing lost — and the next link is
+opened to the next replica that takes it.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import random
 from urllib.parse import urlsplit
 
 import structlog
@@ -83,11 +87,21 @@ class Browser:
             self.queue.put_nowait((code, reason))
 
 
+def link_urls(settings: Settings) -> list[str]:
+    """The link's address at each replica of the chat service (one when it is reached by name)."""
+    return [
+        url.replace("http://", "ws://", 1).replace("https://", "wss://", 1) + LINK_PATH
+        for url in settings.urls_of("chat")
+    ]
+
+
 class ChatLink:
     """This gateway's one WebSocket to the chat service; channel ids are local to it."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+        self.urls = link_urls(settings)
+        self.target = random.randrange(len(self.urls))  # the replica tried first
         self.ws: ClientConnection | None = None
         self.browsers: dict[str, Browser] = {}
         self._ids = itertools.count(1)
@@ -97,22 +111,34 @@ class ChatLink:
     async def _connection(self) -> ClientConnection:
         async with self._connecting:
             if self.ws is None:
-                base = (
-                    self.settings.url_of("chat")
-                    .replace("http://", "ws://", 1)
-                    .replace("https://", "wss://", 1)
-                )
-                self.ws = await connect(
-                    base + LINK_PATH,
+                self.ws = await self._connect()
+                self._reader = asyncio.create_task(self._read(self.ws))
+            return self.ws
+
+    async def _connect(self) -> ClientConnection:
+        """The link to the first replica, from ``target`` on, that takes it; the last one's
+        error if none does."""
+        refused: Exception | None = None
+        for attempt in range(len(self.urls)):
+            index = (self.target + attempt) % len(self.urls)
+            try:
+                ws = await connect(
+                    self.urls[index],
                     additional_headers={LINK_HEADER: chatlink.link_key(self.settings.secret())},
                     compression=None,
                     max_size=None,  # batches of frames; each frame is limited where it is made
                     max_queue=None,
                     open_timeout=5,
                 )
-                self._reader = asyncio.create_task(self._read(self.ws))
-                log.info("chat_link.connected")
-            return self.ws
+            except (OSError, TimeoutError, InvalidHandshake) as exc:
+                log.warning("chat_link.refused", url=self.urls[index], error=str(exc))
+                refused = exc
+                continue
+            self.target = index
+            log.info("chat_link.connected", url=self.urls[index])
+            return ws
+        assert refused is not None  # a service has at least one replica
+        raise refused
 
     async def open(self, browser: Browser, token: str, application_id: str, after: str) -> None:
         ws = await self._connection()
@@ -150,9 +176,10 @@ class ChatLink:
         except ConnectionClosed:
             pass
         finally:
-            log.warning("chat_link.lost")
+            log.warning("chat_link.lost", url=self.urls[self.target])
             if self.ws is ws:
                 self.ws = None
+                self.target = (self.target + 1) % len(self.urls)  # that replica may be gone
             for browser in self.browsers.values():
                 browser.close(*RESTARTING)
             self.browsers.clear()

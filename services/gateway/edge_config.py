@@ -153,10 +153,7 @@ class EdgeConfig:
         """Every replica of ``service`` (``lk run-stack`` with ``LK_REPLICAS``): nginx spreads
         requests over them and passes one that fails to the next. A service reached by name
         (containers: ``LK_SERVICE_URLS``) is one line; nginx resolves every address of it."""
-        if service in self.settings.service_urls:
-            return [_address(self.settings.url_of(service))]
-        host = urlsplit(self.settings.url_of(service)).hostname or self.settings.host
-        return [f"{host}:{port}" for port in self.settings.ports_of(service)]
+        return [_address(url) for url in self.settings.urls_of(service)]
 
     # the whole file ---------------------------------------------------------------------
     def render(self) -> str:

@@ -485,17 +485,17 @@ def test_every_replica_is_an_upstream_server_and_a_dead_one_is_passed_over(tmp_p
         second.shutdown()
 
 
-def test_replica_ports_follow_the_service_port_and_chat_stays_one() -> None:
+def test_replica_ports_follow_the_service_port_chat_included() -> None:
     settings = Settings(mode="stack", replicas=3)
     assert settings.ports_of("identity") == [8101, 8111, 8121]
     assert settings.ports_of("gateway") == [8100, 8110, 8120]
-    assert settings.ports_of("chat") == [8103]  # its live fan-out is one process's memory
+    assert settings.ports_of("chat") == [8103, 8113, 8123]  # the store decides between them
     assert Settings(mode="embedded", replicas=3).ports_of("identity") == [8101]
     with pytest.raises(ValueError, match="names 1 ports"):
         Settings(mode="stack", replicas=2, replica_ports={"files": [9000]}).ports_of("files")
     # What lk run-stack starts: every replica by name, and the command of each.
     names = replica_names(Settings(mode="stack", replicas=2), ("identity", "chat", "gateway"))
-    assert names == ["identity", "identity#1", "chat", "gateway", "gateway#1"]
+    assert names == ["identity", "identity#1", "chat", "chat#1", "gateway", "gateway#1"]
     assert [serve_command(n) for n in ("identity", "identity#1", "edge")] == [
         ["serve", "identity"],
         ["serve", "identity", "--replica", "1"],
