@@ -54,7 +54,7 @@ class Parties:
     stranger: Side
 
 
-def _side(http: httpx.Client, login: str, email: str, password: str) -> Side:
+def side_of(http: httpx.Client, login: str, email: str, password: str) -> Side:
     auth = log_in(http, login, password)
     return Side(login, email, password, auth, http.get("/api/v1/me", headers=auth).json()["id"])
 
@@ -68,9 +68,9 @@ def parties(system: System) -> Parties:
         register_and_confirm(system, http, consumer)
         register_and_confirm(system, http, stranger)
         return Parties(
-            _side(http, consumer.login, consumer.email, consumer.password),
-            _side(http, staff.login, staff.email, NEW_PASSWORD),
-            _side(http, stranger.login, stranger.email, stranger.password),
+            side_of(http, consumer.login, consumer.email, consumer.password),
+            side_of(http, staff.login, staff.email, NEW_PASSWORD),
+            side_of(http, stranger.login, stranger.email, stranger.password),
         )
 
 
@@ -454,8 +454,8 @@ def test_sockets_come_back_after_the_chat_service_restarts(fresh_system: System)
     create_staff(system, staff.login, staff.email)
     with system.client() as http:
         register_and_confirm(system, http, consumer)
-        applicant = _side(http, consumer.login, consumer.email, consumer.password)
-        employee = _side(http, staff.login, staff.email, NEW_PASSWORD)
+        applicant = side_of(http, consumer.login, consumer.email, consumer.password)
+        employee = side_of(http, staff.login, staff.email, NEW_PASSWORD)
         application = new_application(http, applicant)
         assert say(http, employee, application, "До перезапуска").status_code == 201
 
