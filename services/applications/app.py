@@ -58,6 +58,9 @@ def changed_meanwhile(message: str = CHANGED) -> Conflict:
     return Conflict("version_conflict", message)
 
 
+SEED_ATTEMPTS = 3  # a lost race to define the seed: read again (another replica defined it)
+
+
 class ApplicationsApp(ServiceApplication):
     name = "applications"
 
@@ -81,8 +84,17 @@ class ApplicationsApp(ServiceApplication):
         return self.catalog.types
 
     def seed_catalog(self) -> None:
-        self.catalog.seed()
-        self.fees.seed()
+        """The seed types and fee schedules defined (once per store) and loaded. Replicas that
+        start together on a fresh store race to define them: the one whose save lost reads what
+        the other wrote and goes on (each seed skips what is already defined)."""
+        for attempt in range(SEED_ATTEMPTS):
+            try:
+                self.catalog.seed()
+                self.fees.seed()
+                return
+            except IntegrityError:
+                if attempt == SEED_ATTEMPTS - 1:
+                    raise
 
     def put_type(self, code: str, data: TypeData, actor_id: str) -> TypeData:
         return self.catalog.put(code, data, actor_id)

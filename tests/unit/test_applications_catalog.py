@@ -189,3 +189,34 @@ def test_the_admins_entry_takes_the_new_keys_with_defaults() -> None:
 def test_a_wrong_entry_is_refused(change: dict[str, Any]) -> None:
     with pytest.raises(ValidationError):
         TypeIn.model_validate({**ENTRY, **change})
+
+
+def test_a_replica_that_lost_the_race_to_seed_goes_on_with_the_catalog_the_other_defined(
+    tmp_path: Path,
+) -> None:
+    """Two replicas starting on a fresh store (one SQLite file here): the second read «no
+    catalog», then the first defined it before the second saved — the second's save loses and
+    it reads what the first wrote instead of failing its start."""
+    settings = Settings(var_dir=tmp_path, secret_key="k" * 40)
+    first, second = ApplicationsApp(settings), ApplicationsApp(settings)
+    read = second.find
+    raced: list[bool] = []
+
+    def read_before_the_other_saved(aggregate_id: Any, kind: Any, **options: Any) -> Any:
+        if kind is Catalog and not raced:
+            raced.append(True)
+            first.seed_catalog()  # the other replica saves between this read and this save
+            return None
+        return read(aggregate_id, kind, **options)
+
+    second.find = read_before_the_other_saved  # type: ignore[method-assign]
+    try:
+        second.seed_catalog()
+        assert raced
+        assert set(second.types) == OLD_CODES | NEW_CODES
+        assert second.types == first.types
+        catalog = second.find(Catalog.create_id(), Catalog)
+        assert catalog is not None and sorted(catalog.codes) == sorted(OLD_CODES | NEW_CODES)
+    finally:
+        first.close()
+        second.close()
