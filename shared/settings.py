@@ -57,8 +57,8 @@ class Settings(BaseSettings):
     # LK_GATEWAY_PORT says otherwise). Each system runs its own nginx under var/edge.
     edge_port: int = 8000
     nginx_bin: str = "nginx"
-    # The real stack: processes per service (``lk run-stack``, ``make run-stack REPLICAS=N``;
-    # chat stays at one). Replica i listens on the service's port + 10·i unless
+    # The real stack: processes per service (``lk run-stack``, ``make run-stack REPLICAS=N``),
+    # chat's included. Replica i listens on the service's port + 10·i unless
     # ``replica_ports`` names every replica's port of a service (the tests' free ports).
     replicas: int = 1
     replica_ports: dict[str, list[int]] = {}
