@@ -18,9 +18,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import psycopg
 
 from bench.common import Figure, Infra, Section, out, percentile
-from bench.gateway import log_in, parse_wrk
+from bench.gateway import cpu_of, cpu_seconds, log_in, parse_wrk
 from tests.conftest import new_person
 from tests.e2e.files_helpers import upload_pdf, upload_zip
 from tests.e2e.test_identity_complete import NEW_PASSWORD, create_staff
@@ -58,17 +59,22 @@ def _submissions(system: System, infra: Infra, token: str) -> dict[str, Any]:
     script = infra.tmpdir("wrk") / "submit.lua"
     script.write_text(LUA % {"token": token, "body": json.dumps(body, ensure_ascii=False)}, encoding="utf-8")
     service = f"http://127.0.0.1:{system.env['LK_APPLICATIONS_PORT']}/api/v1/applications"
-    return {
-        "entry": _wrk(script, system.base_url + "/api/v1/applications"),
-        "service": _wrk(script, service),
-    }
+    entry, cpu = _wrk(script, system.base_url + "/api/v1/applications", system)
+    return {"entry": entry, "cpu_ms": cpu, "service": _wrk(script, service, None)[0]}
 
 
-def _wrk(script: Path, url: str) -> Any:
+DRAIN_S = 3.0  # after wrk: the work the submissions left behind (projections, receipts) is counted too
+
+
+def _wrk(script: Path, url: str, system: System | None) -> tuple[Any, dict[str, float]]:
+    """wrk's figures and, with ``system``, the CPU milliseconds per submission of each of its
+    processes (and, on the stack, of the servers) over the run and ``DRAIN_S`` after it."""
     out(f"  … wrk {url}: 2 s warm-up, then -t1 -c16 -d10s")
     subprocess.run(
         ["wrk", "-t1", "-c16", "-d2s", "-s", str(script), url], check=True, capture_output=True, timeout=60
     )
+    groups = _cpu_groups(system) if system is not None else {}
+    before = {name: _cpu(pids) for name, pids in groups.items()}
     done = subprocess.run(
         ["wrk", "-t1", "-c16", "-d10s", "--latency", "-s", str(script), url],
         check=True,
@@ -76,7 +82,52 @@ def _wrk(script: Path, url: str) -> Any:
         text=True,
         timeout=60,
     )
-    return parse_wrk(done.stdout)
+    result = parse_wrk(done.stdout)
+    if not groups:
+        return result, {}
+    time.sleep(DRAIN_S)
+    spent = {name: _cpu(pids) - before[name] for name, pids in groups.items()}
+    return result, {name: s * 1000 / result.requests for name, s in spent.items() if result.requests}
+
+
+def _cpu_groups(system: System) -> dict[str, list[tuple[str, int]]]:
+    """The processes to count, by name: the system's own, and on the stack PostgreSQL's
+    sessions of the system's database, PostgreSQL's shared processes, Kafka, S3 and Mailpit
+    (those shared with anything else running against the same servers)."""
+    groups = {name: [(name, proc.pid)] for name, proc in system.procs.items()}
+    if system.mode != "stack":
+        return groups
+    dsn = system.settings.postgres_dsn
+    with psycopg.connect(dsn) as conn:
+        mine = [
+            int(r[0])
+            for r in conn.execute("SELECT pid FROM pg_stat_activity WHERE datname = current_database()")
+        ]
+    groups["postgres: the system's sessions"] = [("", pid) for pid in mine]
+    listing = subprocess.run(["ps", "-eo", "pid=,ppid=,comm="], capture_output=True, text=True, check=True)
+    procs = [line.split(None, 2) for line in listing.stdout.splitlines()]
+    master = [int(pid) for pid, ppid, comm in procs if comm.strip() == "postgres" and ppid == "1"]
+    shared = [
+        int(pid) for pid, ppid, _ in procs if master and int(ppid) == master[0] and int(pid) not in mine
+    ]
+    groups["postgres: shared processes (also others')"] = [("", pid) for pid in master + shared]
+    for comm, label in (
+        ("java", "kafka (shared)"),
+        ("versitygw", "s3 (shared)"),
+        ("mailpit", "mailpit (shared)"),
+    ):
+        groups[label] = [("", int(pid)) for pid, _, c in procs if c.strip() == comm]
+    return groups
+
+
+def _cpu(pids: list[tuple[str, int]]) -> float:
+    total = 0.0
+    for name, pid in pids:
+        try:
+            total += cpu_of(name, pid) if name else cpu_seconds(pid)
+        except OSError:
+            continue  # ended meanwhile
+    return total
 
 
 class _Inbox:
@@ -197,6 +248,12 @@ def run(infra: Infra) -> dict[str, Any]:
                         "lower",
                     ),
                 )
+            for name, ms in sorted(measured["cpu_ms"].items()):
+                section.add(f"cpu_ms_{name}", Figure(f"CPU per submission, {name}", ms, "ms"))
+            section.add(
+                "cpu_ms_total",
+                Figure("CPU per submission, all of the above", sum(measured["cpu_ms"].values()), "ms"),
+            )
             results[f"submit_{mode}"] = section.as_json()
             backlog = _pending_mail(system)
             section = Section(f"applications / {mode}: status change → e-mail visible ({CHANGES} changes)")
