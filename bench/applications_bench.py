@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
+import sys
 import time
 from email import policy
 from email.parser import BytesHeaderParser
@@ -26,7 +28,7 @@ from bench.gateway import cpu_of, cpu_seconds, log_in, parse_wrk
 from tests.conftest import new_person
 from tests.e2e.files_helpers import upload_pdf, upload_zip
 from tests.e2e.test_identity_complete import NEW_PASSWORD, create_staff
-from tests.harness import System
+from tests.harness import EDGE, System
 
 TARGET_SUBMISSIONS = {"embedded": 300.0, "stack": 200.0}
 CHANGES = 30
@@ -76,6 +78,7 @@ def _wrk(script: Path, url: str, system: System | None) -> tuple[Any, dict[str, 
     )
     groups = _cpu_groups(system) if system is not None else {}
     before = {name: _cpu(pids) for name, pids in groups.items()}
+    profilers = _profile(system) if system is not None else []
     done = subprocess.run(
         ["wrk", "-t1", "-c16", "-d10s", "--latency", "-s", str(script), url],
         check=True,
@@ -87,8 +90,46 @@ def _wrk(script: Path, url: str, system: System | None) -> tuple[Any, dict[str, 
     if not groups:
         return result, {}
     time.sleep(DRAIN_S)
+    for profiler in profilers:
+        profiler.wait(timeout=60)
     spent = {name: _cpu(pids) - before[name] for name, pids in groups.items()}
     return result, {name: s * 1000 / result.requests for name, s in spent.items() if result.requests}
+
+
+def _profile(system: System) -> list[subprocess.Popen[bytes]]:
+    """With ``LK_BENCH_PROFILE=<folder>`` (and py-spy on PATH or beside the interpreter): py-spy samples each of the
+    system's processes while the GIL is held, over the run and the drain, into
+    ``<folder>/<mode>-<process>.txt`` (collapsed stacks, for flame graphs or a sort by frame)."""
+    folder = os.environ.get("LK_BENCH_PROFILE")
+    spy = shutil.which("py-spy") or shutil.which("py-spy", path=str(Path(sys.executable).parent))
+    if not folder or spy is None:
+        return []
+    Path(folder).mkdir(parents=True, exist_ok=True)
+    seconds = str(int(10 + DRAIN_S))
+    return [
+        subprocess.Popen(
+            [
+                spy,
+                "record",
+                "--gil",
+                "--nonblocking",
+                "--format",
+                "raw",
+                "-d",
+                seconds,
+                "-r",
+                "200",
+                "-p",
+                str(proc.pid),
+                "-o",
+                str(Path(folder) / f"{system.mode}-{name}.txt"),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for name, proc in system.procs.items()
+        if name != EDGE
+    ]
 
 
 def _cpu_groups(system: System) -> dict[str, list[tuple[str, int]]]:
