@@ -40,6 +40,21 @@ def _sqlite(sql: str) -> str:
 class Tx(ABC):
     """One open transaction."""
 
+    postgres = False  # the dialect: what only PostgreSQL has (an extension's index) asks this
+
+    async def attempt(self, sql: str) -> Exception | None:
+        """Run ``sql``, which may fail (an extension the server cannot create), without spoiling
+        the transaction: inside a savepoint, rolled back to on failure. Returns the error."""
+        await self.execute("SAVEPOINT lk_attempt")
+        try:
+            await self.execute(sql)
+        except Exception as exc:  # noqa: BLE001 - the caller decides what the failure means
+            await self.execute("ROLLBACK TO SAVEPOINT lk_attempt")
+            await self.execute("RELEASE SAVEPOINT lk_attempt")
+            return exc
+        await self.execute("RELEASE SAVEPOINT lk_attempt")
+        return None
+
     @abstractmethod
     async def execute(self, sql: str, *args: Any) -> None: ...
 
@@ -177,6 +192,8 @@ class SQLiteReadStore(ReadStore):
 
 
 class _PgTx(Tx):
+    postgres = True
+
     def __init__(self, conn: asyncpg.Connection) -> None:
         self._conn = conn
 

@@ -101,6 +101,7 @@ class _ShadowTx(Tx):
     def __init__(self, tx: Tx, shadow: Shadow) -> None:
         self._tx = tx
         self._shadow = shadow
+        self.postgres = tx.postgres
 
     def _sql(self, sql: str) -> str:
         renamed = self._shadow.rename(sql)
@@ -166,7 +167,9 @@ class Rebuild:
         self.projection = projection
         self.store = store
         self.transport = transport
-        self.shadow = Shadow.of(projection.ddl)
+        # What only PostgreSQL creates (the projection's load does, e.g. an extension's index)
+        # is named in the shadow as well.
+        self.shadow = Shadow.of([*projection.ddl, *getattr(projection, "postgres_ddl", ())])
         service = projection.name.split(".", 1)[0]
         strays = [t for t in (*self.shadow.tables, *self.shadow.indexes) if not t.startswith(service + "_")]
         if strays or not self.shadow.tables:

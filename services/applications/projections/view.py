@@ -15,6 +15,8 @@ from itertools import groupby
 from operator import itemgetter
 from typing import Any
 
+import structlog
+
 from shared.consumer import Projection
 from shared.events import (
     ApplicationSubmittedV1,
@@ -40,6 +42,9 @@ from shared.process_events import (
     TerminationRequestedV1,
 )
 from shared.readstore import Tx
+from shared.schemas import MIGRATION_LOCK
+
+log = structlog.get_logger(__name__)
 
 PROCESS_FACTS = (
     OfferPlacedV1
@@ -82,6 +87,33 @@ VIEW_DDL = (
     " assignee_id TEXT NOT NULL, assignee_name TEXT NOT NULL, assigned_at TEXT NOT NULL)",
     "CREATE INDEX IF NOT EXISTS applications_assignees_of ON applications_assignees (assignee_id)",
 )
+
+# The staff queue's text search (queries.py: ``search LIKE '%…%'``) off a trigram index on
+# PostgreSQL, from pg_trgm (Debian's postgresql-NN ships it; a trusted extension, so the
+# database's owner may create it). Without it the search scans, and a warning says why.
+# SQLite keeps its scan (docs/scale.md). ``{trgm}``: the schema the extension is in.
+POSTGRES_DDL = (
+    "CREATE INDEX IF NOT EXISTS applications_rows_search ON applications_rows"
+    " USING gin (search {trgm}.gin_trgm_ops)",
+)
+
+
+async def index_search(tx: Tx) -> bool:
+    """Create :data:`POSTGRES_DDL` (and the extension first, if it is missing); False where
+    there is no index to create: SQLite, or a server that cannot have pg_trgm."""
+    if not tx.postgres:
+        return False
+    await tx.execute("SELECT pg_advisory_xact_lock($1)", MIGRATION_LOCK)  # replicas start together
+    failed = await tx.attempt("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+    schema = await tx.fetchval(
+        "SELECT extnamespace::regnamespace::text FROM pg_extension WHERE extname = 'pg_trgm'"
+    )
+    if schema is None:
+        log.warning("applications.search_not_indexed", reason=str(failed), fallback="scan")
+        return False
+    for statement in POSTGRES_DDL:
+        await tx.execute(statement.format(trgm=schema))
+    return True
 
 
 def search_text(*parts: str) -> str:
@@ -127,6 +159,10 @@ NAMES_AT_ONCE = 500
 class ApplicationsView(Projection):
     name = "applications.view"
     ddl = VIEW_DDL
+    postgres_ddl = POSTGRES_DDL  # made by load(): the rebuild's shadow names its index too
+
+    async def load(self, tx: Tx) -> None:
+        await index_search(tx)
 
     async def handle(self, tx: Tx, event: Envelope) -> None:
         await self.handle_many(tx, [event])
