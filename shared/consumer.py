@@ -248,6 +248,25 @@ class ConsumerRunner:
         self.next_offsets = dict(found)
         return found
 
+    async def record_progress(
+        self, tx: Tx, last: dict[Stream, int], next_offsets: dict[tuple[str, int], int]
+    ) -> None:
+        """Store what a batch applied, in its transaction: the last sequence of each stream it
+        applied, and the next offset of each partition it read. (A rebuild's runner stores
+        them once, in the swap: shared/rebuild.py.)"""
+        name = self.projection.name
+        await tx.executemany(
+            "INSERT INTO lk_consumer_applied (consumer, source, subject, sequence) VALUES ($1, $2, $3, $4)"
+            " ON CONFLICT (consumer, source, subject) DO UPDATE SET sequence = excluded.sequence",
+            [(name, source, subject, sequence) for (source, subject), sequence in last.items()],
+        )
+        await tx.executemany(
+            "INSERT INTO lk_consumer_offsets (consumer, topic, part, next_offset)"
+            " VALUES ($1, $2, $3, $4) ON CONFLICT (consumer, topic, part)"
+            " DO UPDATE SET next_offset = excluded.next_offset",
+            [(name, topic, part, offset) for (topic, part), offset in next_offsets.items()],
+        )
+
     async def apply_batch(self, batch: Sequence[Message], park: Failure | None = None) -> int:
         """Apply a batch in one transaction; returns how many events took effect. A record
         that is no envelope is parked at once; ``park``: the one message of ``batch`` failed
@@ -282,17 +301,7 @@ class ConsumerRunner:
             await self.projection.handle_many(tx, fresh)
             for failure in parked:
                 await deadletters.park(tx, name, failure)
-            await tx.executemany(
-                "INSERT INTO lk_consumer_applied (consumer, source, subject, sequence) VALUES ($1, $2, $3, $4)"
-                " ON CONFLICT (consumer, source, subject) DO UPDATE SET sequence = excluded.sequence",
-                [(name, source, subject, sequence) for (source, subject), sequence in last.items()],
-            )
-            await tx.executemany(
-                "INSERT INTO lk_consumer_offsets (consumer, topic, part, next_offset)"
-                " VALUES ($1, $2, $3, $4) ON CONFLICT (consumer, topic, part)"
-                " DO UPDATE SET next_offset = excluded.next_offset",
-                [(name, topic, part, offset) for (topic, part), offset in next_offsets.items()],
-            )
+            await self.record_progress(tx, last, next_offsets)
         applied = len(fresh)
         self.next_offsets.update(next_offsets)
         for failure in parked:

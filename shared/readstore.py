@@ -70,6 +70,12 @@ class Tx(ABC):
         rows = await self.fetch(sql, *args)
         return rows[0] if rows else None
 
+    async def insert_rows(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+        """Plain inserts of many rows (no conflict handling): PostgreSQL copies them (``COPY``,
+        several times faster than ``INSERT`` for thousands of rows)."""
+        marks = ", ".join(f"${n}" for n in range(1, len(columns) + 1))
+        await self.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows)  # noqa: S608
+
     async def lock(self, names: Iterable[str]) -> None:  # noqa: B027 - SQLite: one writer at a time
         """Hold ``names`` until the transaction ends, against other transactions that lock
         them: what two writers (replicas applying different partitions) read and write across
@@ -206,6 +212,10 @@ class _PgTx(Tx):
 
     async def fetch(self, sql: str, *args: Any) -> list[Row]:
         return [dict(r) for r in await self._conn.fetch(sql, *args)]
+
+    async def insert_rows(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+        if rows:  # into the table the search path finds, as any statement's
+            await self._conn.copy_records_to_table(table, records=rows, columns=list(columns))
 
     async def lock(self, names: Iterable[str]) -> None:
         keys = sorted({advisory_key(f"lk.row:{name}") for name in names})

@@ -3,14 +3,18 @@ the service keeps answering from the old ones, then swapped in at once.
 
 1. The projection's tables (its ``ddl``) are created again under shadow names
    (``<table>__rebuild``, indexes likewise) and a runner named ``<projection>#rebuild`` feeds
-   them from the beginning of its topics, its positions stored with its rows as always
-   (shared/consumer.py): the projection's own code runs, its SQL pointed at the shadow tables.
-   A write to a table the projection does not declare is refused (it would touch live rows).
-2. Once it has reached the ends of the topics (read when it started, then once more), one
-   transaction swaps: bumps the projection's generation (``lk_consumer_generations``), drops
-   the old tables, renames the shadow ones (PostgreSQL and SQLite both rename tables in a
-   transaction), gives the indexes their names back, and moves the positions of
-   ``#rebuild`` to the projection's name. Readers see the old tables or the new, never none.
+   them from the beginning of its topics: the projection's own code runs, its SQL pointed at
+   the shadow tables. A write to a table the projection does not declare is refused (it would
+   touch live rows). The runner holds every stream it applied in memory (it never forgets one,
+   so it never looks one up) and keeps its positions there too: nothing of them is written per
+   batch. A rebuild that stops half-way leaves shadow tables that the next one drops anyway.
+2. Once it has reached the ends of the topics (read when it started, then once more), the
+   projection's ``load`` runs on the filled shadow: what it creates (the view's trigram index)
+   is built once, not kept up by every insert of the fill. Then one transaction swaps: bumps
+   the projection's generation (``lk_consumer_generations``), writes the runner's positions
+   (streams' sequences, next offsets) as the projection's, drops the old tables, renames the
+   shadow ones (PostgreSQL and SQLite both rename tables in a transaction) and gives the
+   indexes their names back. Readers see the old tables or the new, never none.
 3. The service's own runner of the projection meets the new generation at its next batch
    (it locks the generation row first in every batch), rolls that batch back and reloads
    its positions and memory from the new tables; it then applies whatever arrived after
@@ -24,6 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -34,7 +39,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from shared import deadletters
-from shared.consumer import CONSUMER_DDL, ConsumerRunner, Projection
+from shared.consumer import CONSUMER_DDL, ConsumerRunner, Projection, Stream
 from shared.events import Envelope
 from shared.readstore import PostgresReadStore, ReadStore, Row, Tx, build_readstore
 from shared.settings import Settings
@@ -130,6 +135,7 @@ class _ShadowProjection(Projection):
         self.name = inner.name + SUFFIX
         self.topics = tuple(inner.topics)
         self.ddl = tuple(shadow.rename(s) for s in inner.ddl)
+        self.filled = False  # until then its load is put off (:meth:`load`)
 
     async def handle(self, tx: Tx, event: Envelope) -> None:
         await self.inner.handle(_ShadowTx(tx, self.shadow), event)
@@ -138,7 +144,25 @@ class _ShadowProjection(Projection):
         await self.inner.handle_many(_ShadowTx(tx, self.shadow), events)
 
     async def load(self, tx: Tx) -> None:
-        await self.inner.load(_ShadowTx(tx, self.shadow))
+        """Nothing while the tables are empty (the runner's setup: there is nothing to warm);
+        the projection's own load once they are filled (:meth:`Rebuild.build`)."""
+        if self.filled:
+            await self.inner.load(_ShadowTx(tx, self.shadow))
+
+
+class _RebuildRunner(ConsumerRunner):
+    """A runner that holds every stream it meets (from offset 0 nothing was applied before: it
+    never needs to look one up) and stores no positions per batch: :meth:`Rebuild.swap` writes
+    what it holds (``_seen``, ``next_offsets``) as the projection's, once."""
+
+    def __init__(self, projection: Projection, transport: Transport, store: ReadStore) -> None:
+        super().__init__(projection, transport, store)
+        self.seen_max = sys.maxsize
+
+    async def record_progress(
+        self, tx: Tx, last: dict[Stream, int], next_offsets: dict[tuple[str, int], int]
+    ) -> None:
+        return None  # held in memory once the batch commits (ConsumerRunner.apply_batch)
 
 
 class _Behind(Exception):
@@ -148,8 +172,8 @@ class _Behind(Exception):
 @dataclass
 class Rebuilt:
     events: int  # records read (every one of the topics, applied or skipped)
-    seconds: float  # from the shadow's creation to the last batch
-    swap_seconds: float
+    seconds: float  # from the shadow's creation to its last batch and its load (indexes)
+    swap_seconds: float  # the catch-up after that, if any, and the swap (positions written in it)
 
     @property
     def per_second(self) -> float:
@@ -174,7 +198,8 @@ class Rebuild:
         strays = [t for t in (*self.shadow.tables, *self.shadow.indexes) if not t.startswith(service + "_")]
         if strays or not self.shadow.tables:
             raise ValueError(f"{projection.name}: its tables are not its service's own: {strays}")
-        self.runner = ConsumerRunner(_ShadowProjection(projection, self.shadow), transport, store)
+        self.filling = _ShadowProjection(projection, self.shadow)
+        self.runner = _RebuildRunner(self.filling, transport, store)
         self.read = 0
         self.positions: Ends = {}
 
@@ -186,12 +211,16 @@ class Rebuild:
         return Rebuilt(self.read, built, time.perf_counter() - started - built)
 
     async def build(self, tick: Tick = lambda done, total: None) -> None:
-        """The shadow tables, filled up to the ends of the topics."""
+        """The shadow tables, filled up to the ends of the topics, then the projection's load
+        (an index it creates is built once, from the filled table)."""
         await self._drop_shadow()
         await self.runner.setup()  # the shadow tables, from the projection's own DDL
         await self.runner.load_seen()  # none: every stream it meets is new, nothing to recall
         for _round in range(2):  # up to the ends seen at the start, then up to the ends seen then
             await self._follow(await self.transport.end_offsets(self.projection.topics), tick)
+        self.filling.filled = True
+        async with self.store.transaction() as tx:
+            await self.filling.load(tx)
 
     async def finish(self, tick: Tick = lambda done, total: None, attempts: int = 20) -> None:
         """Swap; while the service's runner is found ahead of the shadow (it applied events
@@ -212,8 +241,8 @@ class Rebuild:
         tick(self.read, total)
         if self._reached(ends):
             return
-        offsets = await self.runner.load_offsets()
-        batches = self.transport.consume(list(self.projection.topics), offsets)
+        # From where the runner's last batch left off: its positions are not stored until the swap.
+        batches = self.transport.consume(list(self.projection.topics), dict(self.runner.next_offsets))
         pending: list[Message] = []
         try:
             async for batch in batches:
@@ -255,21 +284,32 @@ class Rebuild:
             ):
                 await tx.execute(f"DELETE FROM {table} WHERE consumer = $1", name)  # noqa: S608 - ours
 
-    @staticmethod
-    async def _not_behind(tx: Tx, name: str, shadow_name: str) -> None:
+    async def _not_behind(self, tx: Tx, name: str) -> None:
         """Raise :class:`_Behind` if the service's runner has read further than the shadow in
         any partition: what it applied there to the old tables would be missing from the new
         (rolled back with the swap; the live runner never waits long)."""
         rows = await tx.fetch(
-            "SELECT consumer, topic, part, next_offset FROM lk_consumer_offsets WHERE consumer IN ($1, $2)",
-            name,
-            shadow_name,
+            "SELECT topic, part, next_offset FROM lk_consumer_offsets WHERE consumer = $1", name
         )
-        at: dict[str, dict[tuple[str, int], int]] = {name: {}, shadow_name: {}}
-        for row in rows:
-            at[str(row["consumer"])][(str(row["topic"]), int(row["part"]))] = int(row["next_offset"])
-        if any(at[shadow_name].get(key, 0) < offset for key, offset in at[name].items()):
+        shadow = self.runner.next_offsets
+        if any(shadow.get((str(r["topic"]), int(r["part"])), 0) < int(r["next_offset"]) for r in rows):
             raise _Behind(name)
+
+    async def _write_positions(self, tx: Tx, name: str) -> None:
+        """The runner's positions, held in memory all along, as the projection's (its old ones
+        go: they were the old tables')."""
+        for table in ("lk_consumer_offsets", "lk_consumer_applied"):
+            await tx.execute(f"DELETE FROM {table} WHERE consumer = $1", name)  # noqa: S608 - ours
+        await tx.insert_rows(
+            "lk_consumer_applied",
+            ("consumer", "source", "subject", "sequence"),
+            [(name, source, subject, sequence) for (source, subject), sequence in self.runner._seen.items()],
+        )
+        await tx.insert_rows(
+            "lk_consumer_offsets",
+            ("consumer", "topic", "part", "next_offset"),
+            [(name, topic, part, offset) for (topic, part), offset in self.runner.next_offsets.items()],
+        )
 
     async def swap(self) -> None:
         """The shadow tables and positions become the projection's, in one transaction."""
@@ -283,7 +323,9 @@ class Rebuild:
                 " ON CONFLICT (consumer) DO UPDATE SET generation = lk_consumer_generations.generation + 1",
                 name,
             )
-            await self._not_behind(tx, name, shadow_name)
+            await self._not_behind(tx, name)
+            # Before the tables are touched: readers of the old ones wait only for what follows.
+            await self._write_positions(tx, name)
             for table in self.shadow.tables:
                 await tx.execute(f"DROP TABLE IF EXISTS {table}")
                 await tx.execute(f"ALTER TABLE {table}{SHADOW} RENAME TO {table}")
@@ -303,9 +345,6 @@ class Rebuild:
                 for statement in self.projection.ddl:
                     if _INDEX.search(statement):
                         await tx.execute(statement)
-            for table in ("lk_consumer_offsets", "lk_consumer_applied"):
-                await tx.execute(f"DELETE FROM {table} WHERE consumer = $1", name)  # noqa: S608 - ours
-                await tx.execute(f"UPDATE {table} SET consumer = $1 WHERE consumer = $2", name, shadow_name)  # noqa: S608
             await tx.execute("DELETE FROM lk_consumer_generations WHERE consumer = $1", shadow_name)
             # Dead letters: the new tables hold every event but those the rebuild parked, so the
             # live consumer's open letters give way to the shadow's (skipped ones stay: audit).

@@ -102,6 +102,57 @@ async def test_the_swap_keeps_what_the_runner_applied_meanwhile(
     assert await rows(75)
 
 
+def record(subject: str, sequence: int) -> tuple[str, bytes]:
+    event = EmailConfirmedV1(account_id=subject, email="a@example.ru").envelope(
+        source="identity", subject=subject, sequence=sequence, position=sequence
+    )
+    return subject, event.to_bytes()
+
+
+async def test_the_swapped_positions_let_the_runner_go_on_without_repeating_or_skipping(
+    transport: Transport, store: ReadStore, topic: str
+) -> None:
+    """The rebuild stores its positions only in the swap, from what it held: after it the
+    service's runner neither applies again an event it republished nor skips a new one."""
+    again = str(uuid.uuid4())
+    await transport.publish(topic, [*records(30), record(again, 1), record(again, 2)])
+    live = ConsumerRunner(Rows(topic), transport, store)
+    await live.setup()
+    task = asyncio.create_task(live.run())
+
+    async def applied_to(subject: str, sequence: int) -> bool:
+        row = await store.fetchrow("SELECT sequence FROM contract_rows WHERE subject = $1", subject)
+        return row is not None and int(row["sequence"]) == sequence
+
+    try:
+        await until(lambda: applied_to(again, 2))
+        await Rebuild(Rows(topic), store, transport).run()
+        applied = await store.fetch(
+            "SELECT subject, sequence FROM lk_consumer_applied WHERE consumer = $1", Rows.name
+        )
+        assert len(applied) == 31
+        assert {int(r["sequence"]) for r in applied if r["subject"] == again} == {2}
+        offsets = await store.fetch(
+            "SELECT topic, part, next_offset FROM lk_consumer_offsets WHERE consumer = $1", Rows.name
+        )
+        ends = await transport.end_offsets((topic,))
+        assert {(r["topic"], int(r["part"])): int(r["next_offset"]) for r in offsets} == {
+            key: end for key, end in ends.items() if end
+        }
+
+        # A relay's repeat of the stream's last event, then its next one.
+        await transport.publish(topic, [record(again, 2), record(again, 3)])
+        await until(lambda: applied_to(again, 3))
+        assert live.generation == 1
+        row = await store.fetchrow("SELECT applied FROM contract_rows WHERE subject = $1", again)
+        assert row is not None and int(row["applied"]) == 3  # 1, 2 and 3, each once
+        assert int(await store.fetchval("SELECT SUM(applied) FROM contract_rows")) == 30 + 3
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
 async def test_a_projection_writing_a_table_it_does_not_declare_is_refused(
     transport: Transport, store: ReadStore, topic: str
 ) -> None:
