@@ -22,6 +22,7 @@ import itertools
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import structlog
 
@@ -184,12 +185,17 @@ class ConsumerRunner:
         interleave: either the batch commits before the swap starts, or it waits for the swap
         and then sees the new generation (PostgreSQL, read committed; SQLite's transactions
         are serial anyway)."""
-        found = await tx.fetchval(
+        name, generation = self.projection.name, self.generation
+
+        def same(found: Any) -> None:
+            if found is not None and int(found) != generation:
+                raise Superseded(name)
+
+        await tx.guard(
             "UPDATE lk_consumer_generations SET generation = generation WHERE consumer = $1 RETURNING generation",
-            self.projection.name,
+            name,
+            check=same,
         )
-        if found is not None and int(found) != self.generation:
-            raise Superseded(self.projection.name)
 
     async def load_seen(self) -> None:
         """Hold at most ``seen_max`` of the streams applied (all of a small store); the others

@@ -13,12 +13,12 @@ import hashlib
 import re
 import sqlite3
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-import aiosqlite
 import asyncpg
 import structlog
 
@@ -28,6 +28,7 @@ from shared.settings import Settings
 log = structlog.get_logger(__name__)
 
 Row = dict[str, Any]
+T = TypeVar("T")
 _PLACEHOLDER = re.compile(r"\$(\d+)")
 
 
@@ -86,6 +87,14 @@ class Tx(ABC):
         row = await self.fetchrow(sql, *args)
         return next(iter(row.values())) if row else None
 
+    async def guard(self, sql: str, *args: Any, check: Callable[[Any], None]) -> None:
+        """``check`` the first value of ``sql``'s first row (None without one), within this
+        transaction; what ``check`` raises fails the transaction. PostgreSQL asks at once; on
+        SQLite the question waits for the next trip to the store (the commit, for a batch that
+        reads nothing), ahead of the writes waiting with it — the transaction holds the file's
+        lock from its first statement to its commit, so a check there decides the same."""
+        check(await self.fetchval(sql, *args))
+
 
 class ReadStore(ABC):
     """A database for read models, positions and small ledgers."""
@@ -127,30 +136,147 @@ class ReadStore(ABC):
         await self.fetchval("SELECT 1")
 
 
+class _SQLiteThread:
+    """One sqlite3 connection and the one thread that uses it: each call hands a function of
+    the connection to that thread and awaits its result (one hand-off, whatever the function
+    does)."""
+
+    def __init__(self, path: Path, name: str) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=name)
+        self._path = path
+        self._conn: sqlite3.Connection | None = None
+
+    async def open(self, *pragmas: str) -> None:
+        def connect() -> sqlite3.Connection:
+            conn = sqlite3.connect(self._path, isolation_level=None, timeout=30)
+            for pragma in pragmas:
+                conn.execute(pragma)
+            return conn
+
+        self._conn = await self.call(lambda _: connect())
+
+    async def call(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._pool, fn, self._conn)  # type: ignore[arg-type]
+
+    async def close(self) -> None:
+        if self._conn is not None:
+            await self.call(lambda conn: conn.close())
+            self._conn = None
+        self._pool.shutdown(wait=True)
+
+
+def _rows(cursor: sqlite3.Cursor) -> list[Row]:
+    names = [column[0] for column in cursor.description or ()]
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+# SQL, its arguments (or rows), and how: "one", "many" rows, or "guard" (a check of its value)
+Statement = tuple[str, Sequence[Any], str, Callable[[Any], None] | None]
+
+
 class _SQLiteTx(Tx):
-    def __init__(self, conn: aiosqlite.Connection) -> None:
-        self._conn = conn
+    """A transaction whose writes wait in memory and go to the connection's thread together:
+    with the first read (which sees them), or with ``COMMIT``. A batch of a consumer is then
+    two hand-offs to the thread (its first read, its commit) however many statements it
+    writes, and the store's lock is held for little more than the batch's own work. A failing
+    statement is raised where it is sent (that read, or the commit), and the whole transaction
+    is rolled back: nothing of it stays."""
+
+    def __init__(self, thread: _SQLiteThread) -> None:
+        self._thread = thread
+        self._pending: list[Statement] = []
+        self._begun = False
 
     async def execute(self, sql: str, *args: Any) -> None:
-        await self._conn.execute(_sqlite(sql), args)
+        self._pending.append((_sqlite(sql), args, "one", None))
 
     async def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         if rows:
-            await self._conn.executemany(_sqlite(sql), rows)
+            self._pending.append((_sqlite(sql), list(rows), "many", None))
+
+    async def guard(self, sql: str, *args: Any, check: Callable[[Any], None]) -> None:
+        self._pending.append((_sqlite(sql), args, "guard", check))
 
     async def fetch(self, sql: str, *args: Any) -> list[Row]:
-        return await _fetch_rows(self._conn, sql, args)
+        query = _sqlite(sql)
+        return await self._send(lambda conn: _rows(conn.execute(query, args)))
+
+    async def attempt(self, sql: str) -> Exception | None:
+        statement = _sqlite(sql)
+
+        def attempt(conn: sqlite3.Connection) -> Exception | None:
+            conn.execute("SAVEPOINT lk_attempt")
+            try:
+                conn.execute(statement)
+            except Exception as exc:  # noqa: BLE001 - the caller decides what the failure means
+                conn.execute("ROLLBACK TO SAVEPOINT lk_attempt")
+                conn.execute("RELEASE SAVEPOINT lk_attempt")
+                return exc
+            conn.execute("RELEASE SAVEPOINT lk_attempt")
+            return None
+
+        return await self._send(attempt)
+
+    async def _send(self, then: Callable[[sqlite3.Connection], T]) -> T:
+        """Begin (the first time), write what waits, then ``then``, in one hand-off."""
+        pending, self._pending = self._pending, []
+        begin = not self._begun
+        self._begun = True
+
+        def run(conn: sqlite3.Connection) -> T:
+            if begin:
+                conn.execute("BEGIN IMMEDIATE")
+            _write(conn, pending)
+            return then(conn)
+
+        return await self._thread.call(run)
+
+    async def commit(self) -> None:
+        pending, self._pending = self._pending, []
+        if not pending and not self._begun:
+            return  # nothing was read or written: nothing to send
+        begin = not self._begun
+        self._begun = True
+
+        def commit(conn: sqlite3.Connection) -> None:
+            try:
+                if begin:
+                    conn.execute("BEGIN IMMEDIATE")
+                _write(conn, pending)
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+
+        await self._thread.call(commit)
+
+    async def rollback(self) -> None:
+        self._pending = []
+        if self._begun:
+            await self._thread.call(_rollback)
 
 
-async def _fetch_rows(conn: aiosqlite.Connection, sql: str, args: Sequence[Any]) -> list[Row]:
-    """One trip to the connection's thread (execute and fetch together), rows as dicts
-    (the connection's ``row_factory`` is ``sqlite3.Row``)."""
-    rows = await conn.execute_fetchall(_sqlite(sql), args)
-    return [dict(zip(row.keys(), row, strict=True)) for row in rows]
+def _write(conn: sqlite3.Connection, statements: list[Statement]) -> None:
+    for sql, args, how, check in statements:
+        if how == "many":
+            conn.executemany(sql, args)
+        elif check is not None:
+            rows = conn.execute(sql, args).fetchall()  # stepped to its end (a RETURNING)
+            check(rows[0][0] if rows else None)
+        else:
+            conn.execute(sql, args)
+
+
+def _rollback(conn: sqlite3.Connection) -> None:
+    if conn.in_transaction:
+        conn.execute("ROLLBACK")
 
 
 class SQLiteReadStore(ReadStore):
-    """One SQLite file (WAL); transactions in this process are serialised by a lock. A query
+    """One SQLite file (WAL); transactions in this process are serialised by a lock, and each
+    is sent to the writing connection's thread in few hand-offs (``_SQLiteTx``). A query
     outside a transaction (``fetch``, ``fetchrow``, ``fetchval`` of a ``SELECT``) goes to a
     second, reading connection instead: WAL lets it read the last committed state while a
     transaction writes, so the API's reads neither wait for the consumers' batches nor take
@@ -158,43 +284,58 @@ class SQLiteReadStore(ReadStore):
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._conn: aiosqlite.Connection | None = None
-        self._reader: aiosqlite.Connection | None = None
+        self._writer: _SQLiteThread | None = None
+        self._reader: _SQLiteThread | None = None
         self._lock = asyncio.Lock()
 
     async def open(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._conn = await aiosqlite.connect(self.path, isolation_level=None, timeout=30)
-        await self._conn.execute("PRAGMA journal_mode=WAL")
-        await self._conn.execute("PRAGMA synchronous=NORMAL")
-        self._conn.row_factory = sqlite3.Row
-        self._reader = await aiosqlite.connect(self.path, isolation_level=None, timeout=30)
-        self._reader.row_factory = sqlite3.Row
+        writer = _SQLiteThread(self.path, "sqlite-write")
+        await writer.open("PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL")
+        reader = _SQLiteThread(self.path, "sqlite-read")
+        await reader.open()
+        self._writer, self._reader = writer, reader
 
     async def fetch(self, sql: str, *args: Any) -> list[Row]:
-        if self._reader is None or sql.lstrip()[:6].upper() != "SELECT":
-            return await super().fetch(sql, *args)
-        return await _fetch_rows(self._reader, sql, args)
+        """A ``SELECT`` on the reading connection; any other statement (``INSERT … RETURNING``)
+        is a transaction of its own, begun, run and committed in one hand-off."""
+        assert self._writer is not None and self._reader is not None, "store is not open"
+        query = _sqlite(sql)
+        if sql.lstrip()[:6].upper() == "SELECT":
+            return await self._reader.call(lambda conn: _rows(conn.execute(query, args)))
+
+        def alone(conn: sqlite3.Connection) -> list[Row]:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                rows = _rows(conn.execute(query, args))
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+            return rows
+
+        async with self._lock:
+            return await self._writer.call(alone)
 
     async def close(self) -> None:
         if self._reader is not None:
             await self._reader.close()
             self._reader = None
-        if self._conn is not None:
-            await self._conn.close()
-            self._conn = None
+        if self._writer is not None:
+            await self._writer.close()
+            self._writer = None
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Tx]:
-        assert self._conn is not None, "store is not open"
+        assert self._writer is not None, "store is not open"
         async with self._lock:
-            await self._conn.execute("BEGIN IMMEDIATE")
+            tx = _SQLiteTx(self._writer)
             try:
-                yield _SQLiteTx(self._conn)
+                yield tx
             except BaseException:
-                await self._conn.execute("ROLLBACK")
+                await tx.rollback()
                 raise
-            await self._conn.execute("COMMIT")
+            await tx.commit()
 
 
 class _PgTx(Tx):
@@ -273,10 +414,9 @@ class PostgresReadStore(ReadStore):
             yield _PgTx(conn)
 
     async def fetch(self, sql: str, *args: Any) -> list[Row]:
-        """A ``SELECT`` outside a transaction is one statement (atomic on its own): no
-        ``BEGIN``/``COMMIT`` round trips around it."""
-        if self._pool is None or sql.lstrip()[:6].upper() != "SELECT":
-            return await super().fetch(sql, *args)
+        """One statement outside a transaction (a ``SELECT``, an ``INSERT … RETURNING``) is
+        atomic on its own: no ``BEGIN``/``COMMIT`` round trips around it."""
+        assert self._pool is not None, "store is not open"
         async with self._pool.acquire(timeout=self.timeout) as conn:
             return [dict(r) for r in await conn.fetch(sql, *args)]
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+from collections.abc import Callable
 
 import asyncpg
 import pytest
@@ -111,3 +112,58 @@ async def test_a_locked_name_is_decided_in_turn(store: ReadStore) -> None:
 
     await asyncio.gather(first(), second())
     assert order == ["first", "second saw 1"]
+
+
+async def test_a_guard_that_fails_rolls_back_everything_of_its_transaction(store: ReadStore) -> None:
+    """A check inside a transaction (the consumers' generation check): one that raises takes
+    everything written before and after it back; one that passes commits."""
+    await store.migrate(DDL)
+    await store.execute("INSERT INTO contract_counts (name, n) VALUES ($1, $2)", "gen", 7)
+    seen: list[object] = []
+
+    def expect(value: object) -> Callable[[object], None]:
+        def check(found: object) -> None:
+            seen.append(found)
+            if found != value:
+                raise LookupError(f"{found} != {value}")
+
+        return check
+
+    with pytest.raises(LookupError):
+        async with store.transaction() as tx:
+            await tx.execute("INSERT INTO contract_counts (name, n) VALUES ($1, $2)", "before", 1)
+            await tx.guard("SELECT n FROM contract_counts WHERE name = $1", "gen", check=expect(8))
+            await tx.execute("INSERT INTO contract_counts (name, n) VALUES ($1, $2)", "after", 1)
+    assert await count(store, "before") is None and await count(store, "after") is None
+    async with store.transaction() as tx:
+        await tx.guard("SELECT n FROM contract_counts WHERE name = $1", "missing", check=expect(None))
+        await tx.guard("SELECT n FROM contract_counts WHERE name = $1", "gen", check=expect(7))
+        await tx.execute("INSERT INTO contract_counts (name, n) VALUES ($1, $2)", "kept", 1)
+    assert await count(store, "kept") == 1
+    assert seen == [7, None, 7]
+
+
+async def test_a_statement_with_returning_outside_a_transaction_commits(store: ReadStore) -> None:
+    await store.migrate(DDL)
+    upsert = (
+        "INSERT INTO contract_counts (name, n) VALUES ($1, $2)"
+        " ON CONFLICT (name) DO UPDATE SET n = contract_counts.n + excluded.n RETURNING n"
+    )
+    assert await store.fetchval(upsert, "series", 5) == 5
+    assert await store.fetchval(upsert, "series", 3) == 8
+    assert await count(store, "series") == 8
+    with pytest.raises((sqlite3.IntegrityError, asyncpg.NotNullViolationError)):
+        await store.fetchval("INSERT INTO contract_counts (name, n) VALUES ($1, NULL) RETURNING n", "bad")
+    assert await count(store, "bad") is None
+    await store.execute("INSERT INTO contract_counts (name, n) VALUES ($1, $2)", "usable", 1)  # still usable
+    assert await count(store, "usable") == 1
+
+
+async def test_an_attempt_that_fails_spoils_nothing_else(store: ReadStore) -> None:
+    await store.migrate(DDL)
+    async with store.transaction() as tx:
+        await tx.execute("INSERT INTO contract_counts (name, n) VALUES ($1, $2)", "kept", 1)
+        failed = await tx.attempt("INSERT INTO contract_counts (name, n) VALUES ('kept', 2)")
+        assert failed is not None  # the duplicate, inside its savepoint
+        assert await tx.attempt("UPDATE contract_counts SET n = 5 WHERE name = 'kept'") is None
+    assert await count(store, "kept") == 5
