@@ -3,13 +3,22 @@
 Several processes may share the file (WAL mode). Readers poll, less often while idle
 (shared/backoff.py); publishers in the same process also wake them at once, so in ``lk run``
 delivery does not wait for a poll.
+
+What this process published last is also kept in memory (``_Tail``, a bounded run of each
+topic's newest messages, exactly as stored): a reader woken by that publish takes it from
+there, without a trip to the file. The file stays the truth: a reader outside the tail, a
+poll that timed out, and at least one round a second read the file, so what another process
+appended is never missed (its offsets also break the tail's run, which then starts again).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import sqlite3
+import time
+from collections import deque
 from collections.abc import AsyncIterator, Collection, Sequence
 from pathlib import Path
 
@@ -17,6 +26,44 @@ from shared.backoff import IdleBackoff
 from shared.transport import Message, Transport, TransportUnavailable
 
 _wakers: dict[str, set[asyncio.Event]] = {}
+TAIL_MESSAGES = 2000  # per topic, at most
+TAIL_BYTES = 4 * 1024 * 1024  # per topic, at most (the values' bytes)
+READ_LIMIT = 500
+
+
+class _Tail:
+    """A topic's newest messages as this process published them: contiguous offsets from
+    ``start`` (all of them stored in the file already)."""
+
+    def __init__(self) -> None:
+        self.start = 0
+        self.messages: deque[Message] = deque()
+        self.size = 0
+
+    @property
+    def end(self) -> int:
+        return self.start + len(self.messages)
+
+    def add(self, first: Message, messages: list[Message]) -> None:
+        if first.offset != self.end:  # another writer's messages came between: start again
+            self.messages.clear()
+            self.size = 0
+            self.start = first.offset
+        self.messages.extend(messages)
+        self.size += sum(len(m.value) for m in messages)
+        while self.messages and (len(self.messages) > TAIL_MESSAGES or self.size > TAIL_BYTES):
+            self.size -= len(self.messages.popleft().value)
+            self.start += 1
+
+    def read(self, offset: int, limit: int) -> list[Message] | None:
+        """The messages from ``offset`` if the tail holds it; None if only the file can tell."""
+        if not self.messages or not self.start <= offset < self.end:
+            return None
+        first = offset - self.start
+        return list(itertools.islice(self.messages, first, first + limit))
+
+
+_tails: dict[str, dict[str, _Tail]] = {}  # file -> topic -> what this process published last
 
 
 class EmbeddedTransport(Transport):
@@ -50,7 +97,8 @@ class EmbeddedTransport(Transport):
         async with self._lock:
             await asyncio.to_thread(lambda: conn.execute("SELECT 1").fetchone())
 
-    def _append(self, topic: str, records: Sequence[tuple[str, bytes]]) -> None:
+    def _append(self, topic: str, records: Sequence[tuple[str, bytes]]) -> int:
+        """Append in one transaction; the offset of the first record."""
         assert self._conn is not None, "transport is not started"
         conn = self._conn
         conn.execute("BEGIN IMMEDIATE")
@@ -66,15 +114,19 @@ class EmbeddedTransport(Transport):
             conn.execute("ROLLBACK")
             raise
         conn.execute("COMMIT")
+        return int(last) + 1
 
     async def publish(self, topic: str, records: Sequence[tuple[str, bytes]]) -> None:
         if not records:
             return
         async with self._lock:
             try:
-                await asyncio.to_thread(self._append, topic, records)
+                first = await asyncio.to_thread(self._append, topic, records)
             except sqlite3.Error as exc:
                 raise TransportUnavailable(str(exc)) from exc
+        stored = [Message(topic, 0, first + i, key, value) for i, (key, value) in enumerate(records)]
+        tails = _tails.setdefault(str(self.path), {})
+        tails.setdefault(topic, _Tail()).add(stored[0], stored)
         for event in _wakers.get(str(self.path), ()):
             event.set()
 
@@ -105,6 +157,17 @@ class EmbeddedTransport(Transport):
         ).fetchall()
         return [Message(topic, 0, offs, key, bytes(value)) for offs, key, value in rows]
 
+    async def _next(self, tail: _Tail | None, topic: str, offset: int, everything: bool) -> list[Message]:
+        """The messages from ``offset``: from the tail if it holds them; none if the reader is
+        at the tail's end and only a publish of this process woke it; else from the file."""
+        found = tail.read(offset, READ_LIMIT) if tail is not None else None
+        if found is not None:
+            return found
+        if tail is not None and offset == tail.end and not everything:
+            return []
+        async with self._lock:
+            return await asyncio.to_thread(self._read, topic, offset, READ_LIMIT)
+
     async def consume(
         self,
         topics: Sequence[str],
@@ -116,23 +179,31 @@ class EmbeddedTransport(Transport):
         offsets = {topic: next_offsets.get((topic, 0), 0) for topic in topics}
         wake = asyncio.Event()
         idle = IdleBackoff(self.poll_interval, self.idle_poll_max)
+        tails = _tails.setdefault(str(self.path), {})
         _wakers.setdefault(str(self.path), set()).add(wake)
+        woken = False  # by a publish of this process (not a timed-out wait)
+        checked = 0.0  # when every topic was last read from the file
         try:
             while True:
+                everything = not woken or time.monotonic() - checked >= self.idle_poll_max
+                if everything:
+                    checked = time.monotonic()
                 batch: list[Message] = []
                 for topic in topics:
-                    async with self._lock:
-                        got = await asyncio.to_thread(self._read, topic, offsets[topic], 500)
+                    got = await self._next(tails.get(topic), topic, offsets[topic], everything)
                     if got:
                         offsets[topic] = got[-1].offset + 1
                         batch.extend(got)
                 if batch:
                     idle.reset()
+                    woken = True  # a full batch: more may wait where the last one came from
                     yield batch
                     continue
                 yield []
                 wake.clear()
+                woken = False
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(wake.wait(), idle.wait())
+                    woken = True
         finally:
             _wakers[str(self.path)].discard(wake)
