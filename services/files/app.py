@@ -8,6 +8,8 @@ case finds, asks, and saves in one atomic commit.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
+from typing import NamedTuple
 
 from eventsourcing.persistence import IntegrityError
 
@@ -15,6 +17,15 @@ from services.files import errors
 from services.files.domain import FormSeries, StoredFile
 from services.files.values import Audit, Blob
 from shared.application import ServiceApplication
+
+
+class Grant(NamedTuple):
+    """``by`` attached ``file_ids`` somewhere (``reason``), for ``account_ids`` to read."""
+
+    file_ids: list[str]
+    account_ids: list[str]
+    by: str
+    reason: str
 
 
 class FilesApp(ServiceApplication):
@@ -63,15 +74,24 @@ class FilesApp(ServiceApplication):
         ``account_ids`` read them (see :meth:`StoredFile.attach`: an id of someone else's file
         records nothing). Repeats do nothing, so consumers may replay. Returns the last
         notification id written (0 if nothing changed)."""
-        changed = []
-        for raw in dict.fromkeys(file_ids):
-            try:
-                stored = self.file(uuid.UUID(raw))
-            except ValueError:
-                continue
-            if stored is not None and stored.attach(by, account_ids, reason):
-                changed.append(stored)
-        return self.commit(*changed) if changed else 0
+        return self.grant_all([Grant(file_ids, account_ids, by, reason)])
+
+    def grant_all(self, grants: Sequence[Grant]) -> int:
+        """Several grants (a consumer's batch) in order, saved together: each file is loaded
+        once, however many of them name it."""
+        loaded: dict[str, StoredFile | None] = {}
+        changed: dict[str, StoredFile] = {}
+        for grant in grants:
+            for raw in dict.fromkeys(grant.file_ids):
+                if raw not in loaded:
+                    try:
+                        loaded[raw] = self.file(uuid.UUID(raw))
+                    except ValueError:
+                        loaded[raw] = None
+                stored = loaded[raw]
+                if stored is not None and stored.attach(grant.by, grant.account_ids, grant.reason):
+                    changed[raw] = stored
+        return self.commit(*changed.values()) if changed else 0
 
     # forms ----------------------------------------------------------------------------------
     def publish_form(

@@ -10,6 +10,7 @@ audit log. The event classes keep the names they were stored under
 
 from __future__ import annotations
 
+import copy
 import uuid
 from typing import Any
 
@@ -101,6 +102,18 @@ class StoredFile(Aggregate):
         self.parties: list[str] = []
         self.attached_to: list[str] = []  # reasons: "application:<id>", "chat:<thread id>"
         self.deleted = False
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> StoredFile:
+        """The copy a command works on (the repository copies what it cached): the lists that
+        grow with every attachment hold only strings, so a flat copy of them is a deep one — a
+        file attached to thousands of applications is copied in microseconds, not milliseconds."""
+        clone = object.__new__(type(self))
+        for name, value in self.__dict__.items():
+            flat = name in self._FLAT and type(value) is list
+            clone.__dict__[name] = list(value) if flat else copy.deepcopy(value, memo)
+        return clone
+
+    _FLAT = frozenset({"parties", "attached_to"})  # lists of account ids, of reasons
 
     # commands ---------------------------------------------------------------------------------
     def attach(self, by: str, readers: list[str], reason: str) -> bool:

@@ -13,10 +13,11 @@ Both are rebuildable from the beginning of their topics (declared in shared/topo
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 
 import structlog
 
-from services.files.app import FilesApp
+from services.files.app import FilesApp, Grant
 from shared.consumer import Projection
 from shared.events import (
     ApplicationSubmittedV1,
@@ -117,7 +118,9 @@ class AttachmentGrants(Projection):
     def __init__(self, app: FilesApp) -> None:
         self.app = app
 
-    async def handle(self, tx: Tx, event: Envelope) -> None:
+    @staticmethod
+    def grant_of(event: Envelope) -> Grant | None:
+        """What ``event`` shares: its files, who shares them, with whom, and why."""
         payload = event.parse()
         if isinstance(payload, ApplicationSubmittedV1 | DocumentsAddedV1 | ApplicationFacts):
             files = [d.file_id for d in payload.documents]
@@ -130,9 +133,17 @@ class AttachmentGrants(Projection):
             files = list(payload.attachments)
             applicant, by, reason = payload.applicant_id, payload.author_id, f"chat:{payload.thread_id}"
         else:
+            return None
+        return Grant(files, [applicant], by, reason) if files else None
+
+    async def handle(self, tx: Tx, event: Envelope) -> None:
+        await self.handle_many(tx, [event])
+
+    async def handle_many(self, tx: Tx, events: Sequence[Envelope]) -> None:
+        """The batch's grants in one command (one trip to a worker thread, one save)."""
+        grants = [g for g in map(self.grant_of, events) if g is not None]
+        if not grants:
             return
-        if not files:
-            return
-        position = await blocking(self.app.grant, files, [applicant], by=by, reason=reason)
+        position = await blocking(self.app.grant_all, grants)
         if position:
-            log.info("files.granted", files=len(files), reason=reason, position=position)
+            log.info("files.granted", grants=len(grants), position=position)
