@@ -3,8 +3,9 @@
 No dual writes: a command writes only to the event store. The relay reads the
 notification log from its last recorded position, maps each domain event to a public
 envelope, publishes the batch, waits for every acknowledgement and only then records
-the new position. A crash repeats at most one batch; consumers dedupe by
-(subject, sequence). Notification ids may have gaps (rolled-back inserts): the relay
+the new position — beside the next batches, not before them (the read store's writers do not
+hold the relay up). A crash repeats what was published since the last recorded position, at
+most a few batches; consumers dedupe by (source, subject, sequence). Notification ids may have gaps (rolled-back inserts): the relay
 asks for "everything after N", so gaps are simply skipped.
 
 It does not poll while idle: a commit in its own process wakes it (``wake``), and on
@@ -96,6 +97,8 @@ class Relay:
         self._wake = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._soon = False  # a wake_soon is scheduled
+        self._recorded = 0  # the position last stored
+        self._recording: asyncio.Task[None] | None = None
 
     @property
     def stalled(self) -> bool:
@@ -144,7 +147,15 @@ class Relay:
         )
 
     async def publish_pending(self) -> int:
-        """Publish one batch after the recorded position; returns how many were read."""
+        """Publish one batch after the position and record the new position; returns how
+        many were read."""
+        count = await self._publish_batch()
+        await self.record_position()
+        return count
+
+    async def _publish_batch(self) -> int:
+        """Publish one batch after the position (acknowledged) and move the position on in
+        memory; returns how many were read."""
         notifications = await asyncio.to_thread(
             self.app.recorder.select_notifications,
             self.position + 1,
@@ -154,15 +165,34 @@ class Relay:
             return 0
         envelopes = [e for e in map(self.envelope, notifications) if e is not None]
         await self.transport.publish(self.topic, [(e.subject, e.to_bytes()) for e in envelopes])
-        last = notifications[-1].id
-        await self.store.execute(
-            "INSERT INTO lk_relay_positions (name, position) VALUES ($1, $2)"
-            " ON CONFLICT (name) DO UPDATE SET position = excluded.position",
-            self.name,
-            last,
-        )
-        self.position = last
+        self.position = notifications[-1].id
         return len(notifications)
+
+    async def record_position(self) -> None:
+        """Store the position reached (until it is stored, a restart publishes again what
+        came after the stored one: consumers drop the repeats)."""
+        while self._recorded < self.position:
+            position = self.position
+            await self.store.execute(
+                "INSERT INTO lk_relay_positions (name, position) VALUES ($1, $2)"
+                " ON CONFLICT (name) DO UPDATE SET position = excluded.position",
+                self.name,
+                position,
+            )
+            self._recorded = max(self._recorded, position)
+
+    def _record_soon(self) -> None:
+        """Store the position beside the publishing, not before the next batch: the store's
+        writers (a service's consumers share it) never hold the relay, hence never the
+        read-your-writes waits behind it. One write at a time, of the newest position."""
+        if self._recording is None or self._recording.done():
+            self._recording = asyncio.create_task(self._record_quietly())
+
+    async def _record_quietly(self) -> None:
+        try:
+            await self.record_position()
+        except Exception as exc:  # noqa: BLE001 - the next batch (or the stop) tries again
+            log.warning("relay.position_not_recorded", relay=self.name, error=str(exc))
 
     @property
     def leading(self) -> bool:
@@ -183,12 +213,22 @@ class Relay:
             await self.store.fetchval("SELECT position FROM lk_relay_positions WHERE name = $1", self.name)
             or 0
         )
+        self._recorded = self.position
         log.info("relay.started", relay=self.name, topic=self.topic, position=self.position)
         try:
             await self._publish_forever()
         finally:
+            await self._stop_recording()
             if self.bell is not None:
                 await self.bell.close()
+
+    async def _stop_recording(self) -> None:
+        """The last position reached is stored before the relay stops (best effort: after a
+        crash the consumers drop what is published again)."""
+        if self._recording is not None and not self._recording.done():
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._recording
+        await self._record_quietly()
 
     async def _publish_forever(self) -> None:
         delay = 0.5
@@ -198,7 +238,9 @@ class Relay:
             self._wake.clear()
             self._publishing_since = time.monotonic()
             try:
-                count = await self.publish_pending()
+                count = await self._publish_batch()
+                if count:
+                    self._record_soon()
                 delay = 0.5
                 self._failing = False
             except TransportUnavailable as exc:
