@@ -6,7 +6,7 @@ from fastapi import FastAPI
 
 from services.applications.app import ApplicationsApp
 from services.applications.catalog_view import CatalogView
-from services.applications.numbers import NumberSeries
+from services.applications.numbers import NumberSeries, counter_store
 from services.applications.projections import (
     ApplicationsView,
     ChatCounters,
@@ -31,8 +31,9 @@ from shared.settings import Settings
 async def build(runtime: Runtime) -> ApplicationsState:
     app = events_of(runtime, ApplicationsApp)
     await blocking(app.seed_catalog)
-    numbers = NumberSeries(runtime.store)
+    numbers = NumberSeries(runtime.store, counter_store(runtime.settings))
     await numbers.setup()
+    runtime.on_close(numbers.close)
     views = (
         runtime.consume(ApplicationsView()),
         runtime.consume(DocumentsView()),

@@ -11,7 +11,7 @@ from itertools import cycle
 from services.applications.actor import Actor
 from services.applications.app import ApplicationsApp, today
 from services.applications.domain import Application
-from services.applications.numbers import NumberSeries
+from services.applications.numbers import NumberSeries, counter_store
 from services.applications.rules import Submission
 from services.applications.workflow import CONSUMER, STAFF
 from shared.readstore import build_readstore
@@ -33,9 +33,12 @@ async def _numbers(settings: Settings, count: int) -> list[str]:
     store = build_readstore(settings, "applications")
     await store.open()
     try:
-        series = NumberSeries(store)
+        series = NumberSeries(store, counter_store(settings))
         await series.setup()
-        return await series.block(count)
+        try:
+            return await series.block(count)
+        finally:
+            await series.close()
     finally:
         await store.close()
 
