@@ -80,7 +80,16 @@ def _wrk(script: Path, url: str, system: System | None) -> tuple[Any, dict[str, 
     before = {name: _cpu(pids) for name, pids in groups.items()}
     profilers = _profile(system) if system is not None else []
     done = subprocess.run(
-        ["wrk", "-t1", "-c16", "-d10s", "--latency", "-s", str(script), url],
+        [
+            "wrk",
+            "-t1",
+            "-c" + os.environ.get("LK_BENCH_CONN", "16"),
+            "-d10s",
+            "--latency",
+            "-s",
+            str(script),
+            url,
+        ],
         check=True,
         capture_output=True,
         text=True,
@@ -256,7 +265,7 @@ def _status_mail(system: System, token: str) -> list[float]:
 
 def run(infra: Infra) -> dict[str, Any]:
     results: dict[str, Any] = {}
-    for mode in ("embedded", "stack"):
+    for mode in os.environ.get("LK_BENCH_MODES", "embedded,stack").split(","):  # one of them: while profiling
         system = System.create(mode, infra.tmpdir(f"applications-{mode}"))
         if "LK_TOPIC_PREFIX" in system.env:
             infra.topic_prefixes.append(system.env["LK_TOPIC_PREFIX"])
