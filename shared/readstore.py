@@ -8,6 +8,7 @@ service owns is prefixed with the service name.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import hashlib
 import re
@@ -173,20 +174,71 @@ def _rows(cursor: sqlite3.Cursor) -> list[Row]:
 
 # SQL, its arguments (or rows), and how: "one", "many" rows, or "guard" (a check of its value)
 Statement = tuple[str, Sequence[Any], str, Callable[[Any], None] | None]
+CHECKPOINT_EVERY = 500  # commits of the loop's connection between two checkpoints of the WAL
+
+
+def _busy(exc: sqlite3.OperationalError) -> bool:
+    """The file's write lock is held elsewhere (another process)."""
+    return getattr(exc, "sqlite_errorcode", None) in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+
+
+class _Writer:
+    """A store's writing side. Its statements take microseconds (small indexed writes, WAL,
+    no fsync at commit), far less than a hand-off to a thread and back, which also competes
+    for the GIL under load: so they run on the event loop itself, on a connection that never
+    waits for the file's lock (busy timeout 0). A transaction that finds the file locked by
+    another process (``lk ops rebuild``'s swap, a seed) runs instead on a connection of its
+    own thread, which waits (30 s). The loop's connection does not checkpoint the WAL as it
+    commits (that one write would fsync); the thread does, every ``CHECKPOINT_EVERY``
+    commits, beside the loop."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.thread = _SQLiteThread(path, "sqlite-write")
+        self.direct: sqlite3.Connection | None = None
+        self._commits = 0
+        self._checkpoint: asyncio.Task[None] | None = None
+
+    async def open(self) -> None:
+        await self.thread.open("PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL")
+        direct = sqlite3.connect(self.path, isolation_level=None, timeout=0)
+        direct.execute("PRAGMA synchronous=NORMAL")
+        direct.execute("PRAGMA wal_autocheckpoint=0")
+        self.direct = direct
+
+    def committed(self) -> None:
+        self._commits += 1
+        if self._commits % CHECKPOINT_EVERY == 0 and (self._checkpoint is None or self._checkpoint.done()):
+            self._checkpoint = asyncio.create_task(self._checkpoint_wal())
+
+    async def _checkpoint_wal(self) -> None:
+        try:
+            await self.thread.call(lambda conn: conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall())
+        except sqlite3.Error as exc:  # the next one tries again
+            log.warning("readstore.checkpoint_failed", path=str(self.path), error=str(exc))
+
+    async def close(self) -> None:
+        if self._checkpoint is not None:
+            with contextlib.suppress(Exception):
+                await self._checkpoint
+        if self.direct is not None:
+            self.direct.close()
+            self.direct = None
+        await self.thread.close()
 
 
 class _SQLiteTx(Tx):
-    """A transaction whose writes wait in memory and go to the connection's thread together:
-    with the first read (which sees them), or with ``COMMIT``. A batch of a consumer is then
-    two hand-offs to the thread (its first read, its commit) however many statements it
-    writes, and the store's lock is held for little more than the batch's own work. A failing
-    statement is raised where it is sent (that read, or the commit), and the whole transaction
-    is rolled back: nothing of it stays."""
+    """A transaction whose writes wait in memory and are sent together: with the first read
+    (which sees them), or with ``COMMIT`` — on the loop's connection, or all of it on the
+    thread's if the file was locked when it began (:class:`_Writer`). A failing statement is
+    raised where it is sent (that read, or the commit), and the whole transaction is rolled
+    back: nothing of it stays."""
 
-    def __init__(self, thread: _SQLiteThread) -> None:
-        self._thread = thread
+    def __init__(self, writer: _Writer) -> None:
+        self._writer = writer
         self._pending: list[Statement] = []
         self._begun = False
+        self._threaded = False
 
     async def execute(self, sql: str, *args: Any) -> None:
         self._pending.append((_sqlite(sql), args, "one", None))
@@ -218,8 +270,23 @@ class _SQLiteTx(Tx):
 
         return await self._send(attempt)
 
+    async def _run(self, fn: Callable[[sqlite3.Connection], T], *, first: bool) -> T:
+        """``fn`` on the transaction's connection; the hop that begins it decides which."""
+        direct = self._writer.direct
+        assert direct is not None, "store is not open"
+        if not self._threaded:
+            try:
+                return fn(direct)
+            except sqlite3.OperationalError as exc:
+                if not (first and _busy(exc)):
+                    raise
+                if direct.in_transaction:
+                    direct.execute("ROLLBACK")
+            self._threaded = True  # locked by another process: wait for it, off the loop
+        return await self._writer.thread.call(fn)
+
     async def _send(self, then: Callable[[sqlite3.Connection], T]) -> T:
-        """Begin (the first time), write what waits, then ``then``, in one hand-off."""
+        """Begin (the first time), write what waits, then ``then``, at once."""
         pending, self._pending = self._pending, []
         begin = not self._begun
         self._begun = True
@@ -230,7 +297,7 @@ class _SQLiteTx(Tx):
             _write(conn, pending)
             return then(conn)
 
-        return await self._thread.call(run)
+        return await self._run(run, first=begin)
 
     async def commit(self) -> None:
         pending, self._pending = self._pending, []
@@ -250,12 +317,14 @@ class _SQLiteTx(Tx):
                     conn.execute("ROLLBACK")
                 raise
 
-        await self._thread.call(commit)
+        await self._run(commit, first=begin)
+        if not self._threaded:
+            self._writer.committed()
 
     async def rollback(self) -> None:
         self._pending = []
         if self._begun:
-            await self._thread.call(_rollback)
+            await self._run(_rollback, first=False)
 
 
 def _write(conn: sqlite3.Connection, statements: list[Statement]) -> None:
@@ -275,47 +344,34 @@ def _rollback(conn: sqlite3.Connection) -> None:
 
 
 class SQLiteReadStore(ReadStore):
-    """One SQLite file (WAL); transactions in this process are serialised by a lock, and each
-    is sent to the writing connection's thread in few hand-offs (``_SQLiteTx``). A query
-    outside a transaction (``fetch``, ``fetchrow``, ``fetchval`` of a ``SELECT``) goes to a
-    second, reading connection instead: WAL lets it read the last committed state while a
-    transaction writes, so the API's reads neither wait for the consumers' batches nor take
-    the writers' lock."""
+    """One SQLite file (WAL); transactions in this process are serialised by a lock and run
+    on the event loop (:class:`_Writer`, :class:`_SQLiteTx`). A query outside a transaction
+    (``fetch``, ``fetchrow``, ``fetchval`` of a ``SELECT``: the API's reads, some of them
+    scans) goes to a second, reading connection on a thread of its own instead: WAL lets it
+    read the last committed state while a transaction writes, so the API's reads neither wait
+    for the consumers' batches nor take the writers' lock, nor hold the loop."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._writer: _SQLiteThread | None = None
+        self._writer: _Writer | None = None
         self._reader: _SQLiteThread | None = None
         self._lock = asyncio.Lock()
 
     async def open(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        writer = _SQLiteThread(self.path, "sqlite-write")
-        await writer.open("PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL")
+        writer = _Writer(self.path)
+        await writer.open()
         reader = _SQLiteThread(self.path, "sqlite-read")
         await reader.open()
         self._writer, self._reader = writer, reader
 
     async def fetch(self, sql: str, *args: Any) -> list[Row]:
         """A ``SELECT`` on the reading connection; any other statement (``INSERT … RETURNING``)
-        is a transaction of its own, begun, run and committed in one hand-off."""
-        assert self._writer is not None and self._reader is not None, "store is not open"
+        is a transaction of its own."""
+        if self._reader is None or sql.lstrip()[:6].upper() != "SELECT":
+            return await super().fetch(sql, *args)
         query = _sqlite(sql)
-        if sql.lstrip()[:6].upper() == "SELECT":
-            return await self._reader.call(lambda conn: _rows(conn.execute(query, args)))
-
-        def alone(conn: sqlite3.Connection) -> list[Row]:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                rows = _rows(conn.execute(query, args))
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
-            return rows
-
-        async with self._lock:
-            return await self._writer.call(alone)
+        return await self._reader.call(lambda conn: _rows(conn.execute(query, args)))
 
     async def close(self) -> None:
         if self._reader is not None:
