@@ -128,6 +128,11 @@ class ReadStore(ABC):
         row = await self.fetchrow(sql, *args)
         return next(iter(row.values())) if row else None
 
+    async def lookup(self, sql: str, *args: Any) -> list[Row]:
+        """A ``SELECT`` of a few rows by key (an index answers it at once): on SQLite read on
+        the event loop itself rather than on the reading thread (:class:`SQLiteReadStore`)."""
+        return await self.fetch(sql, *args)
+
     async def execute(self, sql: str, *args: Any) -> None:
         async with self.transaction() as tx:
             await tx.execute(sql, *args)
@@ -355,6 +360,7 @@ class SQLiteReadStore(ReadStore):
         self.path = path
         self._writer: _Writer | None = None
         self._reader: _SQLiteThread | None = None
+        self._quick: sqlite3.Connection | None = None  # point reads on the loop (lookup)
         self._lock = asyncio.Lock()
 
     async def open(self) -> None:
@@ -364,6 +370,7 @@ class SQLiteReadStore(ReadStore):
         reader = _SQLiteThread(self.path, "sqlite-read")
         await reader.open()
         self._writer, self._reader = writer, reader
+        self._quick = sqlite3.connect(self.path, isolation_level=None, timeout=0)
 
     async def fetch(self, sql: str, *args: Any) -> list[Row]:
         """A ``SELECT`` on the reading connection; any other statement (``INSERT … RETURNING``)
@@ -373,7 +380,22 @@ class SQLiteReadStore(ReadStore):
         query = _sqlite(sql)
         return await self._reader.call(lambda conn: _rows(conn.execute(query, args)))
 
+    async def lookup(self, sql: str, *args: Any) -> list[Row]:
+        """On the loop's own reading connection (a read in WAL mode never waits for a writer;
+        in the rare moment it must, such as the WAL's recovery, the reading thread asks)."""
+        if self._quick is None:
+            return await self.fetch(sql, *args)
+        try:
+            return _rows(self._quick.execute(_sqlite(sql), args))
+        except sqlite3.OperationalError as exc:
+            if not _busy(exc):
+                raise
+        return await self.fetch(sql, *args)
+
     async def close(self) -> None:
+        if self._quick is not None:
+            self._quick.close()
+            self._quick = None
         if self._reader is not None:
             await self._reader.close()
             self._reader = None

@@ -137,14 +137,15 @@ class Lookup:
         if not keys:
             return {}
         marks = ", ".join(f"${i}" for i in range(1, len(keys) + 1))
-        rows = await self.store.fetch(
+        rows = await self.store.lookup(
             f"SELECT * FROM {table(self.service, kind)} WHERE {KEY[kind]} IN ({marks})",  # noqa: S608 - names are ours
             *keys,
         )
         return {r[KEY[kind]]: r for r in rows}
 
     async def _fetch(self, kind: Kind, key: str) -> Row | None:
-        return await self.store.fetchrow(
+        rows = await self.store.lookup(
             f"SELECT * FROM {table(self.service, kind)} WHERE {KEY[kind]} = $1",  # noqa: S608 - names are ours
             key,
         )
+        return rows[0] if rows else None

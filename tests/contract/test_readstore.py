@@ -167,3 +167,17 @@ async def test_an_attempt_that_fails_spoils_nothing_else(store: ReadStore) -> No
         assert failed is not None  # the duplicate, inside its savepoint
         assert await tx.attempt("UPDATE contract_counts SET n = 5 WHERE name = 'kept'") is None
     assert await count(store, "kept") == 5
+
+
+async def test_a_lookup_reads_the_committed_rows_only(store: ReadStore) -> None:
+    """A point read (``lookup``) sees what is committed, never a transaction under way."""
+    await store.migrate(DDL)
+    await store.execute("INSERT INTO contract_counts (name, n) VALUES ($1, $2)", "seen", 1)
+    async with store.transaction() as tx:
+        await tx.execute("INSERT INTO contract_counts (name, n) VALUES ($1, $2)", "pending", 2)
+        assert await tx.fetchval("SELECT n FROM contract_counts WHERE name = $1", "pending") == 2
+        outside = await store.lookup(
+            "SELECT name, n FROM contract_counts WHERE name IN ($1, $2)", "seen", "pending"
+        )
+        assert outside == [{"name": "seen", "n": 1}]
+    assert await store.lookup("SELECT n FROM contract_counts WHERE name = $1", "pending") == [{"n": 2}]

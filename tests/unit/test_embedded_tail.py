@@ -50,9 +50,9 @@ async def test_a_woken_reader_takes_this_process_messages_from_memory(
         reads: list[int] = []
         read = bus._read
 
-        def counted(topic: str, offset: int, limit: int) -> list[Message]:
+        def counted(conn: sqlite3.Connection, topic: str, offset: int, limit: int) -> list[Message]:
             reads.append(offset)
-            return read(topic, offset, limit)
+            return read(conn, topic, offset, limit)
 
         monkeypatch.setattr(bus, "_read", counted)
         await bus.publish(TOPIC, [("a", b"1"), ("b", b"2")])
