@@ -6,6 +6,7 @@ models. Consumers parse only these. The envelope follows CloudEvents attribute n
 
 from __future__ import annotations
 
+import functools
 import uuid
 from datetime import UTC, datetime
 from typing import Any, ClassVar
@@ -41,12 +42,35 @@ class Envelope(BaseModel):
 
     @classmethod
     def from_bytes(cls, raw: bytes) -> Envelope:
-        return cls.model_validate_json(raw)
+        """The envelope of a record. In one process every consumer of a topic reads the same
+        record (the embedded transport's tail hands them the same bytes): it is decoded once,
+        and its payload parsed once (both read-only to whoever gets them)."""
+        if cls is not Envelope:
+            return cls.model_validate_json(raw)
+        return _decoded(raw)
 
     def parse(self) -> PublicEvent | None:
-        """The typed payload, or None for a type this build does not know."""
+        """The typed payload, or None for a type this build does not know (parsed once per
+        envelope of the last few thousand)."""
+        key = id(self)
+        held = _PARSED.get(key)
+        if held is not None and held[0] is self:
+            return held[1]
         model = EVENT_TYPES.get(self.type)
-        return model.model_validate(self.data) if model else None
+        payload = model.model_validate(self.data) if model else None
+        _PARSED[key] = (self, payload)  # the envelope is held: its id is not reused meanwhile
+        if len(_PARSED) > _PARSED_MAX:
+            del _PARSED[next(iter(_PARSED))]
+        return payload
+
+
+_PARSED: dict[int, tuple[Envelope, PublicEvent | None]] = {}  # oldest first
+_PARSED_MAX = 4096
+
+
+@functools.lru_cache(maxsize=4096)
+def _decoded(raw: bytes) -> Envelope:
+    return Envelope.model_validate_json(raw)
 
 
 EVENT_TYPES: dict[str, type[PublicEvent]] = {}
