@@ -147,6 +147,16 @@ def _cpu_groups(system: System) -> dict[str, list[tuple[str, int]]]:
     (those shared with anything else running against the same servers)."""
     groups = {name: [(name, proc.pid)] for name, proc in system.procs.items()}
     if system.mode != "stack":
+        # lk run's own children: the Maildir mail sink (the stack's Mailpit, counted there too)
+        listing = subprocess.run(["ps", "-eo", "pid=,ppid="], capture_output=True, text=True, check=True)
+        parents = {proc.pid for proc in system.procs.values()}
+        children = [
+            int(pid)
+            for pid, ppid in (line.split() for line in listing.stdout.splitlines())
+            if int(ppid) in parents
+        ]
+        if children:
+            groups["mail sink (lk run's child process)"] = [("", pid) for pid in children]
         return groups
     dsn = system.settings.postgres_dsn
     with psycopg.connect(dsn) as conn:

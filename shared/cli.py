@@ -191,10 +191,10 @@ def run() -> None:
         typer.echo("lk run — встроенный режим; для реального стека: lk run-stack", err=True)
         raise typer.Exit(2)
     configure_logging(settings.log_level, settings.log_json, "lk")
-    from shared.smtp_sink import MaildirSink
+    from shared.smtp_sink import SinkProcess
 
     settings.var_dir.mkdir(parents=True, exist_ok=True)
-    sink = MaildirSink(settings.mail_dir, settings.smtp_host, settings.smtp_port)
+    sink = SinkProcess(settings.mail_dir, settings.smtp_host, settings.smtp_port)
     sink.start()
     typer.echo(f"Запуск… Данные: {settings.var_dir.resolve()}")
     banner = (

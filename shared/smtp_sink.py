@@ -1,12 +1,18 @@
 """The embedded default's mail server: real SMTP in, one Maildir file per message out.
 
-``lk run`` starts it on ``LK_SMTP_PORT`` (2525); messages land in ``var/mail/new``.
+``lk run`` starts it on ``LK_SMTP_PORT`` (2525); messages land in ``var/mail/new``. It runs in a
+process of its own beside ``lk run`` (:class:`SinkProcess`), as a company's mail server would:
+its SMTP sessions and Maildir writes never take the cabinet's GIL.
 """
 
 from __future__ import annotations
 
 import json
 import mailbox
+import select
+import signal
+import subprocess
+import sys
 import time
 from email import message_from_bytes, policy
 from email.message import EmailMessage
@@ -114,3 +120,68 @@ def mail_stats(folder: Path) -> dict[str, int]:
     """What the embedded sink kept, what it dropped as duplicates, how many sessions it had."""
     kept = sum(len(list((folder / sub).iterdir())) for sub in ("new", "cur") if (folder / sub).is_dir())
     return {"kept": kept, "dropped_duplicates": dropped_count(folder), "sessions": session_count(folder)}
+
+
+class SinkProcess:
+    """:class:`MaildirSink` in a child process (``python -m shared.smtp_sink``). It ends when
+    its standard input closes: when ``stop`` closes it, and when the parent ends in any way
+    (killed too: the pipe closes with it), so no sink outlives its ``lk run``. A start that
+    finds the port still held (the sink of a just-killed ``lk run``, ending) tries again."""
+
+    def __init__(self, folder: Path, host: str, port: int) -> None:
+        self.args = [sys.executable, "-m", "shared.smtp_sink", str(folder), host, str(port)]
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def pid(self) -> int | None:
+        return self.proc.pid if self.proc is not None else None
+
+    def start(self, timeout: float = 15.0) -> None:
+        deadline = time.monotonic() + timeout
+        while True:
+            proc = subprocess.Popen(self.args, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+            assert proc.stdout is not None
+            ready, _, _ = select.select([proc.stdout], [], [], max(0.1, deadline - time.monotonic()))
+            if ready and proc.stdout.readline().strip() == b"ready":
+                self.proc = proc
+                return
+            proc.kill()
+            proc.wait()
+            if time.monotonic() >= deadline:
+                raise RuntimeError(f"the mail sink did not start on {self.args[-2]}:{self.args[-1]}")
+            time.sleep(0.2)
+
+    def stop(self) -> None:
+        proc, self.proc = self.proc, None
+        if proc is None:
+            return
+        if proc.stdin is not None:
+            proc.stdin.close()
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def main(argv: list[str]) -> int:
+    """The child of :class:`SinkProcess`: serve until standard input closes."""
+    folder, host, port = Path(argv[0]), argv[1], int(argv[2])
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches lk run, which stops the sink
+    sink = MaildirSink(folder, host, port)
+    try:
+        sink.start()
+    except Exception as exc:  # noqa: BLE001 - the parent sees no "ready" and tries again
+        print(f"mail sink: {exc}", file=sys.stderr)
+        return 1
+    sys.stdout.write("ready\n")
+    sys.stdout.flush()
+    try:
+        sys.stdin.buffer.read()  # until the parent closes it or ends
+    finally:
+        sink.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
