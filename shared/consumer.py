@@ -114,7 +114,10 @@ class ConsumerRunner:
         self._partial = True
         self._set_up = False  # its tables made (a wait may come before: nothing to recall then)
         self.generation = 0  # of the tables and positions loaded (lk_consumer_generations)
-        self._progress = asyncio.Condition()
+        # Read-your-writes waits: by stream, the sequence each waiter needs (woken only when
+        # its stream is applied that far); any other wait, on the next applied batch.
+        self._waiters: dict[Stream, list[tuple[int, asyncio.Future[None]]]] = {}
+        self._batch_applied = asyncio.Event()
         # Whether the events awaited can arrive at all: set to the service's own relay's
         # ``stalled`` so read-your-writes waits give up at once while its transport is down.
         self.stalled: Callable[[], bool] = lambda: False
@@ -326,14 +329,13 @@ class ConsumerRunner:
                 attempts=failure.attempts,
                 error=failure.error,
             )
-        async with self._progress:
-            for stream, sequence in last.items():  # only once committed; met last, kept longest
-                self._seen.pop(stream, None)
-                self._seen[stream] = sequence
-            self._forget()
-            for source, position in high.items():
-                self.applied[source] = max(self.applied.get(source, 0), position)
-            self._progress.notify_all()
+        for stream, sequence in last.items():  # only once committed; met last, kept longest
+            self._seen.pop(stream, None)
+            self._seen[stream] = sequence
+        self._forget()
+        for source, position in high.items():
+            self.applied[source] = max(self.applied.get(source, 0), position)
+        self._wake(last)
         if applied and self.on_applied is not None:
             self.on_applied()
         return applied
@@ -434,24 +436,54 @@ class ConsumerRunner:
         if self._set_up:
             await self.recall({(source, subject)})
             self._forget()
-        return await self._until(lambda: self.has_seen(source, subject, sequence), timeout)
+        if self.has_seen(source, subject, sequence):
+            return True
+        stream = (source, subject)
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        entry = (sequence, waiter)
+        self._waiters.setdefault(stream, []).append(entry)
+        try:
+            return await self._until(lambda: self.has_seen(source, subject, sequence), timeout, waiter)
+        finally:
+            waiting = self._waiters.get(stream)
+            if waiting is not None:
+                with contextlib.suppress(ValueError):
+                    waiting.remove(entry)
+                if not waiting:
+                    del self._waiters[stream]
 
     async def wait_for(self, source: str, position: int, timeout: float = 5.0) -> bool:
         """Wait until ``source``'s ``position`` is applied. Exact only on a single-partition
         transport (the embedded one); over Kafka use :meth:`wait_for_subject`."""
         return await self._until(lambda: self.applied.get(source, 0) >= position, timeout)
 
-    async def _until(self, done: Callable[[], bool], timeout: float) -> bool:
-        """Wait for ``done`` (woken by every applied batch), at most ``timeout`` seconds, and
-        give up as soon as the events cannot come (``stalled``)."""
-        deadline = asyncio.get_running_loop().time() + timeout
-        async with self._progress:
-            while not done():
-                left = deadline - asyncio.get_running_loop().time()
-                if left <= 0 or self.stalled():
-                    return False
+    def _wake(self, last: dict[Stream, int]) -> None:
+        """After a batch committed: the waiters of the streams it applied far enough, and
+        every wait on the batches."""
+        for stream, sequence in last.items():
+            for needed, waiter in self._waiters.get(stream, ()):
+                if needed <= sequence and not waiter.done():
+                    waiter.set_result(None)
+        applied, self._batch_applied = self._batch_applied, asyncio.Event()
+        applied.set()
+
+    async def _until(
+        self, done: Callable[[], bool], timeout: float, waiter: asyncio.Future[None] | None = None
+    ) -> bool:
+        """Wait for ``done`` — woken by ``waiter`` (its stream applied), or else by every
+        applied batch — at most ``timeout`` seconds, and give up as soon as the events cannot
+        come (``stalled``). Nothing to lock: the loop runs one of them at a time."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while not done():
+            left = deadline - loop.time()
+            if left <= 0 or self.stalled():
+                return False
+            if waiter is not None:
+                await asyncio.wait({waiter}, timeout=min(left, STALLED_CHECK))
+            else:
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._progress.wait(), min(left, STALLED_CHECK))
+                    await asyncio.wait_for(self._batch_applied.wait(), min(left, STALLED_CHECK))
         return True
 
     def owns(self, partition: int) -> bool:
