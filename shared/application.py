@@ -34,6 +34,8 @@ class ServiceApplication(Application[uuid.UUID]):
         super().__init__(merged)
         self.settings = settings
         self.on_saved: Callable[[], None] = lambda: None  # the runtime sets: wake the relay
+        # Its store is a local SQLite file: short commands run on the loop (runtime.command).
+        self.inline_commands = merged.get("PERSISTENCE_MODULE") == "eventsourcing.sqlite"
 
     def commit(self, *aggregates: Any) -> int:
         """Save atomically and wake the relay; the last notification id written."""

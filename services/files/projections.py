@@ -36,7 +36,7 @@ from shared.process_events import (
     TerminationRequestedV1,
 )
 from shared.readstore import Tx
-from shared.runtime import blocking
+from shared.runtime import command
 
 log = structlog.get_logger(__name__)
 
@@ -144,6 +144,6 @@ class AttachmentGrants(Projection):
         grants = [g for g in map(self.grant_of, events) if g is not None]
         if not grants:
             return
-        position = await blocking(self.app.grant_all, grants)
+        position = await command(self.app.grant_all, grants)
         if position:
             log.info("files.granted", grants=len(grants), position=position)

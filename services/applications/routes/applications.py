@@ -19,7 +19,7 @@ from services.applications.state import ApplicationsState
 from shared import idempotency
 from shared.auth import CurrentPrincipal
 from shared.http import MAX_OFFSET, IdPath, answers
-from shared.runtime import blocking
+from shared.runtime import blocking, command
 
 router = APIRouter(prefix="/api/v1/applications")
 
@@ -35,7 +35,7 @@ async def submit(
     (``Idempotent-Replayed: true``); the same key for another request is refused (422)."""
     check_applicant(actor)
     keyed = idempotency.keyed(request, "application", actor.account_id, body.model_dump(mode="json"))
-    earlier = await blocking(state.app.submitted_before, keyed) if keyed else None  # no key: no hop
+    earlier = await command(state.app.submitted_before, keyed) if keyed else None  # no key: no hop
     if earlier is not None:
         response.headers[idempotency.REPLAYED] = "true"
         claim = earlier
@@ -66,9 +66,9 @@ async def _file(
     # Every rule first: a refused submission takes no number (the series has no gaps from it).
     state.app.check_submission(actor, form)
     try:
-        claim, _ = await blocking(state.app.submit, actor, await state.numbers.next(), form, keyed)
+        claim, _ = await command(state.app.submit, actor, await state.numbers.next(), form, keyed)
     except IntegrityError:
-        winner = await blocking(state.app.submitted_before, keyed)
+        winner = await command(state.app.submitted_before, keyed)
         if winner is None:
             raise
         claim = winner  # an identical request a moment earlier won (its number stands)

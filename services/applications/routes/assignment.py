@@ -17,7 +17,7 @@ from services.applications.queries import detail
 from services.applications.schemas import TakeIn
 from shared.auth import CurrentPrincipal
 from shared.http import IdPath, answers
-from shared.runtime import blocking
+from shared.runtime import blocking, command
 
 router = APIRouter(prefix="/api/v1/applications/{application_id}")
 
@@ -35,7 +35,7 @@ def _held(claim: Application) -> dict[str, Any]:
 async def assignment(application_id: IdPath, state: State, actor: CurrentActor) -> dict[str, Any]:
     """Who holds the application: ``assignee`` {id, name} or null, and ``mine``."""
     _staff(actor)
-    claim = await blocking(state.app.load, parse_id(application_id), actor)
+    claim = await command(state.app.load, parse_id(application_id), actor)
     return {"assignee": _held(claim) or None, "mine": claim.assignee_id == actor.account_id}
 
 

@@ -16,7 +16,7 @@ from shared.content import content_disposition
 from shared.docx import MEDIA_TYPE
 from shared.http import IdPath, answers
 from shared.pdf import PDF_TYPE, render_pdf
-from shared.runtime import blocking
+from shared.runtime import blocking, command
 
 router = APIRouter(prefix="/api/v1/applications")
 Format = Literal["docx", "pdf"]
@@ -42,7 +42,7 @@ async def get_form(
 ) -> Response:
     """«Заявка на ТП» filled in from the submitted application (п. 9 / 12(1) / 14 of the
     Rules): signed on paper and attached only where the type still wants it."""
-    claim = await blocking(state.app.load, parse_id(application_id), actor)
+    claim = await command(state.app.load, parse_id(application_id), actor)
     content = await blocking(_docx, state.app, claim)
     media = MEDIA_TYPE
     if kind == "pdf":

@@ -12,7 +12,7 @@ from services.applications.queries import detail
 from services.applications.schemas import DocumentsIn, TransitionIn
 from shared.auth import CurrentPrincipal
 from shared.http import IdPath, answers
-from shared.runtime import blocking
+from shared.runtime import command
 
 router = APIRouter(prefix="/api/v1/applications/{application_id}")
 
@@ -23,7 +23,7 @@ async def transition(
 ) -> dict[str, Any]:
     """Staff move the status one step, request documents or annul; the applicant may withdraw."""
     key = parse_id(application_id)
-    claim, _ = await blocking(
+    claim, _ = await command(
         state.app.transition, key, actor, body.to_status, body.comment, body.expected_version
     )
     if await state.caught_up(application_id, claim.version):
@@ -39,6 +39,6 @@ async def add_documents(
     application returns to «В работе» at once, its term counted from this upload."""
     key = parse_id(application_id)
     documents, owned = await state.documents(actor.account_id, [d.model_dump() for d in body.documents])
-    claim, _ = await blocking(state.app.add_documents, key, actor, documents, owned)
+    claim, _ = await command(state.app.add_documents, key, actor, documents, owned)
     await state.caught_up(application_id, claim.version)
     return await detail(state, application_id, principal)
