@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import itertools
 import sqlite3
+import threading
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Collection, Sequence
@@ -26,7 +27,9 @@ from typing import TypeVar
 from shared.backoff import IdleBackoff
 from shared.transport import Message, Transport, TransportUnavailable
 
-_wakers: dict[str, set[asyncio.Event]] = {}
+# file -> the readers waiting on it, each with its loop (a publish from another thread's loop
+# wakes a reader through the reader's own loop)
+_wakers: dict[str, set[tuple[asyncio.AbstractEventLoop, asyncio.Event]]] = {}
 TAIL_MESSAGES = 2000  # per topic, at most
 TAIL_BYTES = 4 * 1024 * 1024  # per topic, at most (the values' bytes)
 READ_LIMIT = 500
@@ -42,12 +45,19 @@ class _Tail:
         self.start = 0
         self.messages: deque[Message] = deque()
         self.size = 0
+        # Loops of several threads may share one file's tail (two apps in a test): a lock
+        # keeps a read from meeting an append half done. Uncontended in lk run.
+        self.lock = threading.Lock()
 
     @property
     def end(self) -> int:
         return self.start + len(self.messages)
 
     def add(self, first: Message, messages: list[Message]) -> None:
+        with self.lock:
+            self._add(first, messages)
+
+    def _add(self, first: Message, messages: list[Message]) -> None:
         if first.offset != self.end:  # another writer's messages came between: start again
             self.messages.clear()
             self.size = 0
@@ -60,10 +70,11 @@ class _Tail:
 
     def read(self, offset: int, limit: int) -> list[Message] | None:
         """The messages from ``offset`` if the tail holds it; None if only the file can tell."""
-        if not self.messages or not self.start <= offset < self.end:
-            return None
-        first = offset - self.start
-        return list(itertools.islice(self.messages, first, first + limit))
+        with self.lock:
+            if not self.messages or not self.start <= offset < self.end:
+                return None
+            first = offset - self.start
+            return list(itertools.islice(self.messages, first, first + limit))
 
 
 _tails: dict[str, dict[str, _Tail]] = {}  # file -> topic -> what this process published last
@@ -174,8 +185,12 @@ class EmbeddedTransport(Transport):
         stored = [Message(topic, 0, first + i, key, value) for i, (key, value) in enumerate(records)]
         tails = _tails.setdefault(str(self.path), {})
         tails.setdefault(topic, _Tail()).add(stored[0], stored)
-        for event in _wakers.get(str(self.path), ()):
-            event.set()
+        here = asyncio.get_running_loop()
+        for loop, event in list(_wakers.get(str(self.path), ())):
+            if loop is here:
+                event.set()
+            elif not loop.is_closed():
+                loop.call_soon_threadsafe(event.set)
 
     async def end_offsets(self, topics: Sequence[str]) -> dict[tuple[str, int], int]:
         assert self._conn is not None, "transport is not started"
@@ -226,7 +241,8 @@ class EmbeddedTransport(Transport):
         wake = asyncio.Event()
         idle = IdleBackoff(self.poll_interval, self.idle_poll_max)
         tails = _tails.setdefault(str(self.path), {})
-        _wakers.setdefault(str(self.path), set()).add(wake)
+        waker = (asyncio.get_running_loop(), wake)
+        _wakers.setdefault(str(self.path), set()).add(waker)
         woken = False  # by a publish of this process (not a timed-out wait)
         checked = 0.0  # when every topic was last read from the file
         try:
@@ -252,4 +268,4 @@ class EmbeddedTransport(Transport):
                     await asyncio.wait_for(wake.wait(), idle.wait())
                     woken = True
         finally:
-            _wakers[str(self.path)].discard(wake)
+            _wakers[str(self.path)].discard(waker)
