@@ -7,6 +7,7 @@ models. Consumers parse only these. The envelope follows CloudEvents attribute n
 from __future__ import annotations
 
 import functools
+import threading
 import uuid
 from datetime import UTC, datetime
 from typing import Any, ClassVar
@@ -58,17 +59,19 @@ class Envelope(BaseModel):
             return held[1]
         model = EVENT_TYPES.get(self.type)
         payload = model.model_validate(self.data) if model else None
-        _PARSED[key] = (self, payload)  # the envelope is held: its id is not reused meanwhile
-        if len(_PARSED) > _PARSED_MAX:
-            del _PARSED[next(iter(_PARSED))]
+        with _PARSED_LOCK:  # a worker thread may parse too
+            _PARSED[key] = (self, payload)  # the envelope is held: its id is not reused meanwhile
+            if len(_PARSED) > _CACHED:
+                del _PARSED[next(iter(_PARSED))]
         return payload
 
 
+_CACHED = 1024  # envelopes decoded, and payloads parsed, kept for the other consumers
 _PARSED: dict[int, tuple[Envelope, PublicEvent | None]] = {}  # oldest first
-_PARSED_MAX = 4096
+_PARSED_LOCK = threading.Lock()
 
 
-@functools.lru_cache(maxsize=4096)
+@functools.lru_cache(maxsize=_CACHED)
 def _decoded(raw: bytes) -> Envelope:
     return Envelope.model_validate_json(raw)
 
