@@ -20,6 +20,7 @@ import typer
 import uvicorn
 from fastapi import FastAPI
 
+from shared.edge import UPSTREAM_IDLE
 from shared.logs import configure_logging
 from shared.ops import ops_cli
 from shared.settings import SERVICE_PORTS, Settings
@@ -140,6 +141,7 @@ def service_config(
         access_log=False,
         lifespan="on",
         timeout_graceful_shutdown=5,
+        timeout_keep_alive=UPSTREAM_IDLE + 15,  # longer than nginx keeps one (edge_config)
         ws_per_message_deflate=False,
         **UVICORN_EDGE,
     )

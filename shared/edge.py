@@ -29,6 +29,12 @@ ACCEL_S3 = "/_lk/s3/"  # nginx's internal location that proxies to the S3 server
 # Headers a client must never get through to a service: the edge drops them and sets its own.
 EDGE_OWNED = frozenset({EDGE_HEADER, FORWARDED_FOR, FORWARDED_PROTO, "forwarded", "x-real-ip", ACCEL_HEADER})
 
+# How long nginx keeps an idle connection to a service (its upstream ``keepalive_timeout``).
+# The services keep theirs open longer (``lk serve``: 15 s more), so it is always nginx that
+# closes an idle one: a service closing it just as nginx sends a request on it is a 502 for a
+# POST, which nginx does not retry (uvicorn's default is 5 s, nginx's 60 s: that race).
+UPSTREAM_IDLE = 60
+
 
 @lru_cache(maxsize=8)
 def edge_key(secret: str) -> str:

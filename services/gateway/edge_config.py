@@ -49,7 +49,7 @@ from services.gateway.routes import (
     body_limit,
     service_for,
 )
-from shared.edge import ACCEL_HEADER, ACCEL_S3, EDGE_HEADER, accel_key, edge_key
+from shared.edge import ACCEL_HEADER, ACCEL_S3, EDGE_HEADER, UPSTREAM_IDLE, accel_key, edge_key
 from shared.http import STATUS_TEXT, error_body
 from shared.middleware import refused_page
 from shared.settings import Settings
@@ -176,6 +176,7 @@ class EdgeConfig:
             for address in self.addresses(service):
                 w(f"server {address};")
             w(f"keepalive {KEEPALIVE};")
+            w(f"keepalive_timeout {UPSTREAM_IDLE}s;")
             w.close()
         w.open(f"upstream {upstream_of('s3')}")
         w(f"server {self.settings.s3_endpoint};")

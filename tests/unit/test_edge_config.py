@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import signal
 import socket
 import stat
@@ -24,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fastapi import FastAPI
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -501,3 +503,16 @@ def test_replica_ports_follow_the_service_port_chat_included() -> None:
         ["serve", "identity", "--replica", "1"],
         ["edge"],
     ]
+
+
+def test_nginx_closes_an_idle_upstream_connection_before_the_service_does(edge: Edge) -> None:
+    """A service that closed an idle connection just as nginx sent a POST on it would make a
+    502 nginx does not retry: the services keep idle connections longer than nginx does."""
+    from shared.cli import service_config
+    from shared.edge import UPSTREAM_IDLE
+
+    config = (edge.prefix / "nginx.conf").read_text()
+    upstreams = [(n, b) for n, b in re.findall(r"upstream (\S+) \{(.*?)\}", config, re.S) if "s3" not in n]
+    assert len(upstreams) >= 5 and all(f"keepalive_timeout {UPSTREAM_IDLE}s;" in b for _, b in upstreams)
+    served = service_config("identity", edge.settings, app=FastAPI())
+    assert served.timeout_keep_alive > UPSTREAM_IDLE
