@@ -182,8 +182,8 @@ Statement = tuple[str, Sequence[Any], str, Callable[[Any], None] | None]
 CHECKPOINT_EVERY = 500  # commits of the loop's connection between two checkpoints of the WAL
 
 
-def _busy(exc: sqlite3.OperationalError) -> bool:
-    """The file's write lock is held elsewhere (another process)."""
+def sqlite_busy(exc: sqlite3.OperationalError) -> bool:
+    """The file's write lock is held elsewhere (another process): wait for it off the loop."""
     return getattr(exc, "sqlite_errorcode", None) in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
 
 
@@ -283,7 +283,7 @@ class _SQLiteTx(Tx):
             try:
                 return fn(direct)
             except sqlite3.OperationalError as exc:
-                if not (first and _busy(exc)):
+                if not (first and sqlite_busy(exc)):
                     raise
                 if direct.in_transaction:
                     direct.execute("ROLLBACK")
@@ -388,7 +388,7 @@ class SQLiteReadStore(ReadStore):
         try:
             return _rows(self._quick.execute(_sqlite(sql), args))
         except sqlite3.OperationalError as exc:
-            if not _busy(exc):
+            if not sqlite_busy(exc):
                 raise
         return await self.fetch(sql, *args)
 

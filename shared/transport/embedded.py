@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from shared.backoff import IdleBackoff
+from shared.readstore import sqlite_busy
 from shared.transport import Message, Transport, TransportUnavailable
 
 # file -> the readers waiting on it, each with its loop (a publish from another thread's loop
@@ -132,7 +133,7 @@ class EmbeddedTransport(Transport):
         try:
             return fn(direct)
         except sqlite3.OperationalError as exc:
-            if getattr(exc, "sqlite_errorcode", None) not in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+            if not sqlite_busy(exc):
                 raise
             if direct.in_transaction:
                 direct.execute("ROLLBACK")
